@@ -1,0 +1,189 @@
+/**
+ * The zod schema of every message that travels over NATS. Money and quantities are
+ * decimal strings; times are ISO-8601 UTC strings.
+ * @module
+ */
+import { z } from "zod";
+import { PROVIDERS } from "./subjects.ts";
+
+/** An exact decimal number as a string, e.g. `"-12.5"`. */
+export const Decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "expected a decimal string");
+/** An ISO-8601 timestamp with offset. */
+export const Timestamp = z.iso.datetime({ offset: true });
+/** A provider name. */
+export const ProviderName = z.enum(PROVIDERS);
+/** A database id. */
+export const Id = z.uuid();
+
+/** Security types Meridian distinguishes. */
+export const SECURITY_TYPES = [
+  "equity",
+  "etf",
+  "mutual_fund",
+  "bond",
+  "option",
+  "crypto",
+  "cash",
+  "cash_equivalent",
+  "other",
+] as const;
+export const SecurityType = z.enum(SECURITY_TYPES);
+
+/** Transaction types Meridian distinguishes (the `transactions.type` check constraint). */
+export const TRANSACTION_TYPES = [
+  "buy",
+  "sell",
+  "dividend",
+  "interest",
+  "fee",
+  "contribution",
+  "withdrawal",
+  "transfer",
+  "tax",
+  "reinvestment",
+  "other",
+] as const;
+export const TransactionType = z.enum(TRANSACTION_TYPES);
+
+/** `webhooks.<provider>`: a webhook the relay verified, with its raw body. */
+export const WebhookEnvelope = z.object({
+  provider: z.enum(["snaptrade", "plaid"]),
+  event_id: z.string().min(1).max(256),
+  received_at: Timestamp,
+  /** The request body as received (UTF-8 JSON text), less SnapTrade's deprecated `webhookSecret`. */
+  body: z.string(),
+});
+export type WebhookEnvelope = z.infer<typeof WebhookEnvelope>;
+
+/** Why a sync was requested. */
+export const SYNC_REASONS = ["manual", "webhook", "initial", "stale", "auto"] as const;
+
+/** `sync.request.<provider>.<userId>`: connections to refresh. */
+export const SyncRequest = z.object({
+  request_id: Id,
+  user_id: Id,
+  provider: ProviderName,
+  /** The connections to refresh; every one belongs to `user_id` and `provider`. */
+  connection_ids: z.array(Id).min(1),
+  reason: z.enum(SYNC_REASONS),
+  requested_at: Timestamp,
+});
+export type SyncRequest = z.infer<typeof SyncRequest>;
+
+/** `sync.progress.<userId>`: progress and outcome of one connection's sync. */
+export const SyncProgress = z.object({
+  user_id: Id,
+  request_id: Id,
+  sync_run_id: Id.nullable(),
+  connection_id: Id,
+  provider: ProviderName,
+  phase: z.enum(["queued", "started", "succeeded", "failed", "skipped"]),
+  /** A message a person can act on, when the phase is `failed` or `skipped`. */
+  detail: z.string().max(500).optional(),
+  at: Timestamp,
+});
+export type SyncProgress = z.infer<typeof SyncProgress>;
+
+/** One position as valuation and symbols need it. */
+export const HeldPosition = z.object({
+  symbol: z.string().min(1).max(64),
+  quantity: Decimal,
+  /** Last price known from the provider, in `currency`. */
+  price: Decimal.nullable(),
+  currency: z.string().length(3),
+  security_type: SecurityType,
+});
+export type HeldPosition = z.infer<typeof HeldPosition>;
+
+/** `holdings.changed.<userId>`: the user's positions per account after a sync. */
+export const HoldingsChanged = z.object({
+  user_id: Id,
+  /** Monotonic per user, so consumers can ignore stale messages. */
+  version: z.number().int().nonnegative(),
+  synced_at: Timestamp,
+  accounts: z.array(z.object({
+    account_id: Id,
+    connection_id: Id,
+    provider: ProviderName,
+    currency: z.string().length(3),
+    /** Cash balance in `currency`. */
+    cash: Decimal,
+    positions: z.array(HeldPosition),
+  })),
+});
+export type HoldingsChanged = z.infer<typeof HoldingsChanged>;
+
+/** `prices.<SYMBOL>`: one trade. */
+export const PriceTick = z.object({
+  symbol: z.string().min(1).max(64),
+  price: Decimal,
+  size: Decimal,
+  time: Timestamp,
+});
+export type PriceTick = z.infer<typeof PriceTick>;
+
+/** `portfolio.value.<userId>`: a user's portfolio valued at `time`. */
+export const PortfolioValue = z.object({
+  user_id: Id,
+  time: Timestamp,
+  seq: z.number().int().nonnegative(),
+  currency: z.string().length(3),
+  total: Decimal,
+  accounts: z.array(z.object({ account_id: Id, value: Decimal })),
+});
+export type PortfolioValue = z.infer<typeof PortfolioValue>;
+
+/** `portfolio.pending.<userId>`: connections with updates waiting for a refresh. */
+export const PortfolioPending = z.object({
+  user_id: Id,
+  at: Timestamp,
+  connections: z.array(z.object({
+    connection_id: Id,
+    provider: ProviderName,
+    since: Timestamp,
+  })),
+});
+export type PortfolioPending = z.infer<typeof PortfolioPending>;
+
+/** Order states Meridian tracks, normalised across providers. */
+export const ORDER_STATES = [
+  "pending",
+  "submitted",
+  "accepted",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired",
+  "failed",
+] as const;
+export const OrderState = z.enum(ORDER_STATES);
+
+/** `orders.<userId>`: one order lifecycle event. */
+export const OrderEvent = z.object({
+  event_id: z.string().min(1).max(256),
+  user_id: Id,
+  order_id: Id.nullable(),
+  account_id: Id.nullable(),
+  provider: ProviderName,
+  broker_order_id: z.string().nullable(),
+  client_order_id: z.string().nullable(),
+  state: OrderState,
+  symbol: z.string().nullable(),
+  filled_quantity: Decimal.nullable(),
+  average_price: Decimal.nullable(),
+  at: Timestamp,
+});
+export type OrderEvent = z.infer<typeof OrderEvent>;
+
+/** Every message schema, by name, for JSON Schema export. */
+export const messageSchemas = {
+  WebhookEnvelope,
+  SyncRequest,
+  SyncProgress,
+  HoldingsChanged,
+  PriceTick,
+  PortfolioValue,
+  PortfolioPending,
+  OrderEvent,
+} as const;

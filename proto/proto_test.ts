@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import {
+  decode,
+  decodeToken,
+  encode,
+  encodeToken,
+  lastToken,
+  PriceTick,
+  safeDecode,
+  subjects,
+} from "./mod.ts";
+import { renderSchemas } from "./export_schema.ts";
+
+Deno.test("symbol tokens survive dots and wildcards", () => {
+  for (const s of ["BRK.B", "BTC/USD", "A*B", "X>Y", "50%"]) {
+    const token = encodeToken(s);
+    assert.doesNotMatch(token, /[.*> ]/);
+    assert.equal(decodeToken(token), s);
+    assert.equal(lastToken(subjects.price(s)), s);
+  }
+  assert.equal(subjects.price("BRK.B"), "prices.BRK%2EB");
+});
+
+Deno.test("messages round-trip and reject bad shapes", () => {
+  const tick = { symbol: "AAPL", price: "187.25", size: "100", time: "2026-11-21T15:00:00.000Z" };
+  assert.deepEqual(decode(PriceTick, encode(PriceTick, tick)), tick);
+  const bad = new TextEncoder().encode(JSON.stringify({ ...tick, price: 187.25 }));
+  assert.equal(safeDecode(PriceTick, bad).success, false);
+  assert.equal(safeDecode(PriceTick, new Uint8Array([0xff])).success, false);
+});
+
+Deno.test("committed JSON Schemas are current (run `deno task proto:schema`)", async () => {
+  for (const [file, text] of renderSchemas()) {
+    const committed = await Deno.readTextFile(new URL(`./schema/${file}`, import.meta.url));
+    assert.equal(committed, text, `proto/schema/${file} is stale`);
+  }
+});

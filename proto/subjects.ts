@@ -1,0 +1,66 @@
+/**
+ * Every NATS subject Meridian uses, as builders. No other module spells a subject string.
+ * @module
+ */
+
+/** Providers Meridian connects to. */
+export const PROVIDERS = ["snaptrade", "plaid", "alpaca"] as const;
+/** One of {@link PROVIDERS}. */
+export type Provider = typeof PROVIDERS[number];
+
+/**
+ * Encodes a value so it is one valid NATS subject token. Ticker symbols such as `BRK.B`
+ * contain dots, which would otherwise split the token.
+ */
+export function encodeToken(value: string): string {
+  if (value.length === 0) throw new Error("a subject token cannot be empty");
+  return value.replace(
+    /[%.*> \t\r\n]/g,
+    (ch) => "%" + ch.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase(),
+  );
+}
+
+/** Reverses {@link encodeToken}. */
+export function decodeToken(token: string): string {
+  return token.replace(
+    /%([0-9A-F]{2})/g,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
+}
+
+/** Subject builders; each returns a concrete subject, or a wildcard when named so. */
+export const subjects = {
+  /** JetStream WEBHOOKS: a verified raw webhook from one provider. */
+  webhook: (provider: Provider) => `webhooks.${provider}`,
+  webhookAll: "webhooks.>",
+  /** JetStream WEBHOOKS_DLQ: a webhook that failed processing too many times. */
+  webhookDead: (provider: Provider) => `deadletter.webhooks.${provider}`,
+  webhookDeadAll: "deadletter.webhooks.>",
+  /** JetStream SYNC (work queue): refresh request for a user's connections of one provider. */
+  syncRequest: (provider: Provider, userId: string) =>
+    `sync.request.${provider}.${encodeToken(userId)}`,
+  syncRequestAll: "sync.request.>",
+  /** Core: sync progress and outcome events for one user. */
+  syncProgress: (userId: string) => `sync.progress.${encodeToken(userId)}`,
+  syncProgressAll: "sync.progress.*",
+  /** JetStream HOLDINGS: a user's positions changed. */
+  holdingsChanged: (userId: string) => `holdings.changed.${encodeToken(userId)}`,
+  holdingsChangedAll: "holdings.changed.*",
+  /** Core: one trade price for one symbol. */
+  price: (symbol: string) => `prices.${encodeToken(symbol)}`,
+  priceAll: "prices.*",
+  /** Core (last value also in KV): a user's portfolio value. */
+  portfolioValue: (userId: string) => `portfolio.value.${encodeToken(userId)}`,
+  portfolioValueAll: "portfolio.value.*",
+  /** Core: which connections of a user have pending updates. */
+  portfolioPending: (userId: string) => `portfolio.pending.${encodeToken(userId)}`,
+  portfolioPendingAll: "portfolio.pending.*",
+  /** JetStream ORDERS: order lifecycle events of one user. */
+  orders: (userId: string) => `orders.${encodeToken(userId)}`,
+  ordersAll: "orders.*",
+} as const;
+
+/** The last token of a subject, decoded (the user id or symbol of per-entity subjects). */
+export function lastToken(subject: string): string {
+  return decodeToken(subject.slice(subject.lastIndexOf(".") + 1));
+}

@@ -1,0 +1,114 @@
+/**
+ * Configuration from the environment, validated once at start-up. An invalid variable ends
+ * the process with exit code 2 and one line naming it.
+ * @module
+ */
+import { z } from "zod";
+
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (schemes: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL with scheme ${schemes.join(" or ")}`);
+
+/** Every environment variable Meridian reads, with its default. */
+export const ConfigSchema = z.object({
+  NATS_URL: url(["nats:", "tls:"]).default("nats://127.0.0.1:4222"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).default(
+    "postgres://postgres@127.0.0.1:5432/meridian",
+  ),
+  PROVIDERS: z.enum(["sandbox", "live"]).default("sandbox"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  SNAPTRADE_CLIENT_ID: z.string().min(1).default("MERIDIAN-SANDBOX"),
+  SNAPTRADE_CONSUMER_KEY: z.string().min(1).default("sandbox-consumer-key"),
+  SNAPTRADE_BASE_URL: url(["http:", "https:"]).optional(),
+  PLAID_CLIENT_ID: z.string().min(1).default("meridian-sandbox"),
+  PLAID_SECRET: z.string().min(1).default("sandbox-plaid-secret"),
+  PLAID_ENV: z.enum(["sandbox", "production"]).default("sandbox"),
+  PLAID_BASE_URL: url(["http:", "https:"]).optional(),
+  ALPACA_KEY_ID: z.string().min(1).optional(),
+  ALPACA_SECRET_KEY: z.string().min(1).optional(),
+  ALPACA_BASE_URL: url(["http:", "https:"]).optional(),
+  ALPACA_DATA_STREAM_URL: url(["ws:", "wss:"]).optional(),
+  ALPACA_FEED: z.enum(["iex", "sip", "delayed_sip", "test"]).default("iex"),
+  SECRETS_KEYRING: z.string().regex(
+    /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
+    "expected comma-separated id:base64(32 bytes) entries, the first encrypts",
+  ).optional(),
+  REFRESH_COOLDOWN_S: z.coerce.number().int().min(0).default(60),
+  HOLDINGS_TTL_H: z.coerce.number().positive().default(24),
+  FF_SNAPTRADE_INVESTMENT_SYNC: flag.default(true),
+  FF_SNAPTRADE_TRADE_EXECUTION: flag.default(true),
+  API_PORT: port.default(8080),
+  RELAY_PORT: port.default(8081),
+  SANDBOX_PORT: port.default(8082),
+  SANDBOX_URL: url(["http:", "https:"]).default("http://127.0.0.1:8082"),
+  SANDBOX_PUBLIC_URL: url(["http:", "https:"]).optional(), // browser-facing; default SANDBOX_URL
+  SANDBOX_MODE: z.enum(["demo", "test", "off"]).default("demo"),
+  SANDBOX_STATE_PATH: z.string().min(1).optional(), // default .data/sandbox/state.json in demo mode
+  SANDBOX_SNAPTRADE_WEBHOOK_URL: url(["http:", "https:"]).optional(), // default the relay's
+  PUBLIC_URL: url(["http:", "https:"]).default("http://127.0.0.1:8080"),
+  RELAY_PUBLIC_URL: url(["http:", "https:"]).default("http://127.0.0.1:8081"),
+  RELAY_OUTBOX_PATH: z.string().min(1).default(".data/relay/outbox.sqlite"),
+  /** The relay's own NATS user (publish `webhooks.>` only); unset: credentials from NATS_URL. */
+  RELAY_NATS_USER: z.string().min(1).optional(),
+  RELAY_NATS_PASS: z.string().min(1).optional(),
+  /** Seconds between ingress reconciliation passes (stale connections get a sync request). */
+  RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).default(900),
+  METRICS_PORT: port.optional(),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  ALLOW_SIGNUP: flag.default(true),
+  PRICE_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
+  PRICE_SHARD: z.coerce.number().int().min(0).max(63).default(0),
+  VALUATION_PARTITIONS: z.coerce.number().int().min(1).max(64).default(1),
+  VALUATION_PARTITION: z.coerce.number().int().min(0).max(63).default(0),
+});
+/** The validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Variables whose values are secrets: never logged, never echoed in errors. */
+export const SECRET_VARIABLES = [
+  "SNAPTRADE_CONSUMER_KEY",
+  "PLAID_SECRET",
+  "ALPACA_SECRET_KEY",
+  "SECRETS_KEYRING",
+  "DATABASE_URL",
+  "RELAY_NATS_PASS",
+] as const;
+
+/** Why a configuration could not be loaded: one line naming the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses `env`; throws {@link ConfigError} with a one-line message on the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const result = ConfigSchema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue.path[0] ?? "environment");
+  const shown =
+    (SECRET_VARIABLES as readonly string[]).includes(name) || cleaned[name] === undefined
+      ? ""
+      : ` (got ${JSON.stringify(cleaned[name])})`;
+  throw new ConfigError(`invalid configuration: ${name}: ${issue.message}${shown}`);
+}
+
+/** Loads the configuration from the process environment, or exits 2 with one line. */
+export function loadConfig(): Config {
+  try {
+    return parseConfig(Deno.env.toObject());
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { ConfigError, parseConfig } from "./config.ts";
+
+Deno.test("defaults fill an empty environment", () => {
+  const c = parseConfig({});
+  assert.equal(c.NATS_URL, "nats://127.0.0.1:4222");
+  assert.equal(c.REFRESH_COOLDOWN_S, 60);
+  assert.equal(c.HOLDINGS_TTL_H, 24);
+  assert.equal(c.PROVIDERS, "sandbox");
+  assert.equal(c.FF_SNAPTRADE_TRADE_EXECUTION, true);
+});
+
+Deno.test("a bad variable gives one line naming it", () => {
+  assert.throws(() => parseConfig({ NATS_URL: "http://x" }), (e: Error) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^invalid configuration: NATS_URL: .*nats:/);
+    assert.doesNotMatch(e.message, /\n/);
+    return true;
+  });
+  assert.throws(() => parseConfig({ REFRESH_COOLDOWN_S: "-1" }), /REFRESH_COOLDOWN_S/);
+  assert.throws(
+    () => parseConfig({ FF_SNAPTRADE_INVESTMENT_SYNC: "maybe" }),
+    /FF_SNAPTRADE_INVESTMENT_SYNC/,
+  );
+});
+
+Deno.test("a bad secret variable is named but never echoed", () => {
+  assert.throws(() => parseConfig({ SECRETS_KEYRING: "hunter2-not-a-keyring" }), (e: Error) => {
+    assert.match(e.message, /SECRETS_KEYRING/);
+    assert.doesNotMatch(e.message, /hunter2/);
+    return true;
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * One bounded request-body reader for every service: refuses a body larger than the limit
+ * (413) from its Content-Length before reading anything, and while reading a body that has
+ * none, so an oversized or endless body is never buffered whole.
+ * @module
+ */
+
+/** Why a body was refused: 413 too large, 400 a bad Content-Length or a failed read. */
+export class BodyError extends Error {
+  override name = "BodyError";
+  constructor(
+    readonly status: 400 | 413,
+    readonly reason: "too_large" | "bad_length" | "unreadable_body",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads at most `limit` bytes of `req`'s body (empty when it has none); throws {@link BodyError}. */
+export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null) {
+    const n = /^\d{1,15}$/.test(declared) ? Number(declared) : NaN;
+    if (!Number.isSafeInteger(n)) throw new BodyError(400, "bad_length", "invalid Content-Length");
+    if (n > limit) throw new BodyError(413, "too_large", `body larger than ${limit} bytes`);
+    // The server never delivers more than the declared length: read it in one go.
+    try {
+      return await req.bytes();
+    } catch {
+      throw new BodyError(400, "unreadable_body", "request body could not be read");
+    }
+  }
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw new BodyError(413, "too_large", `body larger than ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof BodyError) throw e;
+    throw new BodyError(400, "unreadable_body", "request body could not be read");
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
+}

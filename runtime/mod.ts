@@ -1,0 +1,17 @@
+/**
+ * What every Meridian service shares: configuration, logging, NATS, PostgreSQL, migrations,
+ * ops endpoints, graceful shutdown and secrets at rest.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./http_body.ts";
+export * from "./db.ts";
+export * from "./log.ts";
+export * from "./metrics.ts";
+export * from "./migrate.ts";
+export * from "./nats.ts";
+export * from "./password.ts";
+export * from "./ops.ts";
+export * from "./secret_box.ts";
+export * from "./service.ts";
+export * from "./shutdown.ts";

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { counter } from "./metrics.ts";
+import { opsRoutes, Readiness } from "./ops.ts";
+
+Deno.test("readyz reflects every check and start-up; metrics are Prometheus text", async () => {
+  const readiness = new Readiness();
+  let natsUp = true;
+  readiness.add("nats", () => natsUp);
+  readiness.add("database", () => {
+    throw new Error("down");
+  });
+  const app = opsRoutes(readiness, "test");
+  assert.equal((await app.request("/healthz")).status, 200);
+  let res = await app.request("/readyz");
+  assert.equal(res.status, 503);
+  assert.deepEqual((await res.json()).checks, { started: false, nats: true, database: false });
+  readiness.add("database", () => true);
+  readiness.markStarted();
+  assert.equal((await app.request("/readyz")).status, 200);
+  natsUp = false;
+  assert.equal((await app.request("/readyz")).status, 503);
+  counter("ops_test_total", "a test counter").inc();
+  res = await app.request("/metrics");
+  assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
+  assert.match(await res.text(), /^ops_test_total 1$/m);
+});

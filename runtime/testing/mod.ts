@@ -1,0 +1,7 @@
+/**
+ * Test harness: throwaway nats-server and PostgreSQL, never a running installation.
+ * @module
+ */
+export * from "./nats_server.ts";
+export * from "./postgres_server.ts";
+export * from "./processes.ts";

@@ -1,0 +1,242 @@
+/**
+ * `make up`: starts the whole stack in demo mode, every log line prefixed by its service,
+ * restarts a crashed service with backoff, and stops everything on Ctrl-C.
+ *
+ * Uses NATS_URL / DATABASE_URL when they answer; when they are unset and nothing answers at
+ * the defaults, runs local ones with data under `.data/`. An explicitly set URL that does not
+ * answer is a configuration error (exit 2).
+ * @module
+ */
+import { type Config, ConfigError, Keyring, parseConfig } from "@meridian/runtime";
+import {
+  answers,
+  ensureDatabase,
+  hostPort,
+  type LocalProcess,
+  startLocalNats,
+  startLocalPostgres,
+} from "./infra.ts";
+import { LinePrefixer, RestartPolicy, shouldRestart } from "./supervisor.ts";
+
+const SERVICES = [
+  "sandbox",
+  "relay",
+  "ingress",
+  "sync",
+  "symbols",
+  "prices",
+  "valuation",
+  "api",
+] as const;
+type ServiceName = typeof SERVICES[number];
+const DATA_DIR = ".data";
+const READY_REMINDER_MS = 15_000;
+
+function fail(message: string): never {
+  console.error(message);
+  Deno.exit(2);
+}
+
+const env = Deno.env.toObject();
+function readConfig(): Config {
+  try {
+    return parseConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+}
+let config = readConfig();
+
+const local: LocalProcess[] = [];
+const out = (line: string) => console.log(line);
+const note = (msg: string) => out(`[up] ${msg}`);
+
+async function resolveNats(): Promise<string> {
+  const { hostname, port } = hostPort(config.NATS_URL, 4222);
+  if (await answers(hostname, port)) return config.NATS_URL;
+  if (env.NATS_URL) fail(`invalid configuration: NATS_URL: nothing answers at ${hostname}:${port}`);
+  note(`no NATS at ${hostname}:${port}; starting a local nats-server (data in ${DATA_DIR}/nats)`);
+  local.push(await startLocalNats(`${DATA_DIR}/nats`, port));
+  return config.NATS_URL;
+}
+
+async function resolveDatabase(): Promise<string> {
+  const { hostname, port } = hostPort(config.DATABASE_URL, 5432);
+  if (!await answers(hostname, port)) {
+    if (env.DATABASE_URL) {
+      fail(`invalid configuration: DATABASE_URL: nothing answers at ${hostname}:${port}`);
+    }
+    note(
+      `no PostgreSQL at ${hostname}:${port}; starting a local one (data in ${DATA_DIR}/postgres)`,
+    );
+    local.push(await startLocalPostgres(`${Deno.cwd()}/${DATA_DIR}/postgres`, port));
+  }
+  try {
+    await ensureDatabase(config.DATABASE_URL);
+  } catch (e) {
+    fail(`invalid configuration: DATABASE_URL: ${(e as Error).message.split("\n")[0]}`);
+  }
+  return config.DATABASE_URL;
+}
+
+async function resolveKeyring(): Promise<string> {
+  if (config.SECRETS_KEYRING) return config.SECRETS_KEYRING;
+  if (config.PROVIDERS === "live") {
+    fail("invalid configuration: SECRETS_KEYRING: required in live mode");
+  }
+  const file = `${DATA_DIR}/secrets_keyring`;
+  try {
+    return (await Deno.readTextFile(file)).trim();
+  } catch {
+    const spec = Keyring.generateSpec("demo1");
+    await Deno.mkdir(DATA_DIR, { recursive: true });
+    await Deno.writeTextFile(file, spec + "\n", { mode: 0o600 });
+    note(`generated a development keyring in ${file}`);
+    return spec;
+  }
+}
+
+function opsPort(name: ServiceName): number {
+  const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
+  switch (name) {
+    case "api":
+      return config.API_PORT;
+    case "relay":
+      return config.RELAY_PORT;
+    case "sandbox":
+      return config.SANDBOX_PORT;
+    default:
+      return base + ["ingress", "sync", "symbols", "prices", "valuation"].indexOf(name) + 1;
+  }
+}
+
+function serviceEnv(name: ServiceName, shared: Record<string, string>): Record<string, string> {
+  const e: Record<string, string> = { ...env, ...shared };
+  if (!["api", "relay", "sandbox"].includes(name)) e.METRICS_PORT = String(opsPort(name));
+  if (name === "relay") delete e.DATABASE_URL;
+  return e;
+}
+
+interface Running {
+  name: ServiceName;
+  child: Deno.ChildProcess | undefined;
+}
+
+let shuttingDown = false;
+const running = new Map<ServiceName, Running>();
+
+function spawn(name: ServiceName, shared: Record<string, string>, policy: RestartPolicy): void {
+  const startedAt = Date.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `services/${name}/main.ts`],
+    env: serviceEnv(name, shared),
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  running.set(name, { name, child });
+  const prefix = `[${name}] `;
+  for (const stream of [child.stdout, child.stderr]) {
+    const p = new LinePrefixer(prefix, out);
+    stream.pipeTo(new WritableStream({ write: (c) => p.push(c), close: () => p.flush() })).catch(
+      () => {},
+    );
+  }
+  child.status.then(async (status) => {
+    running.set(name, { name, child: undefined });
+    if (!shouldRestart(status.code, shuttingDown)) {
+      if (!shuttingDown) {
+        note(`${name} exited with code ${status.code} (configuration error); stopping`);
+        await stopAll(2);
+      }
+      return;
+    }
+    const delay = policy.nextDelay(Date.now() - startedAt);
+    note(`${name} exited with code ${status.code}; restarting in ${delay / 1000} s`);
+    await new Promise((r) => setTimeout(r, delay));
+    if (!shuttingDown) spawn(name, shared, policy);
+  });
+}
+
+async function isReady(name: ServiceName): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${opsPort(name)}/readyz`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilReady(startedAt: number): Promise<void> {
+  const pending = new Set<ServiceName>(SERVICES);
+  let nextReminder = startedAt + READY_REMINDER_MS;
+  while (pending.size && !shuttingDown) {
+    for (const name of [...pending]) if (await isReady(name)) pending.delete(name);
+    if (!pending.size) break;
+    if (Date.now() > nextReminder) {
+      note(`still waiting for: ${[...pending].join(", ")}`);
+      nextReminder = Date.now() + READY_REMINDER_MS;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (shuttingDown) return;
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+  note(`all ${SERVICES.length} services ready in ${seconds} s`);
+  note(`dashboard: ${config.PUBLIC_URL}`);
+  if (config.PROVIDERS === "sandbox") note("demo login: demo@example.com / meridian-demo");
+  note("press Ctrl-C to stop");
+}
+
+let stopping: Promise<never> | undefined;
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
+    shuttingDown = true;
+    note("stopping…");
+    const children = [...running.values()].map((r) => r.child).filter((c): c is Deno.ChildProcess =>
+      !!c
+    );
+    for (const c of children) {
+      try {
+        c.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+    }
+    const deadline = new Promise((r) => setTimeout(r, 9_000));
+    await Promise.race([Promise.all(children.map((c) => c.status)), deadline]);
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch {
+        // exited in time
+      }
+    }
+    for (const p of local.reverse()) await p.stop().catch(() => {});
+    note("stopped");
+    Deno.exit(code);
+  })();
+  return stopping;
+}
+
+Deno.addSignalListener("SIGINT", () => void stopAll(0));
+Deno.addSignalListener("SIGTERM", () => void stopAll(0));
+
+const startedAt = Date.now();
+const shared: Record<string, string> = {
+  NATS_URL: await resolveNats(),
+  DATABASE_URL: await resolveDatabase(),
+  SECRETS_KEYRING: await resolveKeyring(),
+  PROVIDERS: config.PROVIDERS,
+  SANDBOX_URL: env.SANDBOX_URL ?? `http://127.0.0.1:${config.SANDBOX_PORT}`,
+  RELAY_PUBLIC_URL: env.RELAY_PUBLIC_URL ?? `http://127.0.0.1:${config.RELAY_PORT}`,
+  PUBLIC_URL: env.PUBLIC_URL ?? `http://127.0.0.1:${config.API_PORT}`,
+  RELAY_OUTBOX_PATH: env.RELAY_OUTBOX_PATH ?? `${DATA_DIR}/relay/outbox.sqlite`,
+};
+config = { ...config, PUBLIC_URL: shared.PUBLIC_URL };
+for (const name of SERVICES) spawn(name, shared, new RestartPolicy());
+await waitUntilReady(startedAt);

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { freePort, startNats, testCluster } from "@meridian/runtime/testing";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+function freePortRun(n: number): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    try {
+      const listeners = Array.from(
+        { length: n },
+        (_, i) => Deno.listen({ hostname: "127.0.0.1", port: base + i + 1 }),
+      );
+      listeners.forEach((l) => l.close());
+      return base;
+    } catch {
+      // taken; try another run
+    }
+  }
+  throw new Error("no run of free ports");
+}
+
+async function readyz(port: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    await res.body?.cancel();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+async function until(
+  what: string,
+  fn: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  context: () => string = () => "",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${context()}`);
+}
+
+/** The supervisor's last lines, so a failure on a CI machine says what each service was doing. */
+function tail(output: string, lines = 80): string {
+  return `\n--- last supervisor output ---\n${output.split("\n").slice(-lines).join("\n")}`;
+}
+
+Deno.test("an unreachable NATS_URL exits 2 with one line", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/up.ts"],
+    cwd: ROOT,
+    env: { NATS_URL: "nats://127.0.0.1:1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(out.code, 2);
+  assert.equal(stderr.split("\n").length, 1);
+  assert.match(stderr, /NATS_URL/);
+});
+
+Deno.test("make up: every service ready, not ready without NATS, recovers, stops cleanly on Ctrl-C", async () => {
+  const nats = await startNats();
+  const pg = await testCluster();
+  const db = `up_${crypto.randomUUID().slice(0, 8).replace(/-/g, "")}`;
+  const base = freePortRun(5);
+  const ports = { api: freePort(), relay: freePort(), sandbox: freePort() };
+  const data = await Deno.makeTempDir({ prefix: "meridian-up-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/up.ts"],
+    cwd: ROOT,
+    env: {
+      NATS_URL: nats.url,
+      DATABASE_URL: pg.url(db),
+      API_PORT: String(ports.api),
+      RELAY_PORT: String(ports.relay),
+      SANDBOX_PORT: String(ports.sandbox),
+      UP_METRICS_PORT_BASE: String(base),
+      RELAY_OUTBOX_PATH: `${data}/outbox.sqlite`,
+      SECRETS_KEYRING: "test1:" + btoa(String.fromCharCode(...new Uint8Array(32))),
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const collect = (s: ReadableStream<Uint8Array>) =>
+    s.pipeTo(new WritableStream({ write: (c) => void (output += new TextDecoder().decode(c)) }));
+  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const opsPorts = [
+    ports.api,
+    ports.relay,
+    ports.sandbox,
+    base + 1,
+    base + 2,
+    base + 3,
+    base + 4,
+    base + 5,
+  ];
+  let exited = false;
+  try {
+    // Generous: eight Deno processes start at once on a two-core CI machine.
+    await until(
+      "all services ready",
+      () => output.includes("services ready in"),
+      120_000,
+      () => tail(output),
+    );
+    for (const p of opsPorts) assert.equal(await readyz(p), 200, `service on ${p} not ready`);
+    const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
+    assert.equal((await health.json()).status, "ok");
+    assert.match(output, /\[api\] /, "log lines are prefixed by their service");
+    assert.match(output, /demo@example.com/);
+
+    await nats.stop();
+    await until(
+      "services not ready without NATS",
+      async () => (await readyz(base + 2)) === 503,
+      30_000,
+      () => tail(output),
+    );
+    // The relay keeps accepting webhooks into its durable outbox while NATS is down; every
+    // other service needs NATS to do its work.
+    for (const p of opsPorts.filter((p) => p !== ports.relay)) {
+      assert.equal(await readyz(p), 503, `service on ${p} still ready without NATS`);
+    }
+    assert.equal(await readyz(ports.relay), 200, "the relay stays ready without NATS");
+    assert.doesNotMatch(output, /restarting in/, "no service crashed while NATS was down");
+    await nats.restart();
+    await until("services ready again", async () => {
+      const statuses = await Promise.all(opsPorts.map(readyz));
+      return statuses.every((s) => s === 200);
+    }, 60_000, () => tail(output));
+
+    const stoppedAt = Date.now();
+    child.kill("SIGINT");
+    const status = await child.status;
+    exited = true;
+    assert.equal(status.code, 0);
+    assert.ok(Date.now() - stoppedAt < 10_000, "Ctrl-C stops everything within 10 s");
+    for (const p of opsPorts) assert.equal(await readyz(p), 0, `something still listens on ${p}`);
+  } finally {
+    if (!exited) {
+      // SIGINT lets the supervisor stop its services; SIGKILL would orphan them.
+      child.kill("SIGINT");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await child.status;
+      clearTimeout(timer);
+    }
+    await drained.catch(() => {});
+    await nats.close();
+    await Deno.remove(data, { recursive: true }).catch(() => {});
+  }
+});
