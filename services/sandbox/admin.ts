@@ -1,0 +1,166 @@
+/**
+ * The sandbox's admin API (`/_admin`): call counts, holdings, webhooks on demand, breaking and
+ * fixing connections. Answers 403 unless the sandbox runs in `demo` or `test` mode.
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { AlpacaSandbox } from "./alpaca/mod.ts";
+import type { CallLog } from "./calls.ts";
+import { AdminError } from "./core.ts";
+import type { PlaidSandbox } from "./plaid.ts";
+import type { SnapTradeSandbox } from "./snaptrade.ts";
+import type { WebhookDispatcher } from "./webhooks.ts";
+
+/** Whether the admin API answers: `demo` and `test` do, `off` refuses. */
+export type SandboxMode = "demo" | "test" | "off";
+
+const Provider = z.enum(["snaptrade", "plaid", "alpaca"]);
+const Decimal = z.string().regex(/^\d+(\.\d+)?$/, "a non-negative decimal string");
+
+const HoldingBody = z.object({
+  provider: Provider,
+  connection: z.string().min(1),
+  symbol: z.string().min(1).max(40),
+  quantity: Decimal,
+  account: z.string().min(1).optional(),
+});
+
+const WebhookBody = z.discriminatedUnion("provider", [
+  z.object({
+    provider: z.literal("snaptrade"),
+    event_type: z.string().regex(/^[A-Z_]+$/),
+    connection: z.string().min(1),
+    account: z.string().min(1).optional(),
+  }),
+  z.object({
+    provider: z.literal("plaid"),
+    connection: z.string().min(1),
+    webhook_type: z.string().regex(/^[A-Z_]+$/),
+    webhook_code: z.string().regex(/^[A-Z_]+$/),
+  }),
+]);
+
+const ConnectionBody = z.object({ provider: Provider, connection: z.string().min(1) });
+
+/** What the admin API acts on. */
+export interface AdminDeps {
+  mode: SandboxMode;
+  calls: CallLog;
+  snaptrade: SnapTradeSandbox;
+  plaid: PlaidSandbox;
+  alpaca: AlpacaSandbox | null;
+  webhooks: WebhookDispatcher;
+}
+
+/** Builds the admin routes (mount at `/_admin`). */
+export function adminRoutes(d: AdminDeps): Hono {
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    if (d.mode !== "demo" && d.mode !== "test") {
+      return c.json({ error: "the sandbox admin API is off (SANDBOX_MODE=off)" }, 403);
+    }
+    try {
+      await next();
+    } catch (e) {
+      if (e instanceof AdminError) return c.json({ error: e.message }, e.status);
+      throw e;
+    }
+  });
+
+  app.onError((e, c) => {
+    if (e instanceof AdminError) return c.json({ error: e.message }, e.status);
+    return c.json({ error: e instanceof Error ? e.message : String(e) }, 400);
+  });
+
+  async function body<T extends z.ZodType>(
+    c: Context,
+    schema: T,
+  ): Promise<z.infer<T> | Response> {
+    const json = await c.req.json().catch(() => undefined);
+    if (json === undefined) return c.json({ error: "the body must be JSON" }, 400);
+    const r = schema.safeParse(json);
+    if (!r.success) return c.json({ error: "invalid request", issues: r.error.issues }, 400);
+    return r.data;
+  }
+
+  function alpaca(): AlpacaSandbox {
+    if (!d.alpaca) throw new AdminError(404, "the Alpaca sandbox is not running");
+    return d.alpaca;
+  }
+
+  app.get("/calls", (c) => c.json(d.calls.counts()));
+  app.post("/calls/reset", (c) => {
+    d.calls.reset();
+    return c.json({ ok: true });
+  });
+
+  app.post("/holdings", async (c) => {
+    const b = await body(c, HoldingBody);
+    if (b instanceof Response) return b;
+    if (b.provider === "snaptrade") {
+      d.snaptrade.admin.setHolding(b.connection, b.symbol, b.quantity, b.account);
+    } else if (b.provider === "plaid") {
+      d.plaid.admin.setHolding(b.connection, b.symbol, b.quantity, b.account);
+    } else {
+      const a = alpaca();
+      try {
+        a.admin.setHolding(b.connection, b.symbol, b.quantity);
+      } catch (e) {
+        throw new AdminError(404, e instanceof Error ? e.message : String(e));
+      }
+    }
+    return c.json({ ok: true });
+  });
+
+  app.post("/webhooks", async (c) => {
+    const b = await body(c, WebhookBody);
+    if (b instanceof Response) return b;
+    const r = b.provider === "snaptrade"
+      ? await d.snaptrade.admin.fireWebhook(b.event_type, b.connection, b.account)
+      : await d.plaid.admin.fireWebhook(b.connection, b.webhook_type, b.webhook_code);
+    return c.json(r.error ? { status: r.status, error: r.error } : { status: r.status });
+  });
+
+  app.get("/webhooks", (c) =>
+    c.json(
+      d.webhooks.sent.slice(-100).map((w) => ({
+        provider: w.provider,
+        url: w.url,
+        event: w.event,
+        body: JSON.parse(w.body),
+      })),
+    ));
+
+  for (const action of ["break", "fix"] as const) {
+    app.post(`/connections/${action}`, async (c) => {
+      const b = await body(c, ConnectionBody);
+      if (b instanceof Response) return b;
+      const target = b.provider === "snaptrade"
+        ? d.snaptrade.admin
+        : b.provider === "plaid"
+        ? d.plaid.admin
+        : alpaca().admin;
+      try {
+        if (action === "break") target.breakConnection(b.connection);
+        else target.fixConnection(b.connection);
+      } catch (e) {
+        if (e instanceof AdminError) throw e;
+        throw new AdminError(404, e instanceof Error ? e.message : String(e));
+      }
+      return c.json({ ok: true });
+    });
+  }
+
+  app.post("/snaptrade/webhook_url", async (c) => {
+    const b = await body(c, z.object({ url: z.string().url().nullable() }));
+    if (b instanceof Response) return b;
+    d.snaptrade.admin.setWebhookUrl(b.url);
+    return c.json({ ok: true });
+  });
+
+  app.notFound((c) => c.json({ error: "not found" }, 404));
+  return app;
+}

@@ -1,0 +1,357 @@
+/**
+ * The sync's PostgreSQL side: claiming a run, replacing one connection's rows in one
+ * transaction, recording the outcome. Every statement names the connection and its user.
+ * @module
+ */
+import type { Sql, TransactionSql } from "@meridian/runtime";
+import type { HoldingsChanged, Provider } from "@meridian/proto";
+import type { Snapshot } from "./normalise/common.ts";
+import type { CallRecord } from "./providers/call.ts";
+import type { SecretRow } from "./secrets.ts";
+
+/** A connection row as the sync reads it. */
+export interface ConnectionRow extends SecretRow {
+  access: "read" | "trade";
+  status: "active" | "error" | "disabled";
+  institution: string;
+}
+
+/** A run not finished within this long is presumed dead (its worker crashed). */
+export const RUN_STALE_MS = 5 * 60_000;
+
+/** The advisory-lock key of one connection's sync. */
+function lockKey(sql: Sql | TransactionSql, connectionId: string) {
+  return sql`hashtextextended(${"meridian.sync:" + connectionId}, 0)`;
+}
+
+/** Loads one connection of one user, or null. */
+export async function loadConnection(
+  sql: Sql,
+  userId: string,
+  connectionId: string,
+): Promise<ConnectionRow | null> {
+  const [row] = await sql<ConnectionRow[]>`
+    select id, user_id, provider, external_id, access, status, institution,
+           secret_key_id, secret_ciphertext
+    from connections where id = ${connectionId} and user_id = ${userId}`;
+  return row ?? null;
+}
+
+/** What the sync reads of a connection at the start of a run, before fetching. */
+export interface SyncState {
+  /** When its transactions were last fetched; null = never. */
+  transactionsSyncedAt: Date | null;
+  /** Its pending row came from a transactions event (false when there is no row). */
+  pendingTransactions: boolean;
+  /** External ids of the accounts it has now. */
+  accountExternalIds: Set<string>;
+}
+
+/**
+ * Reads the connection's sync state. Read at the start of the run: the write transaction
+ * deletes the pending row.
+ */
+export async function loadSyncState(sql: Sql, conn: ConnectionRow): Promise<SyncState> {
+  const [row] = await sql<
+    { transactions_synced_at: Date | null; pending_transactions: boolean | null }[]
+  >`
+    select c.transactions_synced_at, p.transactions as pending_transactions
+      from connections c left join pending_updates p on p.connection_id = c.id
+     where c.id = ${conn.id} and c.user_id = ${conn.user_id}`;
+  const accounts = await sql<{ external_id: string }[]>`
+    select external_id from accounts where connection_id = ${conn.id} and user_id = ${conn.user_id}`;
+  return {
+    transactionsSyncedAt: row?.transactions_synced_at ?? null,
+    pendingTransactions: row?.pending_transactions ?? false,
+    accountExternalIds: new Set(accounts.map((a) => a.external_id)),
+  };
+}
+
+/** The SnapTrade registration of a user, or null. */
+export async function loadSnaptradeUser(sql: Sql, userId: string) {
+  const [row] = await sql<
+    { external_user_id: string; secret_key_id: string; secret_ciphertext: Uint8Array }[]
+  >`select external_user_id, secret_key_id, secret_ciphertext from provider_users
+    where user_id = ${userId} and provider = 'snaptrade'`;
+  return row ?? null;
+}
+
+/** True when a run that started at or after `since` already succeeded for the connection. */
+export async function coveredSince(sql: Sql, connectionId: string, since: string) {
+  const [row] = await sql<{ id: string }[]>`
+    select id from sync_runs where connection_id = ${connectionId} and status = 'succeeded'
+      and started_at >= ${since} order by started_at desc limit 1`;
+  return row?.id ?? null;
+}
+
+/** The result of trying to claim a connection's sync across instances. */
+export type Claim =
+  | { kind: "claimed"; runId: string; startedAt: Date }
+  | { kind: "busy"; runId: string };
+
+/**
+ * Claims the connection's sync: under the connection's advisory lock, either another
+ * instance has a fresh running run (busy) or we insert ours.
+ */
+export async function claimRun(
+  sql: Sql,
+  conn: ConnectionRow,
+  requestId: string | null,
+  reason: string,
+): Promise<Claim> {
+  return await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${lockKey(tx, conn.id)})`;
+    await tx`
+      update sync_runs set status = 'failed', finished_at = now(),
+        error = 'abandoned: the worker running it stopped'
+      where connection_id = ${conn.id} and status = 'running'
+        and started_at < now() - ${RUN_STALE_MS / 1000} * interval '1 second'`;
+    const [running] = await tx<{ id: string }[]>`
+      select id from sync_runs where connection_id = ${conn.id} and status = 'running' limit 1`;
+    if (running) return { kind: "busy", runId: running.id } as Claim;
+    const [run] = await tx<{ id: string; started_at: Date }[]>`
+      insert into sync_runs (user_id, connection_id, request_id, reason)
+      values (${conn.user_id}, ${conn.id}, ${requestId}, ${reason})
+      returning id, started_at`;
+    return { kind: "claimed", runId: run.id, startedAt: run.started_at } as Claim;
+  });
+}
+
+/** Waits until run `runId` is no longer running; returns its final status. */
+export async function waitForRun(sql: Sql, runId: string, timeoutMs = RUN_STALE_MS) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [r] = await sql<{ status: string; error: string | null }[]>`
+      select status, error from sync_runs where id = ${runId}`;
+    if (!r || r.status !== "running" || Date.now() > until) return r ?? null;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/** Records a failed run. */
+export async function failRun(sql: Sql, runId: string, error: string, calls: CallRecord[]) {
+  await sql`
+    update sync_runs set status = 'failed', finished_at = now(), error = ${error.slice(0, 1000)},
+      provider_calls = ${calls.length}, calls = ${sql.json(calls as never)}
+    where id = ${runId} and status = 'running'`;
+}
+
+/** Marks a connection broken with a reason a person can act on. */
+export async function markConnectionError(sql: Sql, conn: ConnectionRow, reason: string) {
+  await sql`
+    update connections set status = 'error', status_reason = ${reason}, updated_at = now()
+    where id = ${conn.id} and user_id = ${conn.user_id}`;
+}
+
+const CHUNK = 1000;
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+  return out;
+}
+
+/** What {@link replaceConnectionData} did. */
+export type WriteOutcome =
+  | { kind: "written"; version: number; holdings: HoldingsChanged }
+  | { kind: "superseded" }
+  | { kind: "gone" };
+
+/**
+ * Replaces one connection's accounts, positions, balances and transactions with `snap`, in
+ * one transaction, and in the same transaction finishes the run, clears the pending flag,
+ * stamps `last_synced_at`, repairs the connection's status and bumps the user's holdings
+ * version. When `snap.transactions` is null (not fetched) the stored transactions stay
+ * (only those of accounts that disappeared go with them); otherwise they are replaced and
+ * `transactions_synced_at` is stamped. Accounts keep their ids (orders refer to them); rows
+ * of other connections are never touched. Nothing is written when a newer run already
+ * succeeded (superseded).
+ */
+export async function replaceConnectionData(
+  sql: Sql,
+  conn: ConnectionRow,
+  snap: Snapshot,
+  run: { runId: string; startedAt: Date; calls: CallRecord[] },
+): Promise<WriteOutcome> {
+  return await sql.begin(async (tx): Promise<WriteOutcome> => {
+    await tx`select pg_advisory_xact_lock(${lockKey(tx, conn.id)})`;
+    // Row locks in the order a cascading delete of the user takes them (user, then its
+    // connections), so deleting a user while it syncs cannot deadlock.
+    const [owner] = await tx`select id from users where id = ${conn.user_id} for no key update`;
+    if (!owner) return { kind: "gone" };
+    const [live] = await tx<{ id: string }[]>`
+      select id from connections where id = ${conn.id} and user_id = ${conn.user_id} for update`;
+    if (!live) return { kind: "gone" };
+    const [newer] = await tx<{ id: string }[]>`
+      select id from sync_runs where connection_id = ${conn.id} and status = 'succeeded'
+        and started_at > ${run.startedAt} limit 1`;
+    const finish = () =>
+      tx`update sync_runs set status = 'succeeded', finished_at = now(),
+           provider_calls = ${run.calls.length}, calls = ${tx.json(run.calls as never)}
+         where id = ${run.runId}`;
+    if (newer) {
+      await finish();
+      return { kind: "superseded" };
+    }
+    const now = new Date();
+    const provider = conn.provider;
+    const fetchedTxns = snap.transactions !== null;
+
+    // Accounts: upsert by (connection, external id), drop the ones that disappeared.
+    const ids = new Map<string, string>();
+    for (const a of snap.accounts) {
+      const [row] = await tx<{ id: string }[]>`
+        insert into accounts (user_id, connection_id, provider, external_id, name, number_mask,
+          type, currency, status, can_trade, synced_at)
+        values (${conn.user_id}, ${conn.id}, ${provider}, ${a.external_id}, ${a.name},
+          ${a.number_mask}, ${a.type}, ${a.currency}, ${a.status}, ${a.can_trade}, ${now})
+        on conflict (connection_id, external_id) do update set name = excluded.name,
+          number_mask = excluded.number_mask, type = excluded.type, currency = excluded.currency,
+          status = excluded.status, can_trade = excluded.can_trade, synced_at = excluded.synced_at
+        returning id`;
+      ids.set(a.external_id, row.id);
+    }
+    const keep = [...ids.values()];
+    await tx`delete from accounts where connection_id = ${conn.id} and user_id = ${conn.user_id}
+      and not (id = any(${keep}::uuid[]))`;
+    await tx`delete from positions where connection_id = ${conn.id} and user_id = ${conn.user_id}`;
+    if (fetchedTxns) {
+      await tx`delete from transactions where connection_id = ${conn.id} and user_id = ${conn.user_id}`;
+    }
+    await tx`delete from balances where user_id = ${conn.user_id} and account_id = any(${keep}::uuid[])`;
+
+    const acc = (ext: string) => {
+      const id = ids.get(ext);
+      if (!id) throw new Error("provider data names an account it did not list");
+      return id;
+    };
+    const positions = snap.positions.map((p) => ({
+      user_id: conn.user_id,
+      account_id: acc(p.account_external_id),
+      connection_id: conn.id,
+      provider,
+      symbol: p.symbol,
+      name: p.name,
+      security_type: p.security_type,
+      quantity: p.quantity,
+      price: p.price,
+      previous_close: p.previous_close,
+      cost_basis: p.cost_basis,
+      currency: p.currency,
+      option_details: p.option_details ? tx.json(p.option_details as never) : null,
+      provider_security_id: p.provider_security_id,
+      synced_at: now,
+    }));
+    for (const c of chunks(positions)) {
+      await tx`insert into positions ${tx(c)}`;
+    }
+    const balances = snap.balances.map((b) => ({
+      account_id: acc(b.account_external_id),
+      user_id: conn.user_id,
+      currency: b.currency,
+      cash: b.cash,
+      buying_power: b.buying_power,
+      synced_at: now,
+    }));
+    for (const c of chunks(balances)) await tx`insert into balances ${tx(c)}`;
+    const seen = new Set<string>();
+    const txns = (snap.transactions ?? []).filter((t) => {
+      const k = `${t.account_external_id}\u0000${t.external_id}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    }).map((t) => ({
+      user_id: conn.user_id,
+      account_id: acc(t.account_external_id),
+      connection_id: conn.id,
+      provider,
+      external_id: t.external_id,
+      type: t.type,
+      symbol: t.symbol,
+      description: t.description,
+      quantity: t.quantity,
+      price: t.price,
+      amount: t.amount,
+      fee: t.fee,
+      currency: t.currency,
+      trade_date: t.trade_date,
+      settlement_date: t.settlement_date,
+    }));
+    for (const c of chunks(txns)) await tx`insert into transactions ${tx(c)}`;
+
+    await finish();
+    // A transactions event that arrived while this run fetched holdings only stays pending:
+    // the next refresh fetches them.
+    await tx`delete from pending_updates where connection_id = ${conn.id} and user_id = ${conn.user_id}
+      and (${fetchedTxns} or not transactions)`;
+    await tx`update connections set last_synced_at = ${now}, updated_at = now(),
+        transactions_synced_at = coalesce(${fetchedTxns ? now : null}::timestamptz,
+          transactions_synced_at),
+        status = case when status = 'error' then 'active' else status end,
+        status_reason = case when status = 'error' then null else status_reason end
+      where id = ${conn.id} and user_id = ${conn.user_id}`;
+    const [u] = await tx<{ holdings_version: string }[]>`
+      update users set holdings_version = holdings_version + 1 where id = ${conn.user_id}
+      returning holdings_version`;
+    const version = Number(u.holdings_version);
+    const holdings = await holdingsOf(tx, conn.user_id, version, now);
+    return { kind: "written", version, holdings };
+  });
+}
+
+/** The user's positions per account, as `holdings.changed` carries them. */
+export async function holdingsOf(
+  tx: Sql | TransactionSql,
+  userId: string,
+  version: number,
+  at: Date,
+): Promise<HoldingsChanged> {
+  const accounts = await tx<
+    {
+      id: string;
+      connection_id: string;
+      provider: Provider;
+      currency: string;
+      cash: string | null;
+    }[]
+  >`
+    select a.id, a.connection_id, a.provider, a.currency,
+      (select b.cash::text from balances b where b.account_id = a.id and b.currency = a.currency) as cash
+    from accounts a where a.user_id = ${userId} order by a.id`;
+  const positions = await tx<
+    {
+      account_id: string;
+      symbol: string;
+      quantity: string;
+      price: string | null;
+      currency: string;
+      security_type: string;
+    }[]
+  >`select account_id, symbol, quantity::text as quantity, price::text as price, currency, security_type
+    from positions where user_id = ${userId} order by account_id, symbol`;
+  const byAccount = new Map<string, HoldingsChanged["accounts"][number]["positions"]>();
+  for (const p of positions) {
+    const list = byAccount.get(p.account_id) ?? [];
+    list.push({
+      symbol: p.symbol,
+      quantity: p.quantity,
+      price: p.price,
+      currency: p.currency,
+      security_type: p
+        .security_type as HoldingsChanged["accounts"][number]["positions"][number]["security_type"],
+    });
+    byAccount.set(p.account_id, list);
+  }
+  return {
+    user_id: userId,
+    version,
+    synced_at: at.toISOString(),
+    accounts: accounts.map((a) => ({
+      account_id: a.id,
+      connection_id: a.connection_id,
+      provider: a.provider,
+      currency: a.currency,
+      cash: a.cash ?? "0",
+      positions: byAccount.get(a.id) ?? [],
+    })),
+  };
+}

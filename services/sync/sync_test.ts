@@ -1,0 +1,676 @@
+import assert from "node:assert/strict";
+import { subjects, SyncProgress } from "@meridian/proto";
+import { Keyring, SecretError } from "@meridian/runtime";
+import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
+import {
+  completePlaidLink,
+  completeSnaptradeConnection,
+  connectAlpaca,
+  ConnectionFlowError,
+  ensureSnaptradeUser,
+  NotFoundError,
+  plaidLinkToken,
+  reconnect,
+  removeConnection,
+  requestSync,
+  snaptradePortalUrl,
+} from "./connections/mod.ts";
+import { submitHostedForm } from "./html_form.ts";
+import { dec } from "./normalise/common.ts";
+import { ProviderError, SnaptradeAdapter } from "./providers/mod.ts";
+import type { ProviderSession } from "./providers/types.ts";
+import { rotateSecrets } from "./rotate_secrets.ts";
+import { openCredentials } from "./secrets.ts";
+import { eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+import { fetchSnapshot, SyncWorker } from "./worker.ts";
+import { CallRecorder } from "./providers/call.ts";
+import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
+import { alpacaApis } from "./providers/alpaca.ts";
+
+const REDIRECT = "http://127.0.0.1:9/done";
+
+async function connectSnaptrade(env: SyncEnv, userId: string, broker: string) {
+  const { url } = await snaptradePortalUrl(env.deps, userId, { broker, redirectUrl: REDIRECT });
+  const back = new URL(await submitHostedForm(url));
+  assert.equal(back.searchParams.get("status"), "SUCCESS");
+  return await completeSnaptradeConnection(
+    env.deps,
+    userId,
+    back.searchParams.get("connection_id")!,
+  );
+}
+
+async function connectPlaid(env: SyncEnv, userId: string) {
+  const t = await plaidLinkToken(env.deps, userId, { redirectUrl: REDIRECT });
+  assert.ok(t.hosted_link_url);
+  await submitHostedForm(t.hosted_link_url!);
+  const [c] = await completePlaidLink(env.deps, userId, { link_token: t.link_token });
+  return c;
+}
+
+async function runs(env: SyncEnv, connectionId: string) {
+  return await env.deps.sql<
+    { id: string; status: string; error: string | null; provider_calls: number; calls: unknown[] }[]
+  >`
+    select id, status, error, provider_calls, calls from sync_runs where connection_id = ${connectionId}
+    order by started_at`;
+}
+
+async function settled(env: SyncEnv, connectionId: string, n: number) {
+  return await eventually(async () => {
+    const r = (await runs(env, connectionId)).filter((x) => x.status !== "running");
+    return r.length >= n ? r : null;
+  });
+}
+
+async function rowsOf(env: SyncEnv, connectionId: string) {
+  const sql = env.deps.sql;
+  return {
+    accounts: await sql`select * from accounts where connection_id = ${connectionId} order by id`,
+    positions: await sql`select * from positions where connection_id = ${connectionId} order by id`,
+    balances: await sql`select b.* from balances b join accounts a on a.id = b.account_id
+      where a.connection_id = ${connectionId} order by b.account_id, b.currency`,
+    transactions:
+      await sql`select * from transactions where connection_id = ${connectionId} order by id`,
+  };
+}
+
+const key = (...parts: unknown[]) =>
+  parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
+const d = (v: unknown) => (v === null || v === undefined ? null : dec(v));
+
+Deno.test("sync end to end against the sandbox", async (t) => {
+  const env = await startSyncEnv();
+  const sql = env.deps.sql;
+  try {
+    const alice = await env.user("alice@example.com");
+    const bob = await env.user("bob@example.com");
+    let st!: Awaited<ReturnType<typeof connectSnaptrade>>;
+    let pl!: Awaited<ReturnType<typeof connectPlaid>>;
+    let al!: Awaited<ReturnType<typeof connectAlpaca>>;
+
+    await t.step(
+      "SnapTrade: portal, completion, initial sync equals the sandbox exactly",
+      async () => {
+        st = await connectSnaptrade(env, alice, "QUESTRADE");
+        assert.equal(st.institution, "Questrade");
+        const [run] = await settled(env, st.id, 1);
+        assert.equal(run.status, "succeeded", run.error ?? "");
+        assert.equal(run.provider_calls, run.calls.length);
+        const user = await ensureSnaptradeUser(env.deps, alice);
+        const api = env.deps.adapters.snaptrade.client;
+        const rows = await rowsOf(env, st.id);
+        assert.ok(rows.accounts.length >= 1);
+        const rawAccounts = (await api.accountInformation.listUserAccounts(user)).data;
+        assert.deepEqual(
+          rows.accounts.map((a) => key(a.external_id, a.currency)).sort(),
+          rawAccounts.map((a) => key(a.id, a.balance?.total?.currency)).sort(),
+        );
+        assert.ok(rows.accounts.some((a) => a.currency === "CAD"));
+        for (const a of rows.accounts) {
+          const raw = (await api.accountInformation.getAllAccountPositions({
+            ...user,
+            accountId: a.external_id,
+          })).data;
+          const want = (raw.results ?? []).map((p) =>
+            // deno-lint-ignore no-explicit-any
+            key((p.instrument as any).symbol, d(p.units), d(p.price), d(p.cost_basis))
+          ).sort();
+          const got = rows.positions.filter((p) => p.account_id === a.id)
+            .map((p) => key(p.symbol, d(p.quantity), d(p.price), d(p.cost_basis))).sort();
+          assert.deepEqual(got, want);
+          const bal = (await api.accountInformation.getUserAccountBalance({
+            ...user,
+            accountId: a.external_id,
+          })).data;
+          assert.deepEqual(
+            rows.balances.filter((b) => b.account_id === a.id).map((b) =>
+              key(b.currency, d(b.cash))
+            ),
+            bal.map((b) => key(b.currency?.code, d(b.cash))),
+          );
+          const acts = (await api.accountInformation.getAccountActivities({
+            ...user,
+            accountId: a.external_id,
+          })).data;
+          const wantT = (acts.data ?? []).map((x) => key(x.id, d(x.amount), d(x.units), d(x.price)))
+            .sort();
+          const gotT = rows.transactions.filter((x) => x.account_id === a.id)
+            .map((x) => key(x.external_id, d(x.amount), d(x.quantity), d(x.price))).sort();
+          assert.deepEqual(gotT, wantT);
+        }
+      },
+    );
+
+    await t.step(
+      "Plaid: Hosted Link, exchange, initial sync equals the sandbox exactly",
+      async () => {
+        pl = await connectPlaid(env, alice);
+        const [run] = await settled(env, pl.id, 1);
+        assert.equal(run.status, "succeeded", run.error ?? "");
+        const [conn] = await sql`select * from connections where id = ${pl.id}`;
+        const creds = await openCredentials(env.deps.keyring, conn as never);
+        assert.equal(creds.provider, "plaid");
+        const raw = (await env.deps.adapters.plaid.client.investmentsHoldingsGet({
+          access_token: (creds as { accessToken: string }).accessToken,
+        })).data;
+        const cashIds = new Set(
+          raw.securities.filter((s: { type: string | null }) => s.type === "cash").map((
+            s: { security_id: string },
+          ) => s.security_id),
+        );
+        const rows = await rowsOf(env, pl.id);
+        const ext = new Map(rows.accounts.map((a) => [a.id, a.external_id]));
+        const want = raw.holdings.filter((h: { security_id: string }) =>
+          !cashIds.has(h.security_id)
+        )
+          // deno-lint-ignore no-explicit-any
+          .map((h: any) => {
+            const sec = raw.securities.find((s: { security_id: string }) =>
+              s.security_id === h.security_id
+            );
+            // The previous close is the security's close_price, never a cash equivalent's.
+            const close = sec?.is_cash_equivalent ? null : d(sec?.close_price);
+            return key(
+              h.account_id,
+              h.security_id,
+              d(h.quantity),
+              d(h.institution_price),
+              close,
+              d(h.cost_basis),
+            );
+          }).sort();
+        const got = rows.positions.map((p) =>
+          key(
+            ext.get(p.account_id),
+            p.provider_security_id,
+            d(p.quantity),
+            d(p.price),
+            d(p.previous_close),
+            d(p.cost_basis),
+          )
+        ).sort();
+        assert.ok(rows.positions.some((p) => p.previous_close !== null));
+        assert.deepEqual(got, want);
+        assert.equal(rows.accounts.length, raw.accounts.length);
+      },
+    );
+
+    await t.step("Alpaca: keys validated, sync equals the sandbox exactly", async () => {
+      await assert.rejects(
+        connectAlpaca(env.deps, alice, { keyId: "PKWRONG", secret: "nope-nope-nope", paper: true }),
+        ConnectionFlowError,
+      );
+      const [{ n }] =
+        await sql`select count(*)::int as n from connections where provider = 'alpaca'`;
+      assert.equal(n, 0);
+      al = await connectAlpaca(env.deps, alice, {
+        keyId: TEST_ALPACA_KEY_ID,
+        secret: TEST_ALPACA_SECRET,
+        paper: true,
+      });
+      const [run] = await settled(env, al.id, 1);
+      assert.equal(run.status, "succeeded", run.error ?? "");
+      const apis = alpacaApis(env.deps.config, TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET, true);
+      const raw = await apis.positions.getAllOpenPositions();
+      const rows = await rowsOf(env, al.id);
+      assert.deepEqual(
+        rows.positions.map((p) =>
+          key(p.symbol, d(p.quantity), d(p.price), d(p.previous_close), d(p.cost_basis))
+        ).sort(),
+        raw.map((p) =>
+          key(p.symbol, d(p.qty), d(p.currentPrice), d(p.lastdayPrice), d(p.costBasis))
+        ).sort(),
+      );
+      const acts = await apis.activities.getAccountActivities({ direction: "asc", pageSize: 100 });
+      assert.deepEqual(
+        rows.transactions.map((t) => t.external_id).sort(),
+        acts.map((a) => String(a.id)).sort(),
+      );
+      const acct = await apis.accounts.getAccount();
+      assert.equal(d(rows.balances[0].cash), d(acct.cash));
+    });
+
+    await t.step("another user's connection id is not found", async () => {
+      await assert.rejects(removeConnection(env.deps, bob, st.id), NotFoundError);
+      await assert.rejects(
+        reconnect(env.deps, bob, pl.id, { redirectUrl: REDIRECT }),
+        NotFoundError,
+      );
+      await assert.rejects(
+        snaptradePortalUrl(env.deps, bob, { redirectUrl: REDIRECT, reconnectConnectionId: st.id }),
+        NotFoundError,
+      );
+      const out = await env.worker.syncConnection(bob, st.id, {
+        requestId: crypto.randomUUID(),
+        reason: "manual",
+        requestedAt: new Date().toISOString(),
+      });
+      assert.equal(out.phase, "skipped");
+    });
+
+    await t.step("syncing connection A never changes connection B's rows", async () => {
+      const bobSt = await connectSnaptrade(env, bob, "INTERACTIVE-BROKERS");
+      assert.equal((await settled(env, bobSt.id, 1))[0].status, "succeeded");
+      const ib = await rowsOf(env, bobSt.id);
+      assert.ok(ib.positions.length >= 200);
+      const option = ib.positions.find((p) => p.security_type === "option");
+      assert.ok(option);
+      assert.equal(option.option_details.underlying, "AAPL");
+      assert.equal(option.option_details.option_type, "call");
+      assert.equal(dec(option.option_details.strike), "250");
+      assert.equal(option.option_details.expiration, "2027-01-15");
+      const before = {
+        pl: await rowsOf(env, pl.id),
+        al: await rowsOf(env, al.id),
+        bob: await rowsOf(env, bobSt.id),
+      };
+      const [stConn] = await sql`select external_id from connections where id = ${st.id}`;
+      const [acct] =
+        await sql`select external_id from accounts where connection_id = ${st.id} limit 1`;
+      await env.admin("/holdings", {
+        provider: "snaptrade",
+        connection: stConn.external_id,
+        account: acct.external_id,
+        symbol: "AAPL",
+        quantity: "123.456789",
+      });
+      await sql`insert into pending_updates (connection_id, user_id, reason)
+        values (${st.id}, ${alice}, 'webhook')`;
+      const [{ v0 }] = await sql`select holdings_version::int as v0 from users where id = ${alice}`;
+      const n = (await runs(env, st.id)).length;
+      await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
+      const r = await settled(env, st.id, n + 1);
+      assert.equal(r.at(-1)!.status, "succeeded");
+      const [{ pending }] =
+        await sql`select count(*)::int as pending from pending_updates where connection_id = ${st.id}`;
+      assert.equal(pending, 0, "the pending flag is cleared");
+      const [{ v1 }] = await sql`select holdings_version::int as v1 from users where id = ${alice}`;
+      assert.equal(v1, v0 + 1);
+      const [aapl] =
+        await sql`select quantity::text as q from positions where connection_id = ${st.id} and symbol = 'AAPL'`;
+      assert.equal(aapl.q, "123.456789");
+      assert.deepEqual(await rowsOf(env, pl.id), before.pl);
+      assert.deepEqual(await rowsOf(env, al.id), before.al);
+      assert.deepEqual(await rowsOf(env, bobSt.id), before.bob);
+    });
+
+    await t.step(
+      "a sync that fails midway leaves the old rows and records the failure",
+      async () => {
+        const before = await rowsOf(env, st.id);
+        class Failing extends SnaptradeAdapter {
+          override session(...args: Parameters<SnaptradeAdapter["session"]>): ProviderSession {
+            const s = super.session(...args);
+            return {
+              ...s,
+              provider: "snaptrade",
+              transactions: () =>
+                Promise.reject(
+                  new ProviderError(
+                    "snaptrade",
+                    "getAccountActivities",
+                    503,
+                    "3002",
+                    "brokerage down",
+                    false,
+                  ),
+                ),
+            };
+          }
+        }
+        const worker = new SyncWorker({
+          ...env.deps,
+          adapters: { ...env.deps.adapters, snaptrade: new Failing(env.deps.config) },
+        });
+        // "stale" fetches transactions (a manual refresh of fresh ones would not).
+        const out = await worker.syncConnection(alice, st.id, {
+          requestId: crypto.randomUUID(),
+          reason: "stale",
+          requestedAt: new Date().toISOString(),
+        });
+        assert.equal(out.phase, "failed");
+        assert.deepEqual(await rowsOf(env, st.id), before);
+        const last = (await runs(env, st.id)).at(-1)!;
+        assert.equal(last.status, "failed");
+        assert.match(last.error!, /brokerage down/);
+        assert.ok(last.provider_calls >= 2, "the calls made before the failure are counted");
+        const [c] = await sql`select status from connections where id = ${st.id}`;
+        assert.equal(c.status, "active");
+      },
+    );
+
+    await t.step("50 concurrent refresh requests make one set of provider calls", async () => {
+      const done = new Set<string>();
+      const sub = env.deps.nc.subscribe(subjects.syncProgress(alice));
+      const requestIds: string[] = [];
+      (async () => {
+        for await (const m of sub) {
+          const p = SyncProgress.parse(JSON.parse(new TextDecoder().decode(m.data)));
+          if (p.connection_id === st.id && (p.phase === "succeeded" || p.phase === "failed")) {
+            done.add(p.request_id);
+          }
+        }
+      })();
+      const n = (await runs(env, st.id)).length;
+      await env.admin("/calls/reset", {});
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        requestIds.push(await requestSync(env.deps, alice, "snaptrade", [st.id], "manual"));
+      }));
+      await eventually(() => Promise.resolve(requestIds.every((id) => done.has(id))), 60_000);
+      sub.unsubscribe();
+      const after = await runs(env, st.id);
+      assert.equal(after.length, n + 1, "one sync run");
+      const calls = await env.admin("/calls") as { by_provider: { snaptrade: number } };
+      assert.equal(calls.by_provider.snaptrade, after.at(-1)!.provider_calls);
+      const [{ accounts }] =
+        await sql`select count(*)::int as accounts from accounts where connection_id = ${st.id}`;
+      // Accounts, then positions and balances per account; transactions were fetched
+      // recently and no transactions event flagged them, so they are not fetched again.
+      assert.equal(calls.by_provider.snaptrade, 1 + 2 * accounts);
+    });
+
+    await t.step("two sync instances make one set of provider calls between them", async () => {
+      const other = new SyncWorker(env.deps);
+      const n = (await runs(env, st.id)).length;
+      await env.admin("/calls/reset", {});
+      const trigger = () => ({
+        requestId: crypto.randomUUID(),
+        reason: "manual" as const,
+        requestedAt: new Date().toISOString(),
+      });
+      const [a, b] = await Promise.all([
+        env.worker.syncConnection(alice, st.id, trigger()),
+        other.syncConnection(alice, st.id, trigger()),
+      ]);
+      assert.equal(a.phase, "succeeded");
+      assert.equal(b.phase, "succeeded");
+      assert.equal(a.runId, b.runId);
+      assert.equal((await runs(env, st.id)).length, n + 1);
+      const calls = await env.admin("/calls") as { by_provider: { snaptrade: number } };
+      assert.equal(calls.by_provider.snaptrade, (await runs(env, st.id)).at(-1)!.provider_calls);
+    });
+
+    await t.step(
+      "transactions are fetched when flagged or stale; a holdings-only sync keeps the stored ones",
+      async () => {
+        // A connection of its own, so the other steps' run counts stay as they are.
+        const pl = await connectPlaid(env, bob);
+        assert.equal((await settled(env, pl.id, 1))[0].status, "succeeded");
+        const HOLDINGS = "plaid POST /investments/holdings/get";
+        const TXNS = "plaid POST /investments/transactions/get";
+        const sync = async (reason: "manual" | "stale", pendingTransactions?: boolean) => {
+          if (pendingTransactions !== undefined) {
+            await sql`insert into pending_updates (connection_id, user_id, reason, transactions)
+              values (${pl.id}, ${bob}, 'test', ${pendingTransactions})`;
+          }
+          await env.admin("/calls/reset", {});
+          const out = await env.worker.syncConnection(bob, pl.id, {
+            requestId: crypto.randomUUID(),
+            reason,
+            requestedAt: new Date().toISOString(),
+          });
+          assert.equal(out.phase, "succeeded", out.detail);
+          const calls = await env.admin("/calls") as { by_route: Record<string, number> };
+          const [run] = await sql`select calls from sync_runs where id = ${out.runId}`;
+          const [c] = await sql`select transactions_synced_at as at from connections
+            where id = ${pl.id}`;
+          const [{ pending }] = await sql`select count(*)::int as pending from pending_updates
+            where connection_id = ${pl.id}`;
+          return {
+            holdings: calls.by_route[HOLDINGS] ?? 0,
+            txns: calls.by_route[TXNS] ?? 0,
+            recorded: (run.calls as { operation: string }[]).map((x) => x.operation).sort(),
+            syncedAt: c.at as Date | null,
+            pending,
+          };
+        };
+        const txRows = async () => (await rowsOf(env, pl.id)).transactions.map((x) => ({ ...x }));
+        const ext = (rows: Record<string, unknown>[]) =>
+          rows.map((x) => String(x.external_id)).sort();
+
+        const initial = await txRows();
+        assert.ok(initial.length > 0, "the initial sync stored Plaid transactions");
+        const [c0] = await sql`select transactions_synced_at as at from connections
+          where id = ${pl.id}`;
+        assert.ok(c0.at, "the initial sync stamps transactions_synced_at");
+
+        // A holdings webhook then a refresh: one holdings call, no transactions call, and the
+        // stored transactions rows are the very same rows.
+        const holdingsOnly = await sync("manual", false);
+        assert.equal(holdingsOnly.holdings, 1);
+        assert.equal(holdingsOnly.txns, 0);
+        assert.deepEqual(holdingsOnly.recorded, ["investmentsHoldingsGet"]);
+        assert.equal(holdingsOnly.pending, 0, "the pending flag is cleared");
+        assert.equal(holdingsOnly.syncedAt!.getTime(), (c0.at as Date).getTime());
+        assert.deepEqual(await txRows(), initial);
+
+        // A transactions webhook then a refresh fetches them.
+        const flagged = await sync("manual", true);
+        assert.equal(flagged.holdings, 1);
+        assert.ok(flagged.txns >= 1);
+        assert.deepEqual(
+          flagged.recorded,
+          ["investmentsHoldingsGet", ...Array(flagged.txns).fill("investmentsTransactionsGet")],
+        );
+        assert.equal(flagged.pending, 0);
+        assert.ok(flagged.syncedAt!.getTime() > (c0.at as Date).getTime());
+        assert.deepEqual(ext(await txRows()), ext(initial));
+
+        // A stale sync fetches them too.
+        const stale = await sync("stale");
+        assert.ok(stale.txns >= 1);
+        assert.ok(stale.syncedAt!.getTime() > flagged.syncedAt!.getTime());
+
+        // Transactions older than HOLDINGS_TTL_H are fetched on a plain refresh.
+        await sql`update connections set transactions_synced_at = now() - interval '25 hours'
+          where id = ${pl.id}`;
+        assert.ok((await sync("manual")).txns >= 1);
+        assert.equal((await sync("manual")).txns, 0);
+
+        // A transactions event that arrives while a holdings-only run is under way stays
+        // pending (the next refresh fetches them); a holdings event's row is cleared.
+        const conn = (await loadConnection(sql, bob, pl.id))!;
+        for (const transactions of [false, true]) {
+          const claim = await claimRun(sql, conn, null, "manual");
+          assert.equal(claim.kind, "claimed");
+          if (claim.kind !== "claimed") return;
+          await sql`insert into pending_updates (connection_id, user_id, reason, transactions)
+            values (${pl.id}, ${bob}, 'late', ${transactions})`;
+          const snap = await fetchSnapshot(env.deps, conn, new CallRecorder(), () => false);
+          assert.equal(snap.transactions, null);
+          const w = await replaceConnectionData(sql, conn, snap, {
+            runId: claim.runId,
+            startedAt: claim.startedAt,
+            calls: [],
+          });
+          assert.equal(w.kind, "written");
+          const left = await sql`select 1 from pending_updates where connection_id = ${pl.id}`;
+          assert.equal(left.length, transactions ? 1 : 0);
+          assert.deepEqual(ext(await txRows()), ext(initial));
+        }
+        const last = await sync("manual");
+        assert.ok(last.txns >= 1, "the flag left pending is honoured");
+        assert.equal(last.pending, 0);
+      },
+    );
+
+    await t.step(
+      "authentication failures mark the connection with a reason to act on",
+      async () => {
+        const before = await rowsOf(env, st.id);
+        const [c] = await sql`select external_id from connections where id = ${st.id}`;
+        await env.admin("/connections/break", { provider: "snaptrade", connection: c.external_id });
+        const n = (await runs(env, st.id)).length;
+        await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
+        const r = await settled(env, st.id, n + 1);
+        assert.equal(r.at(-1)!.status, "failed");
+        const [after] =
+          await sql`select status, status_reason from connections where id = ${st.id}`;
+        assert.equal(after.status, "error");
+        assert.equal(
+          after.status_reason,
+          "Reconnect your Questrade account: the brokerage login expired",
+        );
+        assert.deepEqual(await rowsOf(env, st.id), before);
+
+        const [p] = await sql`select external_id from connections where id = ${pl.id}`;
+        await env.admin("/connections/break", { provider: "plaid", connection: p.external_id });
+        await requestSync(env.deps, alice, "plaid", [pl.id], "manual");
+        await settled(env, pl.id, 2);
+        const [pa] = await sql`select status, status_reason from connections where id = ${pl.id}`;
+        assert.equal(pa.status, "error");
+        assert.match(pa.status_reason, /^Reconnect your .+ account/);
+
+        await env.admin("/connections/break", {
+          provider: "alpaca",
+          connection: TEST_ALPACA_KEY_ID,
+        });
+        await requestSync(env.deps, alice, "alpaca", [al.id], "manual");
+        await settled(env, al.id, 2);
+        const [aa] = await sql`select status, status_reason from connections where id = ${al.id}`;
+        assert.equal(aa.status, "error");
+        assert.match(aa.status_reason, /^Reconnect your Alpaca account/);
+
+        // Reconnecting through the portal repairs a SnapTrade connection.
+        const step = await reconnect(env.deps, alice, st.id, { redirectUrl: REDIRECT });
+        assert.equal(step.provider, "snaptrade");
+        const back = new URL(await submitHostedForm((step as { url: string }).url));
+        assert.equal(back.searchParams.get("connection_id"), c.external_id);
+        const repaired = await completeSnaptradeConnection(env.deps, alice, c.external_id);
+        assert.equal(repaired.id, st.id);
+        assert.equal(repaired.status, "active");
+        await settled(env, st.id, n + 2);
+        // Plaid update mode repairs the item.
+        const pstep = await reconnect(env.deps, alice, pl.id, { redirectUrl: REDIRECT });
+        assert.equal(pstep.provider, "plaid");
+        const p2 = pstep as { link_token: string; hosted_link_url: string };
+        await submitHostedForm(p2.hosted_link_url);
+        const [fixedPlaid] = await completePlaidLink(env.deps, alice, {
+          link_token: p2.link_token,
+          updateConnectionId: pl.id,
+        });
+        assert.equal(fixedPlaid.id, pl.id);
+        assert.equal(fixedPlaid.status, "active");
+        await settled(env, pl.id, 3);
+        const [pr] =
+          await sql`select status from sync_runs where connection_id = ${pl.id} order by started_at desc limit 1`;
+        assert.equal(pr.status, "succeeded");
+
+        // Fixing and syncing again repairs the status.
+        await env.admin("/connections/fix", { provider: "snaptrade", connection: c.external_id });
+        await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
+        await settled(env, st.id, n + 2);
+        const [fixed] =
+          await sql`select status, status_reason from connections where id = ${st.id}`;
+        assert.deepEqual({ ...fixed }, { status: "active", status_reason: null });
+      },
+    );
+
+    await t.step(
+      "secrets are ciphertext at rest, absent from logs, and bound to their row",
+      async () => {
+        const user = await ensureSnaptradeUser(env.deps, alice);
+        const [plConn] = await sql`select * from connections where id = ${pl.id}`;
+        const plCreds = await openCredentials(env.deps.keyring, plConn as never) as {
+          accessToken: string;
+        };
+        const secrets = [user.userSecret, plCreds.accessToken, TEST_ALPACA_SECRET];
+        const raw = [
+          ...(await sql`select secret_ciphertext from provider_users`),
+          ...(await sql`select secret_ciphertext from connections where secret_ciphertext is not null`),
+        ].map((r) => new TextDecoder("latin1").decode(r.secret_ciphertext as Uint8Array));
+        const dump = JSON.stringify(await sql`select * from connections`) +
+          JSON.stringify(await sql`select * from sync_runs`);
+        for (const s of secrets) {
+          for (const r of raw) assert.ok(!r.includes(s), "plaintext in a ciphertext column");
+          assert.ok(!dump.includes(s), "secret in a table dump");
+          assert.ok(!env.logs.some((l) => l.includes(s)), "secret in the logs");
+        }
+        // A ciphertext copied to another connection row does not decrypt there.
+        const [alConn] = await sql`select * from connections where id = ${al.id}`;
+        await assert.rejects(
+          openCredentials(
+            env.deps.keyring,
+            {
+              ...alConn,
+              secret_key_id: plConn.secret_key_id,
+              secret_ciphertext: plConn.secret_ciphertext,
+            } as never,
+          ),
+          SecretError,
+        );
+        await sql`update connections set secret_ciphertext = ${plConn.secret_ciphertext} where id = ${al.id}`;
+        await requestSync(env.deps, alice, "alpaca", [al.id], "manual");
+        const r = await settled(env, al.id, 3);
+        assert.equal(r.at(-1)!.status, "failed");
+        await sql`update connections set secret_ciphertext = ${alConn.secret_ciphertext} where id = ${al.id}`;
+      },
+    );
+
+    await t.step("rotation re-encrypts every secret under the newest key", async () => {
+      const newSpec = `${Keyring.generateSpec("k2")},${env.keyringSpec}`;
+      const ring = await Keyring.parse(newSpec);
+      const before = await ensureSnaptradeUser(env.deps, alice);
+      const report = await rotateSecrets(sql, ring, 1);
+      assert.ok(report.providerUsers >= 2 && report.connections >= 2);
+      const keys = await sql`select secret_key_id from provider_users union all
+        select secret_key_id from connections where secret_key_id is not null`;
+      assert.ok(keys.every((k) => k.secret_key_id === "k2"));
+      const after = await ensureSnaptradeUser({ ...env.deps, keyring: ring }, alice);
+      assert.equal(after.userSecret, before.userSecret);
+      await assert.rejects(ensureSnaptradeUser(env.deps, alice), SecretError);
+      assert.equal(
+        (await rotateSecrets(sql, ring)).connections,
+        0,
+        "a second run has nothing to do",
+      );
+    });
+
+    await t.step("a malformed request is terminated and the worker carries on", async () => {
+      await env.deps.js.publish(
+        subjects.syncRequest("plaid", alice),
+        new TextEncoder().encode("{not json"),
+      );
+      await env.deps.js.publish(
+        subjects.syncRequest("plaid", alice),
+        new TextEncoder().encode('{"user_id":"x"}'),
+      );
+      await eventually(() =>
+        Promise.resolve(env.logs.filter((l) => l.includes("malformed sync request")).length >= 2)
+      );
+    });
+
+    await t.step(
+      "with FF_SNAPTRADE_INVESTMENT_SYNC off SnapTrade connections are skipped",
+      async () => {
+        const worker = new SyncWorker({
+          ...env.deps,
+          config: { ...env.deps.config, FF_SNAPTRADE_INVESTMENT_SYNC: false },
+        });
+        const out = await worker.syncConnection(alice, st.id, {
+          requestId: crypto.randomUUID(),
+          reason: "manual",
+          requestedAt: new Date().toISOString(),
+        });
+        assert.equal(out.phase, "skipped");
+      },
+    );
+
+    await t.step("removing a connection removes it at the provider and its rows", async () => {
+      await removeConnection(
+        {
+          ...env.deps,
+          keyring: await Keyring.parse(`${Keyring.generateSpec("k2")},${env.keyringSpec}`),
+        },
+        alice,
+        al.id,
+      ).catch(() => {});
+      const [{ n }] =
+        await sql`select count(*)::int as n from accounts where connection_id = ${al.id}`;
+      assert.equal(n, 0);
+    });
+  } finally {
+    await env.close();
+  }
+});
