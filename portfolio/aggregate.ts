@@ -1,0 +1,416 @@
+/**
+ * Pure aggregation of a user's rows into the holdings view: exact decimal arithmetic, no I/O.
+ * @module
+ */
+import { Decimal } from "decimal.js";
+import type { Provider } from "@meridian/proto";
+import type {
+  AccountPositionView,
+  AccountView,
+  AggregatedPositionView,
+  CashView,
+  ConnectionSummaryView,
+  CurrencyTotalView,
+  HoldingsView,
+  ProviderSummaryView,
+} from "./views.ts";
+
+/** A connection row as the aggregation needs it. */
+export interface ConnectionRow {
+  id: string;
+  provider: Provider;
+  institution: string;
+  status: "active" | "error" | "disabled";
+  status_reason: string | null;
+  warning: string | null;
+  last_synced_at: Date | null;
+  pending_since: Date | null;
+}
+
+/** An account row. */
+export interface AccountRow {
+  id: string;
+  connection_id: string;
+  provider: Provider;
+  name: string;
+  number_mask: string | null;
+  type: AccountView["type"];
+  currency: string;
+  status: AccountView["status"];
+  can_trade: boolean;
+  synced_at: Date;
+}
+
+/** A position row (NUMERIC columns as strings). */
+export interface PositionRow {
+  id: string;
+  account_id: string;
+  symbol: string;
+  name: string | null;
+  security_type: AccountPositionView["security_type"];
+  quantity: string;
+  price: string | null;
+  /** The provider's close of the previous session; null = unknown. */
+  previous_close: string | null;
+  cost_basis: string | null;
+  currency: string;
+  option_details: Record<string, unknown> | null;
+  synced_at: Date;
+}
+
+/** A balance row. */
+export interface BalanceRow {
+  account_id: string;
+  currency: string;
+  cash: string;
+  buying_power: string | null;
+  synced_at: Date;
+}
+
+/** Everything {@link aggregateHoldings} reads. */
+export interface HoldingsRows {
+  connections: ConnectionRow[];
+  accounts: AccountRow[];
+  positions: PositionRow[];
+  balances: BalanceRow[];
+}
+
+const PROVIDER_ORDER: Provider[] = ["snaptrade", "plaid", "alpaca"];
+
+/** Canonical decimal string: no exponent, no trailing zeros, "-0" as "0". */
+export function dec(d: Decimal): string {
+  if (d.isZero()) return "0";
+  return d.toFixed();
+}
+
+function multiplier(p: Pick<PositionRow, "security_type" | "option_details">): Decimal {
+  if (p.security_type !== "option") return new Decimal(1);
+  const m = p.option_details?.multiplier;
+  if (typeof m === "number" || (typeof m === "string" && /^\d+(\.\d+)?$/.test(m))) {
+    return new Decimal(m);
+  }
+  return new Decimal(100);
+}
+
+/** quantity × price (× multiplier for options), or null without a price. */
+export function positionValue(
+  p: Pick<PositionRow, "quantity" | "price" | "security_type" | "option_details">,
+): Decimal | null {
+  if (p.price === null) return null;
+  return new Decimal(p.quantity).times(p.price).times(multiplier(p));
+}
+
+/**
+ * quantity × (price − previous_close) (× multiplier for options), or null when either price is
+ * unknown.
+ */
+export function positionDayChange(
+  p: Pick<
+    PositionRow,
+    "quantity" | "price" | "previous_close" | "security_type" | "option_details"
+  >,
+): Decimal | null {
+  if (p.price === null || p.previous_close === null) return null;
+  return new Decimal(p.quantity).times(new Decimal(p.price).minus(p.previous_close))
+    .times(multiplier(p));
+}
+
+/** |quantity × previous_close × multiplier|: what a day change is a percentage of. */
+function previousValue(
+  p: Pick<PositionRow, "quantity" | "previous_close" | "security_type" | "option_details">,
+): Decimal {
+  if (p.previous_close === null) return new Decimal(0);
+  return new Decimal(p.quantity).times(p.previous_close).times(multiplier(p)).abs();
+}
+
+/** change ÷ base × 100 rounded half-up to 2 places ("1.25", "-0.40"); null on a zero base. */
+export function percentOf(change: Decimal, base: Decimal): string | null {
+  if (base.isZero()) return null;
+  const r = change.div(base).times(100).toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
+  return r.isZero() ? "0.00" : r.toFixed(2);
+}
+
+/** Builds the holdings view from a user's rows; ordering is deterministic. */
+export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date): HoldingsView {
+  const conns = new Map(rows.connections.map((c) => [c.id, c]));
+  const accounts: AccountView[] = [...rows.accounts]
+    .sort((a, b) =>
+      PROVIDER_ORDER.indexOf(a.provider) - PROVIDER_ORDER.indexOf(b.provider) ||
+      a.name.localeCompare(b.name) || a.id.localeCompare(b.id)
+    )
+    .map((a) => ({
+      id: a.id,
+      connection_id: a.connection_id,
+      provider: a.provider,
+      institution: conns.get(a.connection_id)?.institution ?? "",
+      name: a.name,
+      number_mask: a.number_mask,
+      type: a.type,
+      currency: a.currency,
+      status: a.status,
+      can_trade: a.can_trade,
+      synced_at: a.synced_at.toISOString(),
+      positions: [],
+      balances: [],
+    }));
+  const byAccount = new Map(accounts.map((a) => [a.id, a]));
+
+  // Aggregated positions keyed by symbol and currency (no FX: never mix currencies).
+  interface Agg {
+    view: AggregatedPositionView;
+    qty: Decimal;
+    cost: Decimal | null;
+    priceAt: number;
+    /** Sum of the accounts' known day changes, and of their previous-close values. */
+    day: Decimal | null;
+    dayBase: Decimal;
+  }
+  const aggs = new Map<string, Agg>();
+  const totals = new Map<string, {
+    pv: Decimal;
+    cash: Decimal;
+    cost: Decimal;
+    pl: Decimal;
+    unpriced: number;
+    day: Decimal;
+    dayBase: Decimal;
+    dayKnown: number;
+    dayOf: number;
+  }>();
+  const total = (cur: string) => {
+    let t = totals.get(cur);
+    if (!t) {
+      t = {
+        pv: new Decimal(0),
+        cash: new Decimal(0),
+        cost: new Decimal(0),
+        pl: new Decimal(0),
+        unpriced: 0,
+        day: new Decimal(0),
+        dayBase: new Decimal(0),
+        dayKnown: 0,
+        dayOf: 0,
+      };
+      totals.set(cur, t);
+    }
+    return t;
+  };
+
+  const positions = [...rows.positions].sort((a, b) =>
+    a.symbol.localeCompare(b.symbol) || a.id.localeCompare(b.id)
+  );
+  for (const p of positions) {
+    const account = byAccount.get(p.account_id);
+    if (!account) continue;
+    const value = positionValue(p);
+    const cost = p.cost_basis === null ? null : new Decimal(p.cost_basis);
+    const pl = value !== null && cost !== null ? value.minus(cost) : null;
+    const day = positionDayChange(p);
+    const dayBase = day === null ? new Decimal(0) : previousValue(p);
+    const previousClose = p.previous_close === null ? null : dec(new Decimal(p.previous_close));
+    account.positions.push({
+      id: p.id,
+      symbol: p.symbol,
+      name: p.name,
+      security_type: p.security_type,
+      quantity: dec(new Decimal(p.quantity)),
+      price: p.price === null ? null : dec(new Decimal(p.price)),
+      previous_close: previousClose,
+      value: value === null ? null : dec(value),
+      day_change: day === null ? null : dec(day),
+      day_change_percent: day === null ? null : percentOf(day, dayBase),
+      cost_basis: cost === null ? null : dec(cost),
+      unrealized_pl: pl === null ? null : dec(pl),
+      currency: p.currency,
+      option_details: p.option_details,
+      synced_at: p.synced_at.toISOString(),
+    });
+    // Cash held as a position is reported through balances; keep it out of the aggregate.
+    if (p.security_type === "cash") continue;
+
+    // Day-change coverage counts every position that could have one: a cash equivalent
+    // without a previous close is left out (its price does not move; normalisers never give
+    // it one), any other position without one counts as unknown.
+    if (day !== null || p.security_type !== "cash_equivalent") {
+      const t = total(p.currency);
+      t.dayOf++;
+      if (day !== null) {
+        t.dayKnown++;
+        t.day = t.day.plus(day);
+        t.dayBase = t.dayBase.plus(dayBase);
+      }
+    }
+
+    const key = `${p.symbol}\u0000${p.currency}`;
+    let agg = aggs.get(key);
+    if (!agg) {
+      agg = {
+        view: {
+          symbol: p.symbol,
+          name: p.name,
+          security_type: p.security_type,
+          currency: p.currency,
+          quantity: "0",
+          price: null,
+          value: null,
+          cost_basis: null,
+          unrealized_pl: null,
+          day_change: null,
+          day_change_percent: null,
+          day_change_unknown_accounts: 0,
+          providers: [],
+          accounts: [],
+        },
+        qty: new Decimal(0),
+        cost: new Decimal(0),
+        priceAt: -Infinity,
+        day: null,
+        dayBase: new Decimal(0),
+      };
+      aggs.set(key, agg);
+    }
+    agg.qty = agg.qty.plus(p.quantity);
+    agg.cost = agg.cost === null || cost === null ? null : agg.cost.plus(cost);
+    if (day === null) agg.view.day_change_unknown_accounts++;
+    else {
+      agg.day = (agg.day ?? new Decimal(0)).plus(day);
+      agg.dayBase = agg.dayBase.plus(dayBase);
+    }
+    agg.view.name ??= p.name;
+    if (p.price !== null && p.synced_at.getTime() > agg.priceAt) {
+      agg.view.price = dec(new Decimal(p.price));
+      agg.priceAt = p.synced_at.getTime();
+    }
+    if (!agg.view.providers.includes(account.provider)) agg.view.providers.push(account.provider);
+    agg.view.accounts.push({
+      account_id: account.id,
+      connection_id: account.connection_id,
+      provider: account.provider,
+      quantity: dec(new Decimal(p.quantity)),
+      price: p.price === null ? null : dec(new Decimal(p.price)),
+      previous_close: previousClose,
+      value: value === null ? null : dec(value),
+      day_change: day === null ? null : dec(day),
+      cost_basis: cost === null ? null : dec(cost),
+    });
+  }
+
+  const aggregated: AggregatedPositionView[] = [];
+  for (const agg of aggs.values()) {
+    const v = agg.view;
+    v.quantity = dec(agg.qty);
+    const t = total(v.currency);
+    if (v.price !== null) {
+      const value = positionValue({
+        quantity: v.quantity,
+        price: v.price,
+        security_type: v.security_type,
+        option_details: positions.find((p) =>
+          p.symbol === v.symbol && p.currency === v.currency
+        )?.option_details ?? null,
+      })!;
+      v.value = dec(value);
+      t.pv = t.pv.plus(value);
+      if (agg.cost !== null) {
+        v.cost_basis = dec(agg.cost);
+        const pl = value.minus(agg.cost);
+        v.unrealized_pl = dec(pl);
+        t.pl = t.pl.plus(pl);
+      }
+    } else {
+      t.unpriced++;
+      if (agg.cost !== null) v.cost_basis = dec(agg.cost);
+    }
+    if (agg.cost !== null) t.cost = t.cost.plus(agg.cost);
+    if (agg.day !== null) {
+      v.day_change = dec(agg.day);
+      v.day_change_percent = percentOf(agg.day, agg.dayBase);
+    }
+    v.providers.sort((a, b) => PROVIDER_ORDER.indexOf(a) - PROVIDER_ORDER.indexOf(b));
+    aggregated.push(v);
+  }
+  aggregated.sort((a, b) =>
+    a.symbol.localeCompare(b.symbol) || a.currency.localeCompare(b.currency)
+  );
+
+  const cashBy = new Map<string, { amount: Decimal; view: CashView }>();
+  for (const b of [...rows.balances].sort((a, b) => a.account_id.localeCompare(b.account_id))) {
+    const account = byAccount.get(b.account_id);
+    if (!account) continue;
+    account.balances.push({
+      currency: b.currency,
+      cash: dec(new Decimal(b.cash)),
+      buying_power: b.buying_power === null ? null : dec(new Decimal(b.buying_power)),
+      synced_at: b.synced_at.toISOString(),
+    });
+    let c = cashBy.get(b.currency);
+    if (!c) {
+      c = { amount: new Decimal(0), view: { currency: b.currency, amount: "0", accounts: [] } };
+      cashBy.set(b.currency, c);
+    }
+    c.amount = c.amount.plus(b.cash);
+    c.view.accounts.push({
+      account_id: account.id,
+      provider: account.provider,
+      amount: dec(new Decimal(b.cash)),
+    });
+    total(b.currency).cash = total(b.currency).cash.plus(b.cash);
+  }
+  const cash = [...cashBy.values()].map((c) => ({ ...c.view, amount: dec(c.amount) }))
+    .sort((a, b) => a.currency.localeCompare(b.currency));
+
+  const totalsView: CurrencyTotalView[] = [...totals.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, t]) => ({
+      currency,
+      positions_value: dec(t.pv),
+      cash: dec(t.cash),
+      total: dec(t.pv.plus(t.cash)),
+      cost_basis: dec(t.cost),
+      unrealized_pl: dec(t.pl),
+      unpriced_positions: t.unpriced,
+      day_change: t.dayKnown === 0 ? null : dec(t.day),
+      day_change_percent: t.dayKnown === 0 ? null : percentOf(t.day, t.dayBase),
+      day_change_coverage: { known: t.dayKnown, of: t.dayOf },
+    }));
+
+  return {
+    user_id: userId,
+    generated_at: now.toISOString(),
+    accounts,
+    positions: aggregated,
+    cash,
+    totals: totalsView,
+    providers: summarizeProviders(rows.connections),
+  };
+}
+
+/** Per provider: connections, the oldest last sync, and whether any has pending updates. */
+export function summarizeProviders(connections: ConnectionRow[]): ProviderSummaryView[] {
+  const out: ProviderSummaryView[] = [];
+  for (const provider of PROVIDER_ORDER) {
+    const mine = connections.filter((c) => c.provider === provider)
+      .sort((a, b) => a.institution.localeCompare(b.institution) || a.id.localeCompare(b.id));
+    if (mine.length === 0) continue;
+    const views: ConnectionSummaryView[] = mine.map((c) => ({
+      id: c.id,
+      institution: c.institution,
+      status: c.status,
+      status_reason: c.status_reason,
+      warning: c.warning,
+      last_synced: c.last_synced_at?.toISOString() ?? null,
+      has_pending_updates: c.pending_since !== null,
+    }));
+    const neverSynced = mine.some((c) => c.last_synced_at === null);
+    const oldest = neverSynced
+      ? null
+      : new Date(Math.min(...mine.map((c) => c.last_synced_at!.getTime()))).toISOString();
+    out.push({
+      provider,
+      last_synced: oldest,
+      has_pending_updates: views.some((v) => v.has_pending_updates),
+      connections: views,
+    });
+  }
+  return out;
+}

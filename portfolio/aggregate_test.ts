@@ -1,0 +1,291 @@
+import assert from "node:assert/strict";
+import { aggregateHoldings, type HoldingsRows } from "./aggregate.ts";
+import { HoldingsView } from "./views.ts";
+
+const U = "00000000-0000-4000-8000-000000000001";
+const C1 = "10000000-0000-4000-8000-000000000001";
+const C2 = "10000000-0000-4000-8000-000000000002";
+const A1 = "20000000-0000-4000-8000-000000000001";
+const A2 = "20000000-0000-4000-8000-000000000002";
+const A3 = "20000000-0000-4000-8000-000000000003";
+const t0 = new Date("2026-01-01T00:00:00Z");
+const t1 = new Date("2026-01-02T00:00:00Z");
+let n = 0;
+const pid = () => `30000000-0000-4000-8000-${String(++n).padStart(12, "0")}`;
+
+function rows(): HoldingsRows {
+  return {
+    connections: [
+      {
+        id: C1,
+        provider: "snaptrade",
+        institution: "Questrade",
+        status: "active",
+        status_reason: null,
+        warning: null,
+        last_synced_at: t0,
+        pending_since: null,
+      },
+      {
+        id: C2,
+        provider: "plaid",
+        institution: "Vanguard",
+        status: "error",
+        status_reason: "ITEM_LOGIN_REQUIRED",
+        warning: null,
+        last_synced_at: t1,
+        pending_since: t1,
+      },
+    ],
+    accounts: [
+      acct(A1, C1, "snaptrade", "USD"),
+      acct(A2, C2, "plaid", "USD"),
+      acct(A3, C1, "snaptrade", "CAD"),
+    ],
+    positions: [
+      pos(A1, "AAPL", "10", "0.1", "1.00", t0),
+      pos(A2, "AAPL", "0.2", "0.2", "0.30", t1),
+      pos(A1, "MSFT", "3", null, "900", t0),
+      pos(A3, "SHOP", "5", "100.5", null, t0),
+      { ...pos(A1, "CASH", "50", "1", null, t0), security_type: "cash" },
+      {
+        ...pos(A1, "AAPL 260116C00200000", "2", "1.5", "250", t0),
+        security_type: "option",
+        option_details: { multiplier: 100 },
+      },
+    ],
+    balances: [
+      { account_id: A1, currency: "USD", cash: "100.10", buying_power: null, synced_at: t0 },
+      { account_id: A2, currency: "USD", cash: "0.20", buying_power: "1", synced_at: t1 },
+      { account_id: A3, currency: "CAD", cash: "-5", buying_power: null, synced_at: t0 },
+    ],
+  };
+}
+
+function acct(
+  id: string,
+  connection_id: string,
+  provider: "snaptrade" | "plaid",
+  currency: string,
+) {
+  return {
+    id,
+    connection_id,
+    provider,
+    name: `acct ${id.slice(-1)}`,
+    number_mask: null,
+    type: "brokerage" as const,
+    currency,
+    status: "open" as const,
+    can_trade: false,
+    synced_at: t0,
+  };
+}
+
+function pos(
+  account_id: string,
+  symbol: string,
+  quantity: string,
+  price: string | null,
+  cost_basis: string | null,
+  synced_at: Date,
+  previous_close: string | null = null,
+) {
+  return {
+    id: pid(),
+    account_id,
+    symbol,
+    name: null,
+    security_type: "equity" as "equity" | "option" | "cash" | "cash_equivalent",
+    quantity,
+    price,
+    previous_close,
+    cost_basis,
+    currency: symbol === "SHOP" ? "CAD" : "USD",
+    option_details: null,
+    synced_at,
+  };
+}
+
+Deno.test("aggregates positions across accounts with exact decimals", () => {
+  const v = aggregateHoldings(U, rows(), t1);
+  HoldingsView.parse(v);
+  const aapl = v.positions.find((p) => p.symbol === "AAPL")!;
+  assert.equal(aapl.quantity, "10.2");
+  assert.equal(aapl.price, "0.2"); // most recently synced price
+  assert.equal(aapl.value, "2.04");
+  assert.equal(aapl.cost_basis, "1.3");
+  assert.equal(aapl.unrealized_pl, "0.74");
+  assert.deepEqual(aapl.providers, ["snaptrade", "plaid"]);
+  assert.equal(aapl.accounts.length, 2);
+  assert.equal(aapl.accounts[0].value, "1"); // 10 × 0.1, no float error
+  // Cash positions stay in the account, out of the aggregate.
+  assert.equal(v.positions.find((p) => p.symbol === "CASH"), undefined);
+  assert.ok(v.accounts.find((a) => a.id === A1)!.positions.some((p) => p.symbol === "CASH"));
+  // Options use the contract multiplier.
+  const opt = v.positions.find((p) => p.security_type === "option")!;
+  assert.equal(opt.value, "300");
+  assert.equal(opt.unrealized_pl, "50");
+});
+
+Deno.test("totals per currency, unpriced positions counted apart", () => {
+  const v = aggregateHoldings(U, rows(), t1);
+  const usd = v.totals.find((t) => t.currency === "USD")!;
+  assert.equal(usd.positions_value, "302.04");
+  assert.equal(usd.cash, "100.3");
+  assert.equal(usd.total, "402.34");
+  assert.equal(usd.unpriced_positions, 1);
+  assert.equal(usd.cost_basis, "1151.3");
+  assert.equal(usd.unrealized_pl, "50.74");
+  const cad = v.totals.find((t) => t.currency === "CAD")!;
+  assert.deepEqual(cad, {
+    currency: "CAD",
+    positions_value: "502.5",
+    cash: "-5",
+    total: "497.5",
+    cost_basis: "0",
+    unrealized_pl: "0",
+    unpriced_positions: 0,
+    day_change: null,
+    day_change_percent: null,
+    day_change_coverage: { known: 0, of: 1 },
+  });
+  assert.deepEqual(v.cash.map((c) => [c.currency, c.amount]), [["CAD", "-5"], ["USD", "100.3"]]);
+  const shop = v.positions.find((p) => p.symbol === "SHOP")!;
+  assert.equal(shop.cost_basis, null);
+  assert.equal(shop.unrealized_pl, null);
+  const msft = v.positions.find((p) => p.symbol === "MSFT")!;
+  assert.equal(msft.value, null);
+  assert.equal(msft.cost_basis, "900");
+});
+
+Deno.test("provider summaries: oldest sync, pending flags, connection health", () => {
+  const v = aggregateHoldings(U, rows(), t1);
+  assert.deepEqual(v.providers.map((p) => [p.provider, p.last_synced, p.has_pending_updates]), [
+    ["snaptrade", t0.toISOString(), false],
+    ["plaid", t1.toISOString(), true],
+  ]);
+  assert.equal(v.providers[1].connections[0].status_reason, "ITEM_LOGIN_REQUIRED");
+  const r = rows();
+  r.connections[0].last_synced_at = null;
+  assert.equal(aggregateHoldings(U, r, t1).providers[0].last_synced, null);
+});
+
+Deno.test("an empty user has an empty view", () => {
+  const v = aggregateHoldings(
+    U,
+    { connections: [], accounts: [], positions: [], balances: [] },
+    t0,
+  );
+  assert.deepEqual(
+    { ...v, generated_at: undefined },
+    {
+      user_id: U,
+      generated_at: undefined,
+      accounts: [],
+      positions: [],
+      cash: [],
+      totals: [],
+      providers: [],
+    },
+  );
+});
+
+/** rows() with previous closes: AAPL known in A1 only, the option known, MSFT unpriced. */
+function rowsWithCloses(): HoldingsRows {
+  const r = rows();
+  const close: Record<string, string | null> = {
+    AAPL: "0.09",
+    MSFT: "300",
+    SHOP: "101",
+    CASH: null,
+    "AAPL 260116C00200000": "1.25",
+  };
+  r.positions = r.positions.map((p) => ({
+    ...p,
+    previous_close: p.account_id === A2 ? null : close[p.symbol],
+  }));
+  r.positions.push({
+    ...pos(A1, "VMFXX", "300", "1", "300", t0),
+    security_type: "cash_equivalent",
+  });
+  return r;
+}
+
+Deno.test("day change per position: quantity × (price − previous close), × multiplier", () => {
+  const v = HoldingsView.parse(aggregateHoldings(U, rowsWithCloses(), t1));
+  const a1 = v.accounts.find((a) => a.id === A1)!;
+  const aapl = a1.positions.find((p) => p.symbol === "AAPL")!;
+  assert.equal(aapl.previous_close, "0.09");
+  assert.equal(aapl.day_change, "0.1"); // 10 × 0.01 exactly, not 0.09999…
+  assert.equal(aapl.day_change_percent, "11.11");
+  const opt = a1.positions.find((p) => p.security_type === "option")!;
+  assert.equal(opt.day_change, "50"); // 2 × 0.25 × 100
+  assert.equal(opt.day_change_percent, "20.00");
+  // No price: no day change, even with a previous close.
+  const msft = a1.positions.find((p) => p.symbol === "MSFT")!;
+  assert.equal(msft.previous_close, "300");
+  assert.equal(msft.day_change, null);
+  assert.equal(msft.day_change_percent, null);
+  // No previous close: null, never "0".
+  const aapl2 = v.accounts.find((a) => a.id === A2)!.positions[0];
+  assert.equal(aapl2.day_change, null);
+  const shop = v.accounts.find((a) => a.id === A3)!.positions[0];
+  assert.equal(shop.day_change, "-2.5");
+  assert.equal(shop.day_change_percent, "-0.50"); // −0.4950… rounds half-up away from zero
+});
+
+Deno.test("day change by symbol: the accounts that know it, and how many do not", () => {
+  const v = aggregateHoldings(U, rowsWithCloses(), t1);
+  const aapl = v.positions.find((p) => p.symbol === "AAPL")!;
+  assert.equal(aapl.day_change, "0.1");
+  assert.equal(aapl.day_change_percent, "11.11");
+  assert.equal(aapl.day_change_unknown_accounts, 1);
+  assert.deepEqual(aapl.accounts.map((a) => [a.previous_close, a.day_change]), [
+    ["0.09", "0.1"],
+    [null, null],
+  ]);
+  const opt = v.positions.find((p) => p.security_type === "option")!;
+  assert.equal(opt.day_change, "50");
+  assert.equal(opt.day_change_unknown_accounts, 0);
+  const msft = v.positions.find((p) => p.symbol === "MSFT")!;
+  assert.equal(msft.day_change, null);
+  assert.equal(msft.day_change_unknown_accounts, 1);
+});
+
+Deno.test("day change totals per currency: sum of the known, with coverage", () => {
+  const v = aggregateHoldings(U, rowsWithCloses(), t1);
+  const usd = v.totals.find((t) => t.currency === "USD")!;
+  assert.equal(usd.day_change, "50.1");
+  // 50.1 ÷ (0.9 + 250) × 100 = 19.968…
+  assert.equal(usd.day_change_percent, "19.97");
+  // Known: AAPL in A1 and the option; unknown: AAPL in A2 and MSFT (no price). VMFXX (a cash
+  // equivalent without a close) and CASH are not counted.
+  assert.deepEqual(usd.day_change_coverage, { known: 2, of: 4 });
+  const cad = v.totals.find((t) => t.currency === "CAD")!;
+  assert.equal(cad.day_change, "-2.5");
+  assert.equal(cad.day_change_percent, "-0.50");
+  assert.deepEqual(cad.day_change_coverage, { known: 1, of: 1 });
+  // Nothing known: null, not a zero change.
+  const none = aggregateHoldings(U, rows(), t1).totals.find((t) => t.currency === "USD")!;
+  assert.equal(none.day_change, null);
+  assert.equal(none.day_change_percent, null);
+  assert.deepEqual(none.day_change_coverage, { known: 0, of: 4 });
+});
+
+Deno.test("day change of a short option and of many small positions stays exact", () => {
+  const r: HoldingsRows = { ...rows(), positions: [], balances: [] };
+  r.positions.push({
+    ...pos(A1, "SPY 260320P00500000", "-1", "1.25", null, t0, "1.3"),
+    security_type: "option",
+    option_details: { multiplier: "100" },
+  });
+  for (let i = 0; i < 10; i++) r.positions.push(pos(A1, `S${i}`, "1", "0.3", null, t0, "0.2"));
+  const v = aggregateHoldings(U, r, t1);
+  const put = v.positions.find((p) => p.symbol.startsWith("SPY"))!;
+  assert.equal(put.day_change, "5"); // short: the price fell, the position gained
+  assert.equal(put.day_change_percent, "3.85"); // of |−1 × 1.3 × 100|
+  const usd = v.totals.find((t) => t.currency === "USD")!;
+  assert.equal(usd.day_change, "6"); // 5 + 10 × 0.1, where floats give 6.000000000000001
+  assert.deepEqual(usd.day_change_coverage, { known: 11, of: 11 });
+});

@@ -1,0 +1,22 @@
+/**
+ * The portfolio read model (database first) and refresh requests, shared by the api and
+ * ingress.
+ * @module
+ */
+export * from "./views.ts";
+export {
+  type AccountRow,
+  aggregateHoldings,
+  type BalanceRow,
+  type ConnectionRow,
+  dec,
+  type HoldingsRows,
+  percentOf,
+  positionDayChange,
+  type PositionRow,
+  positionValue,
+  summarizeProviders,
+} from "./aggregate.ts";
+export * from "./refresh_plan.ts";
+export * from "./read.ts";
+export * from "./refresh.ts";

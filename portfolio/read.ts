@@ -1,0 +1,83 @@
+/**
+ * Database-first reads: holdings and pending updates from PostgreSQL only, never a provider.
+ * @module
+ */
+import type { Sql } from "@meridian/runtime";
+import {
+  type AccountRow,
+  aggregateHoldings,
+  type BalanceRow,
+  type ConnectionRow,
+  type PositionRow,
+} from "./aggregate.ts";
+import type { HoldingsView, PendingUpdatesView } from "./views.ts";
+
+/** Reads a user's holdings view from PostgreSQL in one consistent snapshot. */
+export async function readHoldings(
+  sql: Sql,
+  userId: string,
+  opts: { now?: Date } = {},
+): Promise<HoldingsView> {
+  // One repeatable-read transaction so accounts, positions and balances agree with each
+  // other even while a sync replaces a connection's rows.
+  const rows = await sql.begin("isolation level repeatable read read only", async (tx) => {
+    const connections = await tx<ConnectionRow[]>`
+      select c.id, c.provider, c.institution, c.status, c.status_reason, c.warning,
+             c.last_synced_at, p.since as pending_since
+        from connections c left join pending_updates p on p.connection_id = c.id
+       where c.user_id = ${userId}`;
+    const accounts = await tx<AccountRow[]>`
+      select id, connection_id, provider, name, number_mask, type, currency, status, can_trade,
+             synced_at
+        from accounts where user_id = ${userId}`;
+    const positions = await tx<PositionRow[]>`
+      select id, account_id, symbol, name, security_type, quantity::text as quantity,
+             price::text as price, previous_close::text as previous_close,
+             cost_basis::text as cost_basis, currency, option_details,
+             synced_at
+        from positions where user_id = ${userId}`;
+    const balances = await tx<BalanceRow[]>`
+      select account_id, currency, cash::text as cash, buying_power::text as buying_power,
+             synced_at
+        from balances where user_id = ${userId}`;
+    return { connections, accounts, positions, balances };
+  });
+  return aggregateHoldings(userId, {
+    connections: [...rows.connections],
+    accounts: [...rows.accounts],
+    positions: [...rows.positions],
+    balances: [...rows.balances],
+  }, opts.now ?? new Date());
+}
+
+/** The user's connections with updates waiting for a refresh. */
+export async function listPendingUpdates(sql: Sql, userId: string): Promise<PendingUpdatesView> {
+  const rows = await sql<
+    {
+      connection_id: string;
+      provider: "snaptrade" | "plaid" | "alpaca";
+      institution: string;
+      since: Date;
+      last_event_at: Date;
+      events: number;
+      reason: string;
+    }[]
+  >`
+    select p.connection_id, c.provider, c.institution, p.since, p.last_event_at, p.events, p.reason
+      from pending_updates p join connections c on c.id = p.connection_id and c.user_id = p.user_id
+     where p.user_id = ${userId}
+     order by p.since, p.connection_id`;
+  return {
+    user_id: userId,
+    has_pending_updates: rows.length > 0,
+    connections: rows.map((r) => ({
+      connection_id: r.connection_id,
+      provider: r.provider,
+      institution: r.institution,
+      since: r.since.toISOString(),
+      last_event_at: r.last_event_at.toISOString(),
+      events: r.events,
+      reason: r.reason,
+    })),
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * The zod schemas of the portfolio read model: what `readHoldings`, `listPendingUpdates` and
+ * `requestRefresh` return. The api generates its OpenAPI document from them.
+ * @module
+ */
+import { z } from "zod";
+import { Decimal, Id, ProviderName, SecurityType, Timestamp } from "@meridian/proto";
+
+/** A connection's status as the database holds it. */
+export const ConnectionStatus = z.enum(["active", "error", "disabled"]);
+
+/** One position of one account, valued at its last known provider price. */
+export const AccountPositionView = z.object({
+  id: Id,
+  symbol: z.string(),
+  name: z.string().nullable(),
+  security_type: SecurityType,
+  quantity: Decimal,
+  price: Decimal.nullable(),
+  /** The provider's close of the previous trading session; null when it gives none. */
+  previous_close: Decimal.nullable(),
+  /** quantity × price (× the contract multiplier for options); null when no price is known. */
+  value: Decimal.nullable(),
+  /**
+   * quantity × (price − previous_close) (× the multiplier for options); null unless both
+   * prices are known.
+   */
+  day_change: Decimal.nullable(),
+  /**
+   * day_change as a percentage of |quantity × previous_close × multiplier|, rounded half-up
+   * to 2 places ("1.25"); null with day_change or when that value is zero.
+   */
+  day_change_percent: Decimal.nullable(),
+  /** Total cost basis of the position, when the provider reports it. */
+  cost_basis: Decimal.nullable(),
+  /** value − cost_basis, when both are known. */
+  unrealized_pl: Decimal.nullable(),
+  currency: z.string().length(3),
+  option_details: z.record(z.string(), z.unknown()).nullable(),
+  synced_at: Timestamp,
+});
+export type AccountPositionView = z.infer<typeof AccountPositionView>;
+
+/** One cash balance of one account. */
+export const BalanceView = z.object({
+  currency: z.string().length(3),
+  cash: Decimal,
+  buying_power: Decimal.nullable(),
+  synced_at: Timestamp,
+});
+export type BalanceView = z.infer<typeof BalanceView>;
+
+/** One account with its positions and balances. */
+export const AccountView = z.object({
+  id: Id,
+  connection_id: Id,
+  provider: ProviderName,
+  institution: z.string(),
+  name: z.string(),
+  number_mask: z.string().nullable(),
+  type: z.enum(["brokerage", "retirement", "crypto", "cash", "other"]),
+  currency: z.string().length(3),
+  status: z.enum(["open", "closed", "archived", "unavailable"]),
+  can_trade: z.boolean(),
+  synced_at: Timestamp,
+  positions: z.array(AccountPositionView),
+  balances: z.array(BalanceView),
+});
+export type AccountView = z.infer<typeof AccountView>;
+
+/** One account's share of an aggregated position. */
+export const PositionShareView = z.object({
+  account_id: Id,
+  connection_id: Id,
+  provider: ProviderName,
+  quantity: Decimal,
+  price: Decimal.nullable(),
+  previous_close: Decimal.nullable(),
+  value: Decimal.nullable(),
+  /** This account's day change; null when unknown. */
+  day_change: Decimal.nullable(),
+  cost_basis: Decimal.nullable(),
+});
+export type PositionShareView = z.infer<typeof PositionShareView>;
+
+/** A symbol held across accounts (one entry per symbol and currency), cash excluded. */
+export const AggregatedPositionView = z.object({
+  symbol: z.string(),
+  name: z.string().nullable(),
+  security_type: SecurityType,
+  currency: z.string().length(3),
+  quantity: Decimal,
+  /** The most recently synced known price among the accounts. */
+  price: Decimal.nullable(),
+  /** quantity × price (× multiplier for options); null when no account has a price. */
+  value: Decimal.nullable(),
+  /** Sum of the accounts' cost bases; null unless every account reports one. */
+  cost_basis: Decimal.nullable(),
+  unrealized_pl: Decimal.nullable(),
+  /** Sum of the day changes of the accounts that know theirs; null when none does. */
+  day_change: Decimal.nullable(),
+  /** day_change as a percentage of those accounts' previous-close value, 2 places. */
+  day_change_percent: Decimal.nullable(),
+  /** Accounts holding the symbol whose share has no day change (left out of day_change). */
+  day_change_unknown_accounts: z.number().int().nonnegative(),
+  providers: z.array(ProviderName),
+  accounts: z.array(PositionShareView),
+});
+export type AggregatedPositionView = z.infer<typeof AggregatedPositionView>;
+
+/** Cash in one currency across accounts. */
+export const CashView = z.object({
+  currency: z.string().length(3),
+  amount: Decimal,
+  accounts: z.array(z.object({ account_id: Id, provider: ProviderName, amount: Decimal })),
+});
+export type CashView = z.infer<typeof CashView>;
+
+/** Totals in one currency (no FX conversion: Meridian has no FX data). */
+export const CurrencyTotalView = z.object({
+  currency: z.string().length(3),
+  /** Sum of the values of priced positions. */
+  positions_value: Decimal,
+  cash: Decimal,
+  /** positions_value + cash. */
+  total: Decimal,
+  /** Sum of the cost bases of positions that report one. */
+  cost_basis: Decimal,
+  /** Sum of unrealized P/L over positions where value and cost basis are both known. */
+  unrealized_pl: Decimal,
+  /** Positions left out of positions_value because no price is known. */
+  unpriced_positions: z.number().int().nonnegative(),
+  /**
+   * Sum of the day changes of the positions (per account) that know theirs; null when none
+   * does. Positions without a previous close are left out, never counted as unchanged.
+   */
+  day_change: Decimal.nullable(),
+  /**
+   * day_change as a percentage of those positions' previous-close value, rounded half-up to
+   * 2 places; null with day_change.
+   */
+  day_change_percent: Decimal.nullable(),
+  /**
+   * How many positions (per account, cash excluded) day_change covers, of how many. Cash
+   * equivalents without a previous close are not counted: their price does not move.
+   */
+  day_change_coverage: z.object({
+    known: z.number().int().nonnegative(),
+    of: z.number().int().nonnegative(),
+  }),
+});
+export type CurrencyTotalView = z.infer<typeof CurrencyTotalView>;
+
+/** One connection's freshness and health. */
+export const ConnectionSummaryView = z.object({
+  id: Id,
+  institution: z.string(),
+  status: ConnectionStatus,
+  status_reason: z.string().nullable(),
+  warning: z.string().nullable(),
+  last_synced: Timestamp.nullable(),
+  has_pending_updates: z.boolean(),
+});
+export type ConnectionSummaryView = z.infer<typeof ConnectionSummaryView>;
+
+/** Per provider: freshness and pending updates. */
+export const ProviderSummaryView = z.object({
+  provider: ProviderName,
+  /** The oldest last sync among the provider's connections; null if any never synced. */
+  last_synced: Timestamp.nullable(),
+  has_pending_updates: z.boolean(),
+  connections: z.array(ConnectionSummaryView),
+});
+export type ProviderSummaryView = z.infer<typeof ProviderSummaryView>;
+
+/** Everything `GET /api/holdings` shows, read from PostgreSQL only. */
+export const HoldingsView = z.object({
+  user_id: Id,
+  generated_at: Timestamp,
+  accounts: z.array(AccountView),
+  positions: z.array(AggregatedPositionView),
+  cash: z.array(CashView),
+  totals: z.array(CurrencyTotalView),
+  providers: z.array(ProviderSummaryView),
+});
+export type HoldingsView = z.infer<typeof HoldingsView>;
+
+/** One connection with updates waiting for a refresh. */
+export const PendingUpdateView = z.object({
+  connection_id: Id,
+  provider: ProviderName,
+  institution: z.string(),
+  since: Timestamp,
+  last_event_at: Timestamp,
+  events: z.number().int().positive(),
+  reason: z.string(),
+});
+export type PendingUpdateView = z.infer<typeof PendingUpdateView>;
+
+/** `GET /api/pending-updates`. */
+export const PendingUpdatesView = z.object({
+  user_id: Id,
+  has_pending_updates: z.boolean(),
+  connections: z.array(PendingUpdateView),
+});
+export type PendingUpdatesView = z.infer<typeof PendingUpdatesView>;
+
+/** What `requestRefresh` did. */
+export const RefreshResult = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("accepted"),
+    /** One request id per provider requested. */
+    request_ids: z.array(Id),
+    requests: z.array(z.object({
+      provider: ProviderName,
+      request_id: Id,
+      connection_ids: z.array(Id),
+    })),
+    connections: z.array(z.object({ connection_id: Id, provider: ProviderName })),
+    /** Providers left out because they are cooling down. */
+    cooldown: z.array(z.object({ provider: ProviderName, retry_after_s: z.number().int() })),
+  }),
+  z.object({ kind: z.literal("cooldown"), retry_after_s: z.number().int().positive() }),
+  z.object({ kind: z.literal("up_to_date") }),
+]);
+export type RefreshResult = z.infer<typeof RefreshResult>;

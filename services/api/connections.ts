@@ -1,0 +1,123 @@
+/**
+ * The connection flows as the api uses them, backed by `@meridian/sync/connections`. Errors
+ * the person can act on become {@link PortError}s with the flow's status; another user's
+ * connection is simply not found.
+ * @module
+ */
+import { type Config, keyringFromConfig, type Logger, type Sql } from "@meridian/runtime";
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  completePlaidLink,
+  completeSnaptradeConnection,
+  connectAlpaca,
+  createSyncDeps,
+  exchangePlaidPublicToken,
+  plaidLinkToken,
+  removeConnection,
+  snaptradePortalUrl,
+  type SyncDeps,
+} from "@meridian/sync/connections";
+import { type ConnectionsPort, PortError } from "./ports.ts";
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e as { name?: string; status?: number; message?: string };
+    if (err?.name === "NotFoundError") throw new PortError(404, "That connection was not found.");
+    if (err?.name === "ConnectionFlowError" && typeof err.status === "number") {
+      throw new PortError(err.status as 400, err.message ?? "The connection failed.");
+    }
+    throw e;
+  }
+}
+
+/** Remembers each user's open Plaid Hosted Link session, so its completion can be found. */
+class LinkSessions {
+  #byUser = new Map<string, { linkToken: string; reconnectId?: string; at: number }>();
+  put(userId: string, linkToken: string, reconnectId?: string) {
+    if (this.#byUser.size > 10_000) this.#byUser.clear();
+    this.#byUser.set(userId, { linkToken, reconnectId, at: Date.now() });
+  }
+  take(userId: string) {
+    const s = this.#byUser.get(userId);
+    this.#byUser.delete(userId);
+    // Hosted Link tokens live four hours.
+    return s && Date.now() - s.at < 4 * 3600_000 ? s : undefined;
+  }
+}
+
+/** The flows over one set of sync dependencies. */
+export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): ConnectionsPort {
+  const links = new LinkSessions();
+  const webhookUrl = `${relayPublicUrl.replace(/\/+$/, "")}/webhooks/plaid`;
+  return {
+    snaptradePortal: (userId, opts) =>
+      mapped(async () => {
+        const { url } = await snaptradePortalUrl(deps, userId, {
+          access: opts.access,
+          broker: opts.broker,
+          reconnectConnectionId: opts.reconnectId,
+          redirectUrl: opts.redirectUrl,
+        });
+        return { url };
+      }),
+    snaptradeComplete: (userId, opts) =>
+      mapped(async () => {
+        const info = await completeSnaptradeConnection(deps, userId, opts.authorizationId);
+        return { connectionId: info.id };
+      }),
+    plaidLinkToken: (userId, opts) =>
+      mapped(async () => {
+        const t = await plaidLinkToken(deps, userId, {
+          redirectUrl: opts.completionRedirectUrl,
+          webhookUrl,
+          updateConnectionId: opts.reconnectId,
+        });
+        links.put(userId, t.link_token, opts.reconnectId);
+        return {
+          linkToken: t.link_token,
+          hostedLinkUrl: t.hosted_link_url,
+          expiration: t.expiration ? new Date(t.expiration).toISOString() : null,
+        };
+      }),
+    plaidComplete: (userId, opts) =>
+      mapped(async () => {
+        if (opts.publicToken) {
+          const info = await exchangePlaidPublicToken(deps, userId, opts.publicToken);
+          return { connectionId: info.id };
+        }
+        const remembered = links.take(userId);
+        const linkToken = opts.linkToken ?? remembered?.linkToken;
+        if (!linkToken) throw new PortError(400, "The Plaid session expired. Start again.");
+        const infos = await completePlaidLink(deps, userId, {
+          link_token: linkToken,
+          updateConnectionId: opts.reconnectId ?? remembered?.reconnectId,
+        });
+        if (!infos[0]) throw new PortError(400, "No account was linked in Plaid.");
+        return { connectionId: infos[0].id };
+      }),
+    alpacaConnect: (userId, opts) =>
+      mapped(async () => {
+        const info = await connectAlpaca(deps, userId, {
+          keyId: opts.keyId,
+          secret: opts.secretKey,
+          paper: opts.paper,
+          reconnectConnectionId: opts.reconnectId,
+        });
+        return { connectionId: info.id };
+      }),
+    remove: (userId, id) => mapped(() => removeConnection(deps, userId, id)),
+  };
+}
+
+/** Builds the flows for a running service. */
+export async function connectionsPort(parts: {
+  sql: Sql;
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+}): Promise<ConnectionsPort> {
+  const deps = createSyncDeps({ ...parts, keyring: await keyringFromConfig(parts.config) });
+  return connectionsPortFrom(deps, parts.config.RELAY_PUBLIC_URL);
+}

@@ -1,0 +1,323 @@
+/**
+ * Browser end-to-end: sandbox, relay, ingress, sync and api as real processes against a
+ * throwaway NATS and PostgreSQL; headless Chromium through playwright-core. Sign up, connect
+ * a sandbox SnapTrade brokerage through its portal, see its holdings; the sandbox changes a
+ * holding and fires a webhook, the banner appears without a reload; Refresh clears it and
+ * shows the new quantity; a second Refresh at once shows the wait message.
+ * Screenshots go to test-artifacts/.
+ */
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { Keyring } from "@meridian/runtime";
+import { freePort, startNats, testDatabase } from "@meridian/runtime/testing";
+import { build } from "../../web/build.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ARTIFACTS = `${ROOT}test-artifacts`;
+const CHROMIUM = "/usr/bin/chromium";
+
+async function exists(path: string) {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when web/dist is missing or older than a source file (make test builds it first). */
+async function stale(): Promise<boolean> {
+  let built: number;
+  try {
+    built = (await Deno.stat(`${ROOT}web/dist/index.html`)).mtime!.getTime();
+  } catch {
+    return true;
+  }
+  for await (const e of Deno.readDir(`${ROOT}web/src`)) {
+    if ((await Deno.stat(`${ROOT}web/src/${e.name}`)).mtime!.getTime() > built) return true;
+  }
+  return (await Deno.stat(`${ROOT}web/build.ts`)).mtime!.getTime() > built;
+}
+
+interface Proc {
+  name: string;
+  child: Deno.ChildProcess;
+  log: string[];
+}
+
+function spawn(name: string, env: Record<string, string>): Proc {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `services/${name}/main.ts`],
+    cwd: ROOT,
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log: string[] = [];
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) {
+      log.push(dec.decode(chunk));
+      if (log.length > 400) log.shift();
+    }
+  };
+  void drain(child.stdout).catch(() => {});
+  void drain(child.stderr).catch(() => {});
+  return { name, child, log };
+}
+
+async function stop(p: Proc) {
+  try {
+    p.child.kill("SIGTERM");
+  } catch {
+    // already gone
+  }
+  const t = setTimeout(() => {
+    try {
+      p.child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+  }, 5000);
+  await p.child.status;
+  clearTimeout(t);
+}
+
+async function waitReady(url: string, procs: Proc[], timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(
+    `${url} not ready:\n${
+      procs.map((p) => `--- ${p.name}\n${p.log.join("").slice(-2000)}`).join("\n")
+    }`,
+  );
+}
+
+Deno.test({
+  name: "e2e: sign up, connect SnapTrade, webhook banner, refresh, cooldown",
+  ignore: !(await exists(CHROMIUM)),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t0 = Date.now();
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    if (await stale()) await build();
+    const db = await testDatabase({ migrate: false });
+    const nats = await startNats();
+    const outboxDir = await Deno.makeTempDir({ prefix: "meridian-e2e-" });
+    const ports = { api: freePort(), relay: freePort(), sandbox: freePort() };
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      NATS_URL: nats.url,
+      DATABASE_URL: db.url,
+      PROVIDERS: "sandbox",
+      SECRETS_KEYRING: Keyring.generateSpec("e2e1"),
+      LOG_LEVEL: Deno.env.get("E2E_LOG_LEVEL") ?? "warn",
+      API_PORT: String(ports.api),
+      RELAY_PORT: String(ports.relay),
+      SANDBOX_PORT: String(ports.sandbox),
+      SANDBOX_URL: `http://127.0.0.1:${ports.sandbox}`,
+      RELAY_PUBLIC_URL: `http://127.0.0.1:${ports.relay}`,
+      PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
+      RELAY_OUTBOX_PATH: `${outboxDir}/outbox.sqlite`,
+      SANDBOX_MODE: "test",
+      REFRESH_COOLDOWN_S: "60",
+    };
+    if (!env.DENO_DIR) delete env.DENO_DIR;
+    const procs: Proc[] = [];
+    const api = `http://127.0.0.1:${ports.api}`;
+    const sandbox = `http://127.0.0.1:${ports.sandbox}`;
+    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    try {
+      // The api migrates the database; the others wait for NATS and their turn.
+      procs.push(spawn("api", env));
+      procs.push(spawn("sandbox", env));
+      procs.push(spawn("relay", env));
+      const metrics = { ingress: freePort(), sync: freePort() };
+      procs.push(spawn("ingress", { ...env, METRICS_PORT: String(metrics.ingress) }));
+      procs.push(spawn("sync", { ...env, METRICS_PORT: String(metrics.sync) }));
+      await waitReady(`${api}/readyz`, procs);
+      await waitReady(`${sandbox}/readyz`, procs);
+      await waitReady(`http://127.0.0.1:${ports.relay}/readyz`, procs);
+      await waitReady(`http://127.0.0.1:${metrics.ingress}/readyz`, procs);
+      await waitReady(`http://127.0.0.1:${metrics.sync}/readyz`, procs);
+      const ready = Date.now();
+
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--disable-quic",
+          "--no-first-run",
+        ],
+      });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const consoleErrors: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
+      const serverErrors: string[] = [];
+      const notFound: string[] = [];
+      page.on("response", (r) => {
+        if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
+        if (r.status() === 404) notFound.push(r.url());
+      });
+      page.setDefaultTimeout(30_000);
+
+      // Sign up.
+      await page.goto(`${api}/signup`);
+      await page.getByLabel("Email").fill("e2e@example.com");
+      await page.getByLabel("Password").fill("e2e-password-123");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.getByRole("heading", { name: "Connect your first brokerage" }).waitFor();
+      await page.locator('[data-testid="stream-state"]', { hasText: "Live" }).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-1-empty.png`, fullPage: true });
+
+      // Connect a SnapTrade brokerage through the sandbox portal.
+      await page.getByRole("button", { name: "Connect a brokerage" }).click();
+      await page.getByRole("button", { name: "Connect read-only" }).click();
+      await page.waitForURL(/\/snaptrade\/portal/);
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-2-portal.png`, fullPage: true });
+      await page.locator('input[name="broker"][value="QUESTRADE"]').check();
+      await Promise.all([
+        page.waitForURL(new RegExp(`^${api}/`)),
+        page.locator('form button[type="submit"], form input[type="submit"]').first().click(),
+      ]);
+      const row = page.locator('tr[data-symbol="AAPL"]').first();
+      await row.waitFor({ timeout: 60_000 });
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-3-holdings.png`, fullPage: true });
+      assert.match(await row.innerText(), /92/);
+
+      // The sandbox changes a holding and fires a webhook: the banner appears, no reload.
+      const [{ external_id: authorizationId }] = await db.sql<{ external_id: string }[]>`
+        select c.external_id from connections c join users u on u.id = c.user_id
+         where c.provider = 'snaptrade' and u.email = 'e2e@example.com'`;
+      const admin = async (path: string, body: unknown) => {
+        const res = await fetch(`${sandbox}/_admin${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        assert.equal(res.status, 200, `${path}: ${text}`);
+        return JSON.parse(text);
+      };
+      await admin("/holdings", {
+        provider: "snaptrade",
+        connection: authorizationId,
+        symbol: "AAPL",
+        quantity: "150",
+        account: "51234568",
+      });
+      const fired = await admin("/webhooks", {
+        provider: "snaptrade",
+        event_type: "ACCOUNT_HOLDINGS_UPDATED",
+        connection: authorizationId,
+      });
+      assert.equal(fired.status, 200, JSON.stringify(fired));
+      const banner = page.locator('[data-testid="updates-banner"]');
+      await banner.waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-4-banner.png`, fullPage: true });
+
+      // Refresh: the banner goes and the new quantity shows.
+      await banner.getByRole("button", { name: "Refresh" }).click();
+      await banner.waitFor({ state: "detached", timeout: 60_000 });
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('tr[data-symbol="AAPL"] [data-testid="quantity"]')]
+            .some((td) => td.textContent?.replace(/[^0-9.]/g, "") === "150"),
+        undefined,
+        { timeout: 60_000 },
+      );
+      await page.getByText("Holdings updated").waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-5-refreshed.png`, fullPage: true });
+
+      // Again at once: the wait message.
+      await page.locator(".page-head").getByRole("button", { name: "Refresh" }).click();
+      const wait = page.locator('[data-testid="refresh-wait"]');
+      await wait.waitFor();
+      assert.match(await wait.innerText(), /wait \d+ seconds?/);
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-6-wait.png`, fullPage: true });
+
+      // The api goes away: the indicator says so; it comes back: the stream reconnects.
+      await stop(procs[0]);
+      const streamState = page.locator('[data-testid="stream-state"]');
+      await streamState.filter({ hasText: "reconnecting" }).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-6b-offline.png` });
+      procs[0] = spawn("api", env);
+      await waitReady(`${api}/readyz`, procs);
+      await streamState.filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
+
+      // Phone-sized screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-7-phone.png`, fullPage: true });
+      await page.goto(`${api}/connections`);
+      await page.getByRole("heading", { name: "Your connections" }).waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-8-connections-phone.png`, fullPage: true });
+
+      // Remove, with confirmation.
+      await page.getByRole("button", { name: /^Remove\b/ }).first().click();
+      const dialog = page.getByRole("dialog");
+      await dialog.waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-9-remove-confirm.png` });
+      await dialog.getByRole("button", { name: "Remove connection" }).click();
+      await page.getByText("Nothing connected yet.").waitFor();
+
+      // Expected refusals (401 before sign-in, 429 inside the cooldown) are logged by the
+      // browser as failed loads; anything else is a bug.
+      assert.deepEqual(consoleErrors.filter((e) => !/^Failed to load resource/.test(e)), []);
+      assert.deepEqual(serverErrors, []);
+      assert.deepEqual(notFound.filter((u) => u.startsWith(api)), []);
+      console.log(
+        `e2e: services ready in ${((ready - t0) / 1000).toFixed(1)} s, browser flow ${
+          ((Date.now() - ready) / 1000).toFixed(1)
+        } s`,
+      );
+    } catch (e) {
+      for (const p of procs) console.error(`--- ${p.name}\n${p.log.join("").slice(-3000)}`);
+      console.error(
+        "webhook_events",
+        await db.sql`select provider, event_type, outcome from webhook_events`.catch(String),
+      );
+      console.error(
+        "pending_updates",
+        JSON.stringify(
+          await db.sql`select p.*, u.email from pending_updates p join users u on u.id = p.user_id`
+            .catch(String),
+        ),
+      );
+      console.error(
+        "events",
+        JSON.stringify(
+          await db
+            .sql`select w.event_type, w.outcome, u.email from webhook_events w left join users u on u.id = w.user_id order by processed_at`
+            .catch(String),
+        ),
+      );
+      throw e;
+    } finally {
+      await browser?.close().catch(() => {});
+      await Promise.all(procs.map(stop));
+      await nats.close();
+      await db.close();
+      await Deno.remove(outboxDir, { recursive: true }).catch(() => {});
+    }
+  },
+});

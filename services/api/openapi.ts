@@ -1,0 +1,306 @@
+/**
+ * `GET /api/openapi.json`, generated from the same zod schemas the routes validate with.
+ * @module
+ */
+import { z } from "zod";
+import { HoldingsView, PendingUpdatesView } from "@meridian/portfolio";
+import * as S from "./schemas.ts";
+
+type Op = {
+  method: "get" | "post" | "delete";
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  ok: number;
+  response?: z.ZodType;
+  auth?: false;
+  errors?: number[];
+  stream?: true;
+  redirect?: true;
+};
+
+const OPS: Op[] = [
+  {
+    method: "post",
+    path: "/api/auth/signup",
+    summary: "Create an account (the first becomes owner)",
+    body: S.SignupBody,
+    ok: 201,
+    response: z.object({ user: S.UserView }),
+    auth: false,
+    errors: [400, 403, 409, 429],
+  },
+  {
+    method: "post",
+    path: "/api/auth/login",
+    summary: "Sign in; sets the session cookie",
+    body: S.LoginBody,
+    ok: 200,
+    response: z.object({ user: S.UserView }),
+    auth: false,
+    errors: [400, 401, 429],
+  },
+  { method: "post", path: "/api/auth/logout", summary: "Sign out", ok: 204, auth: false },
+  {
+    method: "get",
+    path: "/api/me",
+    summary: "The signed-in user and portfolio mode",
+    ok: 200,
+    response: S.MeView,
+  },
+  {
+    method: "get",
+    path: "/api/holdings",
+    summary:
+      "Holdings from the database: per account, aggregated, cash, totals, per-provider freshness",
+    ok: 200,
+    response: HoldingsView,
+  },
+  {
+    method: "post",
+    path: "/api/holdings/refresh",
+    summary: "Request a refresh of flagged or stale connections",
+    body: S.RefreshBody,
+    ok: 202,
+    response: S.RefreshAccepted,
+    errors: [400, 404, 429],
+  },
+  {
+    method: "get",
+    path: "/api/pending-updates",
+    summary: "Connections with updates waiting",
+    ok: 200,
+    response: PendingUpdatesView,
+  },
+  {
+    method: "get",
+    path: "/api/connections",
+    summary: "The user's connections",
+    ok: 200,
+    response: S.ConnectionList,
+  },
+  {
+    method: "get",
+    path: "/api/connections/{id}",
+    summary: "One connection",
+    ok: 200,
+    response: S.ConnectionView,
+    errors: [404],
+  },
+  {
+    method: "delete",
+    path: "/api/connections/{id}",
+    summary: "Remove a connection and its data",
+    ok: 204,
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/api/connections/{id}/reconnect",
+    summary: "Repair a broken connection",
+    body: S.ReconnectBody,
+    ok: 200,
+    response: S.ReconnectView,
+    errors: [400, 404],
+  },
+  {
+    method: "post",
+    path: "/api/connections/snaptrade/portal",
+    summary: "SnapTrade connection portal URL",
+    body: S.SnapTradePortalBody,
+    ok: 200,
+    response: S.PortalView,
+    errors: [400, 502],
+  },
+  {
+    method: "get",
+    path: "/api/connections/snaptrade/callback",
+    summary: "Where the SnapTrade portal returns; redirects to the dashboard",
+    query: S.SnapTradeCallbackQuery,
+    ok: 303,
+    redirect: true,
+  },
+  {
+    method: "post",
+    path: "/api/connections/plaid/link-token",
+    summary: "Plaid Hosted Link token",
+    body: S.PlaidLinkBody,
+    ok: 200,
+    response: S.PlaidLinkView,
+    errors: [502],
+  },
+  {
+    method: "post",
+    path: "/api/connections/plaid/exchange",
+    summary: "Complete a Plaid Link session",
+    body: S.PlaidExchangeBody,
+    ok: 201,
+    response: S.ConnectedView,
+    errors: [400, 502],
+  },
+  {
+    method: "get",
+    path: "/api/connections/plaid/callback",
+    summary: "Where Plaid Hosted Link returns; redirects to the dashboard",
+    query: S.PlaidCallbackQuery,
+    ok: 303,
+    redirect: true,
+  },
+  {
+    method: "post",
+    path: "/api/connections/alpaca",
+    summary: "Connect Alpaca with API keys (validated by an account call)",
+    body: S.AlpacaBody,
+    ok: 201,
+    response: S.ConnectedView,
+    errors: [400, 422],
+  },
+  {
+    method: "get",
+    path: "/api/accounts",
+    summary: "The user's accounts",
+    ok: 200,
+    response: S.AccountListView,
+  },
+  {
+    method: "get",
+    path: "/api/accounts/{id}",
+    summary: "One account",
+    ok: 200,
+    response: S.AccountSummaryView,
+    errors: [404],
+  },
+  {
+    method: "get",
+    path: "/api/transactions",
+    summary: "Transactions, newest first, paged by cursor",
+    query: S.TransactionsQuery,
+    ok: 200,
+    response: S.TransactionPage,
+    errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/api/transactions/{id}",
+    summary: "One transaction",
+    ok: 200,
+    response: S.TransactionView,
+    errors: [404],
+  },
+  {
+    method: "get",
+    path: "/api/syncs",
+    summary: "Sync runs",
+    query: S.SyncsQuery,
+    ok: 200,
+    response: S.SyncList,
+    errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/api/syncs/{id}",
+    summary: "One sync run",
+    ok: 200,
+    response: S.SyncRunView,
+    errors: [404],
+  },
+  {
+    method: "get",
+    path: "/api/portfolio/history",
+    summary: "Portfolio value history (the day change is in GET /api/holdings)",
+    query: S.HistoryQuery,
+    ok: 200,
+    response: S.HistoryView,
+    errors: [400],
+  },
+  {
+    method: "get",
+    path: "/api/stream",
+    summary: "Server-sent events: pending, sync, value, snapshot; resumes with Last-Event-ID",
+    ok: 200,
+    stream: true,
+  },
+  { method: "get", path: "/api/openapi.json", summary: "This document", ok: 200, auth: false },
+];
+
+const schema = (s: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(s, { io, unrepresentable: "any", target: "openapi-3.0" }) as Record<
+    string,
+    unknown
+  >;
+
+let cached: unknown;
+
+/** The OpenAPI 3.0 document of the api. */
+export function openApiDocument(): unknown {
+  if (cached) return cached;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPS) {
+    const responses: Record<string, unknown> = {};
+    if (op.stream) {
+      responses[String(op.ok)] = {
+        description: "An event stream",
+        content: { "text/event-stream": {} },
+      };
+    } else if (op.redirect) {
+      responses[String(op.ok)] = { description: "Redirect to the dashboard" };
+    } else {
+      responses[String(op.ok)] = op.response
+        ? {
+          description: "OK",
+          content: { "application/json": { schema: schema(op.response, "output") } },
+        }
+        : { description: "No content" };
+    }
+    const errors = new Set([...(op.errors ?? []), ...(op.auth === false ? [] : [401])]);
+    for (const code of errors) {
+      responses[String(code)] = {
+        description: code === 429 ? "Too many requests (see Retry-After)" : "Error",
+        content: { "application/json": { schema: schema(S.ErrorBody, "output") } },
+      };
+    }
+    const parameters: unknown[] = [];
+    if (op.path.includes("{id}")) {
+      parameters.push({
+        name: "id",
+        in: "path",
+        required: true,
+        schema: { type: "string", format: "uuid" },
+      });
+    }
+    if (op.query) {
+      for (const [name, s] of Object.entries(op.query.shape)) {
+        parameters.push({
+          name,
+          in: "query",
+          required: !(s as z.ZodType).safeParse(undefined).success,
+          schema: schema(s as z.ZodType, "input"),
+        });
+      }
+    }
+    (paths[op.path] ??= {})[op.method] = {
+      summary: op.summary,
+      security: op.auth === false ? [] : [{ session: [] }],
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.body
+        ? {
+          requestBody: {
+            required: false,
+            content: { "application/json": { schema: schema(op.body, "input") } },
+          },
+        }
+        : {}),
+      responses,
+    };
+  }
+  cached = {
+    openapi: "3.0.3",
+    info: { title: "Meridian API", version: "1.0.0" },
+    components: {
+      securitySchemes: { session: { type: "apiKey", in: "cookie", name: "meridian_session" } },
+    },
+    paths,
+  };
+  return cached;
+}

@@ -1,0 +1,46 @@
+/**
+ * What the api needs from the connection flows (implemented by `@meridian/sync/connections`),
+ * as a narrow interface so the app is wired once in `main.ts` and in tests alike.
+ * @module
+ */
+
+/** Provider flows, every call scoped by the signed-in user's id. */
+export interface ConnectionsPort {
+  /** A SnapTrade connection portal URL (new connection, or reconnecting one). */
+  snaptradePortal(
+    userId: string,
+    opts: { access: "read" | "trade"; broker?: string; reconnectId?: string; redirectUrl: string },
+  ): Promise<{ url: string }>;
+  /** Records the connection the portal created (or repaired), by its authorization id. */
+  snaptradeComplete(
+    userId: string,
+    opts: { authorizationId: string; access: "read" | "trade"; reconnectId?: string },
+  ): Promise<{ connectionId: string }>;
+  /** A Plaid Link token for Hosted Link (update mode when reconnecting). */
+  plaidLinkToken(
+    userId: string,
+    opts: { reconnectId?: string; completionRedirectUrl: string },
+  ): Promise<{ linkToken: string; hostedLinkUrl: string | null; expiration: string | null }>;
+  /** Exchanges what Link produced for a connection. */
+  plaidComplete(
+    userId: string,
+    opts: { publicToken?: string; linkToken?: string; reconnectId?: string },
+  ): Promise<{ connectionId: string }>;
+  /** Stores Alpaca keys after an account call proved they work. */
+  alpacaConnect(
+    userId: string,
+    opts: { keyId: string; secretKey: string; paper: boolean; reconnectId?: string },
+  ): Promise<{ connectionId: string }>;
+  /** Removes a connection at the provider (best effort) and here. */
+  remove(userId: string, connectionId: string): Promise<void>;
+}
+
+/**
+ * What a port throws for a failure the person can act on. `status` is the HTTP status the
+ * api answers with; `message` is shown to them, so it never holds a secret.
+ */
+export class PortError extends Error {
+  constructor(readonly status: 400 | 404 | 409 | 422 | 429 | 502 | 503, message: string) {
+    super(message);
+  }
+}

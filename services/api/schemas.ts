@@ -1,0 +1,201 @@
+/**
+ * zod schemas of the api's requests and of the responses it owns. The same schemas validate
+ * input and generate `/api/openapi.json`.
+ * @module
+ */
+import { z } from "zod";
+import { Decimal, Id, ProviderName, Timestamp, TransactionType } from "@meridian/proto";
+import { AccountView, ConnectionSummaryView } from "@meridian/portfolio";
+
+/** Every 4xx body. */
+export const ErrorBody = z.object({
+  error: z.string(),
+  issues: z.array(
+    z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }),
+  )
+    .optional(),
+  retry_after_s: z.number().int().optional(),
+});
+
+const Email = z.string().trim().toLowerCase().min(3).max(254).pipe(z.email());
+
+export const SignupBody = z.object({
+  email: Email,
+  password: z.string().min(10, "use at least 10 characters").max(256),
+}).strict();
+export const LoginBody = z.object({
+  email: Email,
+  password: z.string().min(1).max(256),
+}).strict();
+
+export const UserView = z.object({
+  id: Id,
+  email: z.string(),
+  role: z.enum(["owner", "member"]),
+  created_at: Timestamp,
+});
+
+export const PortfolioModeView = z.enum(["brokerage", "aggregation", "hybrid", "none"]);
+
+export const MeView = z.object({
+  user: UserView,
+  portfolio_mode: PortfolioModeView,
+  connections: z.object({
+    total: z.number().int(),
+    trade: z.number().int(),
+    read: z.number().int(),
+    broken: z.number().int(),
+  }),
+  /** Whether SnapTrade connections may be made with trading access. */
+  features: z.object({ snaptrade_trading: z.boolean() }),
+  settings: z.object({ refresh_cooldown_s: z.number().int(), holdings_ttl_h: z.number() }),
+});
+
+export const RefreshBody = z.object({
+  connection_ids: z.array(Id).min(1).max(100).optional(),
+}).strict();
+
+export const RefreshAccepted = z.object({
+  status: z.literal("accepted"),
+  request_id: Id,
+  request_ids: z.array(Id),
+  connections: z.array(z.object({ connection_id: Id, provider: ProviderName })),
+  cooldown: z.array(z.object({ provider: ProviderName, retry_after_s: z.number().int() })),
+});
+export const RefreshUpToDate = z.object({ status: z.literal("up_to_date") });
+
+/** A connection as listed: portfolio's summary fields plus what the connections page shows. */
+export const ConnectionView = ConnectionSummaryView.pick({
+  id: true,
+  institution: true,
+  status: true,
+  status_reason: true,
+  warning: true,
+  has_pending_updates: true,
+}).extend({
+  provider: ProviderName,
+  access: z.enum(["read", "trade"]),
+  last_synced_at: Timestamp.nullable(),
+  created_at: Timestamp,
+  accounts: z.number().int(),
+});
+export const ConnectionList = z.object({ connections: z.array(ConnectionView) });
+
+export const IdParam = z.object({ id: Id });
+
+export const SnapTradePortalBody = z.object({
+  access: z.enum(["read", "trade"]).default("read"),
+  /** A SnapTrade broker slug to open the portal on, e.g. "ALPACA". */
+  broker: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+}).strict();
+export const PortalView = z.object({ url: z.url() });
+
+export const SnapTradeCallbackQuery = z.object({
+  status: z.string().max(64).optional(),
+  connection_id: z.string().min(1).max(256).optional(),
+  authorizationId: z.string().min(1).max(256).optional(),
+  access: z.enum(["read", "trade"]).default("read"),
+  reconnect: Id.optional(),
+  error: z.string().max(256).optional(),
+});
+
+export const PlaidLinkBody = z.object({}).strict();
+export const PlaidLinkView = z.object({
+  link_token: z.string(),
+  hosted_link_url: z.url().nullable(),
+  expiration: Timestamp.nullable(),
+});
+export const PlaidExchangeBody = z.object({
+  public_token: z.string().min(1).max(512).optional(),
+  link_token: z.string().min(1).max(512).optional(),
+}).strict().refine((b) => b.public_token || b.link_token, "public_token or link_token is required");
+export const PlaidCallbackQuery = z.object({
+  link_token: z.string().min(1).max(512).optional(),
+  public_token: z.string().min(1).max(512).optional(),
+  reconnect: Id.optional(),
+  error: z.string().max(256).optional(),
+});
+
+export const AlpacaBody = z.object({
+  key_id: z.string().trim().regex(/^[A-Za-z0-9]{8,64}$/, "not an Alpaca key id"),
+  secret_key: z.string().trim().min(8).max(128),
+  paper: z.boolean().default(true),
+}).strict();
+export const ReconnectBody = z.object({
+  key_id: z.string().trim().regex(/^[A-Za-z0-9]{8,64}$/).optional(),
+  secret_key: z.string().trim().min(8).max(128).optional(),
+  paper: z.boolean().default(true),
+}).strict();
+export const ReconnectView = z.object({
+  provider: ProviderName,
+  /** Where to send the person (SnapTrade portal, Plaid Hosted Link); null when done. */
+  url: z.url().nullable(),
+  link_token: z.string().nullable(),
+  connection_id: Id,
+});
+export const ConnectedView = z.object({ connection_id: Id });
+
+/** An account without its positions and balances (those are in `GET /api/holdings`). */
+export const AccountSummaryView = AccountView.omit({ positions: true, balances: true });
+export const AccountListView = z.object({ accounts: z.array(AccountSummaryView) });
+
+const IsoDate = z.iso.date();
+export const TransactionsQuery = z.object({
+  account_id: Id.optional(),
+  type: TransactionType.optional(),
+  symbol: z.string().min(1).max(64).optional(),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/).optional(),
+}).strict();
+export const TransactionView = z.object({
+  id: Id,
+  account_id: Id,
+  connection_id: Id,
+  provider: ProviderName,
+  type: TransactionType,
+  symbol: z.string().nullable(),
+  description: z.string().nullable(),
+  quantity: Decimal.nullable(),
+  price: Decimal.nullable(),
+  amount: Decimal,
+  fee: Decimal.nullable(),
+  currency: z.string(),
+  trade_date: IsoDate,
+  settlement_date: IsoDate.nullable(),
+});
+export const TransactionPage = z.object({
+  transactions: z.array(TransactionView),
+  next_cursor: z.string().nullable(),
+});
+
+export const SyncsQuery = z.object({
+  connection_id: Id.optional(),
+  request_id: Id.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+}).strict();
+export const SyncRunView = z.object({
+  id: Id,
+  connection_id: Id,
+  provider: ProviderName,
+  request_id: Id.nullable(),
+  reason: z.string(),
+  status: z.enum(["running", "succeeded", "failed"]),
+  started_at: Timestamp,
+  finished_at: Timestamp.nullable(),
+  provider_calls: z.number().int(),
+  error: z.string().nullable(),
+});
+export const SyncList = z.object({ syncs: z.array(SyncRunView) });
+
+export const HistoryQuery = z.object({
+  range: z.enum(["1d", "1w", "1m", "3m", "1y", "all"]).default("1m"),
+}).strict();
+const Point = z.object({ at: Timestamp, total: Decimal, currency: z.string() });
+export const HistoryView = z.object({
+  range: z.string(),
+  kind: z.enum(["intraday", "daily"]),
+  points: z.array(Point),
+  latest: Point.nullable(),
+});

@@ -1,0 +1,298 @@
+/**
+ * The per-user event stream behind `GET /api/stream`. One NATS subscription per subject
+ * pattern for the whole process, fanned out in memory to each user's browsers. Each user
+ * has a bounded ring of recent events so a reconnecting browser resumes with Last-Event-ID;
+ * when it is too far behind (or the process restarted) it gets a `snapshot` event instead.
+ * A browser that does not read fast enough is dropped, never buffered without bound.
+ * @module
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import {
+  lastToken,
+  PortfolioPending,
+  PortfolioValue,
+  safeDecode,
+  subjects,
+  SyncProgress,
+} from "@meridian/proto";
+import type { z } from "zod";
+import { gauge, type Logger } from "@meridian/runtime";
+
+/** Event names the stream carries. */
+export type StreamEventName = "pending" | "sync" | "value" | "snapshot";
+
+/** One event in a user's ring. */
+export interface StreamEvent {
+  id: string;
+  seq: number;
+  event: StreamEventName;
+  data: string;
+}
+
+/** Options of the hub. */
+export interface StreamHubOptions {
+  /** Events remembered per user for resumption. */
+  ringSize?: number;
+  /** Frames a client may have unread before it is dropped. */
+  maxQueued?: number;
+  heartbeatMs?: number;
+  /** How long a user's ring is kept after their last browser leaves. */
+  idleUserMs?: number;
+  /** Client reconnect delay sent in the stream's `retry:` field. */
+  retryMs?: number;
+  log?: Logger;
+}
+
+interface Client {
+  userId: string;
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  closed: boolean;
+}
+
+interface UserState {
+  seq: number;
+  ring: StreamEvent[];
+  clients: Set<Client>;
+  idleSince: number;
+  lastValue?: string;
+}
+
+const encoder = new TextEncoder();
+const HEARTBEAT = encoder.encode(": heartbeat\n\n");
+
+const clientsGauge = gauge("meridian_api_stream_clients", "Open SSE streams");
+const droppedGauge = gauge("meridian_api_stream_dropped_total", "SSE clients dropped as too slow");
+
+function frame(e: { id?: string; event: string; data: string }): Uint8Array {
+  return encoder.encode(
+    `${e.id ? `id: ${e.id}\n` : ""}event: ${e.event}\ndata: ${e.data}\n\n`,
+  );
+}
+
+/** The in-process fan-out. */
+export class StreamHub {
+  /** Distinguishes this process's ids from a previous one's, so stale ids get a snapshot. */
+  readonly epoch = Date.now().toString(36);
+  #users = new Map<string, UserState>();
+  #subs: Subscription[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #clients = 0;
+  #dropped = 0;
+  #listeners: ((userId: string, event: StreamEventName) => void)[] = [];
+  readonly ringSize: number;
+  readonly maxQueued: number;
+  readonly idleUserMs: number;
+  readonly retryMs: number;
+
+  constructor(private readonly opts: StreamHubOptions = {}) {
+    this.ringSize = opts.ringSize ?? 256;
+    this.maxQueued = opts.maxQueued ?? 256;
+    this.idleUserMs = opts.idleUserMs ?? 10 * 60_000;
+    this.retryMs = opts.retryMs ?? 3_000;
+  }
+
+  /** Subscribes once per pattern and starts the heartbeat. */
+  start(nc: NatsConnection): void {
+    this.#listen(nc, subjects.portfolioPendingAll, "pending", PortfolioPending);
+    this.#listen(nc, subjects.syncProgressAll, "sync", SyncProgress);
+    this.#listen(nc, subjects.portfolioValueAll, "value", PortfolioValue);
+    this.#timer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs ?? 15_000);
+    this.#sweep = setInterval(() => this.#forgetIdle(), 60_000);
+  }
+
+  #listen<S extends z.ZodType<{ user_id: string }>>(
+    nc: NatsConnection,
+    subject: string,
+    event: StreamEventName,
+    schema: S,
+  ): void {
+    const sub = nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        const userId = lastToken(msg.subject);
+        const decoded = safeDecode(schema, msg.data);
+        if (!decoded.success || decoded.data.user_id !== userId) {
+          this.opts.log?.warn("dropped a malformed stream message", { subject: msg.subject });
+          return;
+        }
+        for (const fn of this.#listeners) fn(userId, event);
+        this.publish(userId, event, JSON.stringify(decoded.data));
+      },
+    });
+    this.#subs.push(sub);
+  }
+
+  /** Calls `fn` for every valid event heard on NATS, before it is fanned out. */
+  onEvent(fn: (userId: string, event: StreamEventName) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  /** Stops listening and closes every stream. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    clearInterval(this.#sweep);
+    for (const s of this.#subs) s.unsubscribe();
+    for (const state of this.#users.values()) {
+      for (const c of state.clients) this.#end(c);
+    }
+    this.#users.clear();
+    await Promise.resolve();
+  }
+
+  #state(userId: string): UserState {
+    let s = this.#users.get(userId);
+    if (!s) {
+      s = { seq: 0, ring: [], clients: new Set(), idleSince: Date.now() };
+      this.#users.set(userId, s);
+    }
+    return s;
+  }
+
+  /** Records an event for `userId` and sends it to each of their open streams. */
+  publish(userId: string, event: StreamEventName, data: string): void {
+    const state = this.#users.get(userId);
+    // Nobody of this user is (or was recently) connected here: nothing to remember.
+    if (!state) return;
+    const seq = ++state.seq;
+    const e: StreamEvent = { id: `${this.epoch}-${seq}`, seq, event, data };
+    state.ring.push(e);
+    if (state.ring.length > this.ringSize) state.ring.shift();
+    if (event === "value") state.lastValue = data;
+    const bytes = frame(e);
+    for (const c of state.clients) this.#send(c, bytes);
+  }
+
+  #send(c: Client, bytes: Uint8Array): void {
+    if (c.closed) return;
+    const size = c.controller.desiredSize;
+    if (size !== null && size <= -this.maxQueued) {
+      this.#dropped++;
+      droppedGauge.set(this.#dropped);
+      this.#end(c);
+      return;
+    }
+    try {
+      c.controller.enqueue(bytes);
+    } catch {
+      this.#end(c);
+    }
+  }
+
+  #end(c: Client): void {
+    if (c.closed) return;
+    c.closed = true;
+    try {
+      // Nothing more is queued for a dropped client: its backlog stays at most `maxQueued`
+      // frames, then the stream ends and the browser reconnects with Last-Event-ID.
+      c.controller.close();
+    } catch {
+      // already closed by the peer
+    }
+    this.#detach(c);
+  }
+
+  #detach(c: Client): void {
+    const state = this.#users.get(c.userId);
+    if (state?.clients.delete(c)) {
+      this.#clients--;
+      clientsGauge.set(this.#clients);
+      if (state.clients.size === 0) state.idleSince = Date.now();
+    }
+  }
+
+  #forgetIdle(): void {
+    const cutoff = Date.now() - this.idleUserMs;
+    for (const [id, s] of this.#users) {
+      if (s.clients.size === 0 && s.idleSince < cutoff) this.#users.delete(id);
+    }
+  }
+
+  /** Sends a comment line to every stream so proxies keep them open. */
+  heartbeat(): void {
+    for (const state of this.#users.values()) {
+      for (const c of state.clients) this.#send(c, HEARTBEAT);
+    }
+  }
+
+  /** Number of open streams. */
+  get clients(): number {
+    return this.#clients;
+  }
+
+  /** Number of streams dropped as too slow. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * What a reconnecting browser missed: the events after `lastEventId`, or null when they
+   * are no longer all known (it then needs a snapshot).
+   */
+  missed(userId: string, lastEventId: string | undefined): StreamEvent[] | null {
+    const state = this.#state(userId);
+    if (lastEventId === undefined) return [];
+    const m = /^([0-9a-z]{1,16})-(\d{1,15})$/.exec(lastEventId);
+    if (!m || m[1] !== this.epoch) return null;
+    const last = Number(m[2]);
+    if (last > state.seq) return null;
+    if (last === state.seq) return [];
+    const first = state.ring[0]?.seq ?? state.seq + 1;
+    if (last + 1 < first) return null;
+    return state.ring.filter((e) => e.seq > last);
+  }
+
+  /**
+   * Opens a stream for `userId`. `snapshot` builds the snapshot payload when resumption is
+   * impossible; it runs only then.
+   */
+  open(
+    userId: string,
+    lastEventId: string | undefined,
+    snapshot: () => Promise<unknown>,
+  ): ReadableStream<Uint8Array> {
+    const state = this.#state(userId);
+    let client: Client | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: async (controller) => {
+        const c: Client = { userId, controller, closed: false };
+        client = c;
+        controller.enqueue(encoder.encode(`retry: ${this.retryMs}\n: connected\n\n`));
+        const attach = () => {
+          state.clients.add(c);
+          this.#users.set(userId, state);
+          this.#clients++;
+          clientsGauge.set(this.#clients);
+        };
+        const missed = this.missed(userId, lastEventId);
+        if (missed !== null) {
+          for (const e of missed) this.#send(c, frame(e));
+          attach();
+          return;
+        }
+        const head = state.seq;
+        let payload: unknown = null;
+        try {
+          payload = await snapshot();
+        } catch (e) {
+          this.opts.log?.warn("stream snapshot failed", { error: e });
+        }
+        if (c.closed) return;
+        const data = JSON.stringify({
+          ...(payload && typeof payload === "object" ? payload : {}),
+          value: state.lastValue ? JSON.parse(state.lastValue) : null,
+        });
+        // The snapshot covers everything up to `head`; what came during the read follows it.
+        this.#send(c, frame({ id: `${this.epoch}-${head}`, event: "snapshot", data }));
+        for (const e of state.ring) if (e.seq > head) this.#send(c, frame(e));
+        if (!c.closed) attach();
+      },
+      cancel: () => {
+        if (client && !client.closed) {
+          client.closed = true;
+          this.#detach(client);
+        }
+      },
+    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+  }
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { StreamHub } from "./stream.ts";
+
+const dec = new TextDecoder();
+
+async function readFor(stream: ReadableStream<Uint8Array>, ms: number): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  const stop = Date.now() + ms;
+  while (Date.now() < stop) {
+    const r = await Promise.race([
+      reader.read(),
+      new Promise<null>((ok) => setTimeout(() => ok(null), stop - Date.now())),
+    ]);
+    if (r === null || r.done) break;
+    text += dec.decode(r.value);
+  }
+  await reader.cancel().catch(() => {});
+  return text;
+}
+
+Deno.test("a client that does not read is dropped once its queue is full", async () => {
+  const hub = new StreamHub({ maxQueued: 5, heartbeatMs: 60_000 });
+  const slow = hub.open("u1", undefined, () => Promise.resolve({}));
+  // Held like Deno.serve holds it, but never read.
+  const slowReader = slow.getReader();
+  slowReader.closed.catch(() => {});
+  const fast = hub.open("u1", undefined, () => Promise.resolve({}));
+  const reading = readFor(fast, 300);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(hub.clients, 2);
+  for (let i = 0; i < 20; i++) {
+    hub.publish("u1", "pending", JSON.stringify({ i }));
+    await new Promise((r) => setTimeout(r, 2)); // the fast reader keeps up
+  }
+  assert.equal(hub.dropped, 1);
+  assert.equal(hub.clients, 1);
+  const text = await reading;
+  assert.equal((text.match(/event: pending/g) ?? []).length, 20);
+  // The dropped stream ends after at most its bounded backlog.
+  let frames = 0;
+  for (;;) {
+    const r = await slowReader.read();
+    if (r.done) break;
+    frames++;
+  }
+  assert.ok(frames <= 7, `backlog ${frames}`);
+  await hub.close();
+});
+
+Deno.test("the ring is bounded; resuming from before it gives a snapshot", async () => {
+  const hub = new StreamHub({ ringSize: 3, heartbeatMs: 60_000 });
+  const first = hub.open("u1", undefined, () => Promise.resolve({}));
+  const reading = readFor(first, 200);
+  await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 6; i++) hub.publish("u1", "sync", JSON.stringify({ i }));
+  const ids = [...(await reading).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+  assert.equal(ids.length, 6);
+  assert.equal(hub.missed("u1", ids[2])?.length, 3);
+  assert.equal(hub.missed("u1", ids[1]), null); // event 3 is no longer in the ring
+  assert.deepEqual(hub.missed("u1", ids[5]), []);
+  assert.equal(hub.missed("u1", `${hub.epoch}-99`), null);
+  assert.equal(hub.missed("u1", "garbage"), null);
+  const resumed = await readFor(
+    hub.open("u1", ids[0], () => Promise.resolve({ pending: { has_pending_updates: false } })),
+    200,
+  );
+  assert.match(
+    resumed,
+    /event: snapshot\ndata: \{"pending":\{"has_pending_updates":false\},"value":null\}/,
+  );
+  assert.match(resumed, new RegExp(`id: ${ids[5]}`));
+  await hub.close();
+});
+
+Deno.test("heartbeats keep idle streams alive; events of others never arrive", async () => {
+  const hub = new StreamHub({ heartbeatMs: 50 });
+  // start() needs NATS; drive the heartbeat directly.
+  const s = hub.open("u1", undefined, () => Promise.resolve({}));
+  const reading = readFor(s, 200);
+  await new Promise((r) => setTimeout(r, 10));
+  hub.heartbeat();
+  hub.publish("u2", "value", "{}");
+  const text = await reading;
+  assert.match(text, /^retry: \d+\n/);
+  assert.match(text, /: heartbeat\n\n/);
+  assert.doesNotMatch(text, /event: value/);
+  await hub.close();
+});

@@ -1,0 +1,63 @@
+/** Display formatting. Amounts arrive as exact decimal strings; rounding happens only here. */
+
+const money = new Map<string, Intl.NumberFormat>();
+
+/** "$1,234.56" in the currency's own format. */
+export function formatMoney(value: string | null | undefined, currency: string): string {
+  if (value === null || value === undefined) return "—";
+  let f = money.get(currency);
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    } catch {
+      f = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
+    money.set(currency, f);
+  }
+  return f.format(Number(value));
+}
+
+/** "+$12.30" / "−$4.00". The sign comes from the decimal string itself. */
+export function formatSignedMoney(value: string | null | undefined, currency: string): string {
+  if (value === null || value === undefined) return "—";
+  const t = tone(value);
+  const abs = formatMoney(value.replace(/^-/, ""), currency);
+  return t === "up" ? `+${abs}` : t === "down" ? `−${abs}` : abs;
+}
+
+const qty = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
+/** A quantity with up to 6 decimals. */
+export function formatQuantity(value: string): string {
+  return qty.format(Number(value));
+}
+
+/** "+1.25 %" from a percentage the server already rounded ("1.25", "-0.40"). */
+export function formatPercent(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "";
+  const t = tone(value);
+  return `${t === "up" ? "+" : t === "down" ? "−" : ""}${value.replace(/^-/, "")} %`;
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+/** "2 hours ago". */
+export function timeAgo(iso: string | null, now = Date.now()): string {
+  if (!iso) return "never";
+  const s = Math.round((new Date(iso).getTime() - now) / 1000);
+  const abs = Math.abs(s);
+  if (abs < 45) return "just now";
+  if (abs < 3600) return relative.format(Math.round(s / 60), "minute");
+  if (abs < 86400) return relative.format(Math.round(s / 3600), "hour");
+  return relative.format(Math.round(s / 86400), "day");
+}
+
+/** Sign class for colouring a change, read off the decimal string (no float). */
+export function tone(value: string | null | undefined): "up" | "down" | "flat" {
+  if (value === null || value === undefined || !/[1-9]/.test(value)) return "flat";
+  return value.startsWith("-") ? "down" : "up";
+}
+
+export const PROVIDER_NAMES: Record<string, string> = {
+  snaptrade: "SnapTrade",
+  plaid: "Plaid",
+  alpaca: "Alpaca",
+};

@@ -1,0 +1,106 @@
+/**
+ * The live stream: one EventSource per browser tab, reconnected when it drops, resuming
+ * from the last event id it saw.
+ */
+import {
+  liveValue,
+  loadHoldings,
+  loadPending,
+  onSyncProgress,
+  pending,
+  streamState,
+} from "./state.ts";
+import type { PendingUpdates } from "./api.ts";
+
+let source: EventSource | null = null;
+let lastId: string | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let attempts = 0;
+
+function pendingFrom(connections: PendingUpdates["connections"]): PendingUpdates {
+  return { has_pending_updates: connections.length > 0, connections };
+}
+
+/** Opens the stream (idempotent). */
+export function connectStream(): void {
+  if (source) return;
+  clearTimeout(retryTimer);
+  const url = lastId ? `/api/stream?last_event_id=${encodeURIComponent(lastId)}` : "/api/stream";
+  const es = new EventSource(url, { withCredentials: true });
+  source = es;
+  streamState.value = attempts === 0 ? "connecting" : "reconnecting";
+  es.onopen = () => {
+    attempts = 0;
+    streamState.value = "live";
+    // Whatever happened while the stream was not open is read once from the database.
+    void loadHoldings();
+    void loadPending();
+  };
+  es.onerror = () => {
+    streamState.value = "reconnecting";
+    if (es.readyState === EventSource.CLOSED) {
+      // The browser gave up (server gone, 401, dropped as too slow): retry with back-off.
+      source = null;
+      attempts++;
+      retryTimer = setTimeout(connectStream, Math.min(30_000, 1000 * 2 ** Math.min(attempts, 5)));
+    }
+  };
+  const track = (ev: MessageEvent) => {
+    if (ev.lastEventId) lastId = ev.lastEventId;
+  };
+  es.addEventListener("pending", (ev) => {
+    track(ev as MessageEvent);
+    const data = JSON.parse((ev as MessageEvent<string>).data);
+    pending.value = pendingFrom(
+      (data.connections ?? []).map((
+        c: { connection_id: string; provider: string; since: string },
+      ) => ({
+        connection_id: c.connection_id,
+        provider: c.provider,
+        institution: "",
+        since: c.since,
+      })),
+    );
+  });
+  es.addEventListener("sync", (ev) => {
+    track(ev as MessageEvent);
+    onSyncProgress(JSON.parse((ev as MessageEvent<string>).data));
+  });
+  es.addEventListener("value", (ev) => {
+    track(ev as MessageEvent);
+    const v = JSON.parse((ev as MessageEvent<string>).data);
+    liveValue.value = { total: v.total, currency: v.currency, time: v.time };
+  });
+  es.addEventListener("snapshot", (ev) => {
+    track(ev as MessageEvent);
+    const data = JSON.parse((ev as MessageEvent<string>).data);
+    if (data.pending) pending.value = data.pending;
+    if (data.value) {
+      liveValue.value = {
+        total: data.value.total,
+        currency: data.value.currency,
+        time: data.value.time,
+      };
+    }
+    void loadHoldings();
+  });
+}
+
+/** Closes the stream (sign-out). */
+export function disconnectStream(): void {
+  clearTimeout(retryTimer);
+  source?.close();
+  source = null;
+  lastId = null;
+  attempts = 0;
+}
+
+// Back online or back to the tab: reconnect at once instead of waiting out the back-off.
+globalThis.addEventListener("online", () => {
+  if (!source) connectStream();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !source && streamState.value !== "live") {
+    connectStream();
+  }
+});

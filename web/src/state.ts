@@ -1,0 +1,201 @@
+/** Application state as signals, and the actions that change it. */
+import { computed, signal } from "@preact/signals";
+import {
+  api,
+  ApiError,
+  type Connection,
+  type Holdings,
+  type Me,
+  type PendingUpdates,
+  type RefreshAnswer,
+} from "./api.ts";
+import { PROVIDER_NAMES } from "./format.ts";
+
+export const me = signal<Me | null>(null);
+export const authChecked = signal(false);
+export const holdings = signal<Holdings | null>(null);
+export const holdingsError = signal<string | null>(null);
+export const pending = signal<PendingUpdates | null>(null);
+export const connections = signal<Connection[] | null>(null);
+/** The last `value` event: the live total. */
+export const liveValue = signal<{ total: string; currency: string; time: string } | null>(null);
+export const streamState = signal<"connecting" | "live" | "reconnecting">("connecting");
+/** The request ids of a refresh in flight. */
+export const syncing = signal<{ requestIds: string[]; open: Set<string>; started: number } | null>(
+  null,
+);
+export const syncNote = signal<string | null>(null);
+export const refreshMessage = signal<string | null>(null);
+export const route = signal(location.pathname);
+
+export interface Toast {
+  id: number;
+  kind: "success" | "error" | "info";
+  text: string;
+}
+export const toasts = signal<Toast[]>([]);
+let toastSeq = 0;
+/** Shows a toast for a few seconds. */
+export function toast(kind: Toast["kind"], text: string): void {
+  const id = ++toastSeq;
+  toasts.value = [...toasts.value, { id, kind, text }];
+  setTimeout(() => dismissToast(id), kind === "error" ? 8000 : 5000);
+}
+export function dismissToast(id: number): void {
+  toasts.value = toasts.value.filter((t) => t.id !== id);
+}
+
+export const hasPending = computed(() => pending.value?.has_pending_updates ?? false);
+
+/** Client-side navigation. */
+export function navigate(path: string): void {
+  if (path !== location.pathname + location.search) history_.pushState(null, "", path);
+  route.value = location.pathname;
+  globalThis.scrollTo?.(0, 0);
+  // Keyboard and screen-reader users land on the new page's content.
+  queueMicrotask(() => document.getElementById("main")?.focus({ preventScroll: true }));
+}
+const history_ = globalThis.history;
+globalThis.addEventListener("popstate", () => (route.value = location.pathname));
+
+export async function loadMe(): Promise<void> {
+  try {
+    me.value = await api<Me>("/api/me", { quiet401: true });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    me.value = null;
+  } finally {
+    authChecked.value = true;
+  }
+}
+
+export async function loadHoldings(): Promise<void> {
+  try {
+    holdings.value = await api<Holdings>("/api/holdings");
+    holdingsError.value = null;
+  } catch (e) {
+    holdingsError.value = (e as Error).message;
+  }
+}
+
+export async function loadPending(): Promise<void> {
+  pending.value = await api<PendingUpdates>("/api/pending-updates");
+}
+
+export async function loadConnections(): Promise<void> {
+  connections.value = (await api<{ connections: Connection[] }>("/api/connections")).connections;
+}
+
+/** Everything the dashboard shows, fetched again. */
+export async function reloadAll(): Promise<void> {
+  await Promise.all([loadHoldings(), loadPending(), loadMe()]);
+}
+
+let syncTimer: ReturnType<typeof setTimeout> | undefined;
+let waitTimer: ReturnType<typeof setInterval> | undefined;
+
+/** Finishes a refresh: fresh data, and a word on how it went. */
+async function finishSync(failed: string[]): Promise<void> {
+  clearTimeout(syncTimer);
+  syncing.value = null;
+  syncNote.value = null;
+  await Promise.all([loadHoldings(), loadPending()]);
+  if (failed.length) toast("error", `Refresh finished with problems: ${failed.join("; ")}`);
+  else toast("success", "Holdings updated");
+}
+
+const failures: string[] = [];
+
+/** Asks for a refresh of what is flagged or stale. */
+export async function refresh(): Promise<void> {
+  if (syncing.value) return;
+  refreshMessage.value = null;
+  try {
+    const answer = await api<RefreshAnswer>("/api/holdings/refresh", { method: "POST", body: {} });
+    if (answer.status === "up_to_date") {
+      toast("info", "Everything is already up to date.");
+      await Promise.all([loadHoldings(), loadPending()]);
+      return;
+    }
+    const ids = answer.connections?.map((c) => c.connection_id) ?? [];
+    failures.length = 0;
+    syncing.value = {
+      requestIds: answer.request_ids ?? [],
+      open: new Set(ids),
+      started: Date.now(),
+    };
+    syncNote.value = `Syncing ${ids.length} connection${ids.length === 1 ? "" : "s"}…`;
+    // If progress events never arrive (stream down), still finish after a while.
+    syncTimer = setTimeout(() => finishSync([]), 90_000);
+    // A fast sync may have reported before this answer arrived.
+    const mine = new Set(answer.request_ids ?? []);
+    for (const e of recentSync.filter((e) => mine.has(e.request_id))) onSyncProgress(e, true);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 429) {
+      // Counts down, so the person sees when a refresh will be accepted.
+      const until = Date.now() + (e.retryAfterS ?? 60) * 1000;
+      clearInterval(waitTimer);
+      const show = () => {
+        const s = Math.ceil((until - Date.now()) / 1000);
+        if (s <= 0) {
+          clearInterval(waitTimer);
+          refreshMessage.value = null;
+          return;
+        }
+        refreshMessage.value = `You refreshed moments ago. Please wait ${s} second${
+          s === 1 ? "" : "s"
+        } before refreshing again.`;
+      };
+      show();
+      waitTimer = setInterval(show, 1000);
+    } else {
+      toast("error", (e as Error).message);
+    }
+  }
+}
+
+type SyncEvent = {
+  request_id: string;
+  connection_id: string;
+  provider: string;
+  phase: string;
+  detail?: string;
+};
+/** Recent sync events, kept in case they arrive before the refresh request's answer. */
+const recentSync: SyncEvent[] = [];
+
+/** Applies one sync progress event. */
+export function onSyncProgress(p: SyncEvent, replay = false): void {
+  if (!replay) {
+    recentSync.push(p);
+    if (recentSync.length > 100) recentSync.shift();
+  }
+  const s = syncing.value;
+  if (!s || !s.requestIds.includes(p.request_id)) {
+    // A sync this browser did not start (another tab, a webhook policy): refresh the view.
+    if (p.phase === "succeeded") void Promise.all([loadHoldings(), loadPending()]);
+    return;
+  }
+  if (p.phase === "started") {
+    syncNote.value = `Syncing with ${PROVIDER_NAMES[p.provider] ?? p.provider}…`;
+  }
+  if (p.phase === "failed" || p.phase === "skipped") {
+    failures.push(p.detail ?? `${p.provider} could not be synced`);
+  }
+  if (p.phase === "succeeded" || p.phase === "failed" || p.phase === "skipped") {
+    const open = new Set(s.open);
+    open.delete(p.connection_id);
+    syncing.value = { ...s, open };
+    if (open.size === 0) void finishSync([...failures]);
+  }
+}
+
+/** Signs out everywhere in this browser. */
+export async function signOut(): Promise<void> {
+  await api("/api/auth/logout", { method: "POST" }).catch(() => {});
+  me.value = null;
+  holdings.value = null;
+  pending.value = null;
+  connections.value = null;
+  navigate("/login");
+}
