@@ -132,10 +132,15 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
     assert.equal(await readyz(ports.relay), 200, "the relay stays ready without NATS");
     assert.doesNotMatch(output, /restarting in/, "no service crashed while NATS was down");
     await nats.restart();
-    await until("services ready again", async () => {
-      const statuses = await Promise.all(opsPorts.map(readyz));
-      return statuses.every((s) => s === 200);
-    }, 60_000, () => tail(output));
+    await until(
+      "services ready again",
+      async () => {
+        const statuses = await Promise.all(opsPorts.map(readyz));
+        return statuses.every((s) => s === 200);
+      },
+      60_000,
+      () => tail(output),
+    );
 
     const stoppedAt = Date.now();
     child.kill("SIGINT");
