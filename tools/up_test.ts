@@ -5,7 +5,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 function freePortRun(n: number): number {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 10_000 + Math.floor(Math.random() * 22_000); // below the ephemeral range
     try {
       const listeners = Array.from(
         { length: n },

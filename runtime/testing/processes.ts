@@ -26,10 +26,18 @@ export function stopAtExit(stop: () => void): () => void {
 
 /** A port that was free a moment ago. */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  // Below Linux's ephemeral range (32768+): a port the kernel hands out with `port: 0` can be
+  // taken by an outgoing connection before the server under test binds it.
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken; try another
+    }
+  }
+  throw new Error("no free port below the ephemeral range");
 }
 
 /** Finds an executable on PATH or in the extra directories given. */
