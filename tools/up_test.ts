@@ -104,13 +104,15 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
   ];
   let exited = false;
   try {
-    // Generous: eight Deno processes start at once on a two-core CI machine.
+    // Waits past the 60 s target so that a slow start fails with the supervisor's output.
     await until(
       "all services ready",
       () => output.includes("services ready in"),
       120_000,
       () => tail(output),
     );
+    const readyIn = Number(/services ready in ([\d.]+) s/.exec(output)?.[1]);
+    assert.ok(readyIn <= 60, `all services ready within 60 s (took ${readyIn} s)${tail(output)}`);
     for (const p of opsPorts) assert.equal(await readyz(p), 200, `service on ${p} not ready`);
     const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
     assert.equal((await health.json()).status, "ok");
