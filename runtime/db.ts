@@ -9,6 +9,8 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 /** A postgres.js transaction client. */
 export type TransactionSql = postgres.TransactionSql;
+/** A postgres.js connection reserved from the pool until released. */
+export type ReservedSql = postgres.ReservedSql;
 
 /** Opens a pool against `url`. */
 export function connectDb(url: string, opts: { max?: number; name?: string } = {}): Sql {

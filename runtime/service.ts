@@ -29,8 +29,8 @@ export type BackgroundServiceContext = Omit<ServiceContext, "nats">;
 
 interface CommonSpec {
   name: string;
-  /** Connect to PostgreSQL and apply migrations before `start`. */
-  database?: boolean;
+  /** Connect to PostgreSQL (a pool of `max`, default 10) and apply migrations before `start`. */
+  database?: boolean | { max: number };
   /** The port of the service's own HTTP app; ops routes are served there too. */
   port?: (config: Config) => number;
   /** NATS credentials, when the service runs with its own NATS user. */
@@ -136,7 +136,8 @@ export async function runService(
 
   let sql: Sql | undefined;
   if (spec.database) {
-    const db = connectDb(config.DATABASE_URL, { name: spec.name });
+    const max = typeof spec.database === "object" ? spec.database.max : undefined;
+    const db = connectDb(config.DATABASE_URL, { name: spec.name, max });
     sql = db;
     shutdown.add("database", () => db.end({ timeout: 5 }));
     readiness.add("database", () => pingDb(db));

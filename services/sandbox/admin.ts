@@ -1,6 +1,6 @@
 /**
  * The sandbox's admin API (`/_admin`): call counts, holdings, webhooks on demand, breaking and
- * fixing connections. Answers 403 unless the sandbox runs in `demo` or `test` mode.
+ * fixing connections, a slow brokerage. Answers 403 unless the sandbox runs in `demo` or `test` mode.
  * @module
  */
 import { Hono } from "hono";
@@ -44,6 +44,8 @@ const WebhookBody = z.discriminatedUnion("provider", [
 
 const ConnectionBody = z.object({ provider: Provider, connection: z.string().min(1) });
 
+const LatencyBody = z.object({ ms: z.number().int().min(0).max(60_000) });
+
 /** What the admin API acts on. */
 export interface AdminDeps {
   mode: SandboxMode;
@@ -52,6 +54,8 @@ export interface AdminDeps {
   plaid: PlaidSandbox;
   alpaca: AlpacaSandbox | null;
   webhooks: WebhookDispatcher;
+  /** Milliseconds every provider request waits before it is answered. */
+  latency: { ms: number };
 }
 
 /** Builds the admin routes (mount at `/_admin`). */
@@ -95,6 +99,13 @@ export function adminRoutes(d: AdminDeps): Hono {
   app.post("/calls/reset", (c) => {
     d.calls.reset();
     return c.json({ ok: true });
+  });
+
+  app.post("/latency", async (c) => {
+    const b = await body(c, LatencyBody);
+    if (b instanceof Response) return b;
+    d.latency.ms = b.ms;
+    return c.json({ ok: true, ms: b.ms });
   });
 
   app.post("/holdings", async (c) => {

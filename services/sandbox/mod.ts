@@ -181,6 +181,14 @@ export async function createSandboxApp(
       }
     });
   }
+  // A slow brokerage, on demand (admin `POST /latency`): every provider request waits.
+  const latency = { ms: 0 };
+  app.use("*", async (c, next) => {
+    if (latency.ms > 0 && !c.req.path.startsWith("/_admin")) {
+      await new Promise((r) => setTimeout(r, latency.ms));
+    }
+    await next();
+  });
   const portal = strip(snaptrade.portal, "/snaptrade");
   app.all("/snaptrade/portal", (c) => portal(c.req.raw));
   app.all("/snaptrade/portal/*", (c) => portal(c.req.raw));
@@ -202,7 +210,15 @@ export async function createSandboxApp(
   }
   app.route(
     "/_admin",
-    adminRoutes({ mode: opts.mode ?? "demo", calls, snaptrade, plaid, alpaca, webhooks }),
+    adminRoutes({
+      mode: opts.mode ?? "demo",
+      calls,
+      snaptrade,
+      plaid,
+      alpaca,
+      webhooks,
+      latency,
+    }),
   );
 
   return {

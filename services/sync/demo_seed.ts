@@ -133,7 +133,8 @@ export async function seedDemoOnce(
 
 /** Seeds demo mode, retrying until the sandbox answers or `signal` aborts. No-op in live mode. */
 export async function seedDemo(deps: SyncDeps, signal?: AbortSignal): Promise<void> {
-  if (deps.config.PROVIDERS !== "sandbox") return;
+  // A sandbox in test mode belongs to the tests driving it.
+  if (deps.config.PROVIDERS !== "sandbox" || deps.config.SANDBOX_MODE === "test") return;
   for (let delay = 500; !signal?.aborted; delay = Math.min(delay * 2, 10_000)) {
     try {
       const r = await seedDemoOnce(deps);

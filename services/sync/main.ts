@@ -6,7 +6,8 @@ import { SyncWorker } from "./worker.ts";
 
 await runService({
   name: "sync",
-  database: true,
+  // Each running sync holds one connection for its lease: room for 8 of them and the queries.
+  database: { max: 16 },
   async start(ctx) {
     const deps = createSyncDeps({
       sql: ctx.sql!,

@@ -3,7 +3,7 @@
  * transaction, recording the outcome. Every statement names the connection and its user.
  * @module
  */
-import type { Sql, TransactionSql } from "@meridian/runtime";
+import type { ReservedSql, Sql, TransactionSql } from "@meridian/runtime";
 import type { HoldingsChanged, Provider } from "@meridian/proto";
 import type { Snapshot } from "./normalise/common.ts";
 import type { CallRecord } from "./providers/call.ts";
@@ -16,12 +16,17 @@ export interface ConnectionRow extends SecretRow {
   institution: string;
 }
 
-/** A run not finished within this long is presumed dead (its worker crashed). */
-export const RUN_STALE_MS = 5 * 60_000;
-
-/** The advisory-lock key of one connection's sync. */
+/** The advisory-lock key that serialises claiming and writing one connection's sync. */
 function lockKey(sql: Sql | TransactionSql, connectionId: string) {
   return sql`hashtextextended(${"meridian.sync:" + connectionId}, 0)`;
+}
+
+/**
+ * The advisory-lock key of a running sync's lease. Its holder keeps it on a reserved
+ * connection for the whole run, so PostgreSQL frees it the moment the worker dies.
+ */
+function leaseKey(sql: Sql | TransactionSql | ReservedSql, connectionId: string) {
+  return sql`hashtextextended(${"meridian.sync.lease:" + connectionId}, 0)`;
 }
 
 /** Loads one connection of one user, or null. */
@@ -86,12 +91,15 @@ export async function coveredSince(sql: Sql, connectionId: string, since: string
 
 /** The result of trying to claim a connection's sync across instances. */
 export type Claim =
-  | { kind: "claimed"; runId: string; startedAt: Date }
-  | { kind: "busy"; runId: string };
+  | { kind: "claimed"; runId: string; startedAt: Date; release(): Promise<void> }
+  | { kind: "busy"; runId: string | null };
 
 /**
- * Claims the connection's sync: under the connection's advisory lock, either another
- * instance has a fresh running run (busy) or we insert ours.
+ * Claims the connection's sync. A live run holds the connection's lease, so whoever gets the
+ * lease knows any run still marked running was abandoned by a worker that died, and records
+ * it as failed. Without the lease the claim is busy: `runId` is the live run, or null in the
+ * moment between another worker taking the lease and recording its run. The claimed run
+ * holds the lease until `release()`.
  */
 export async function claimRun(
   sql: Sql,
@@ -99,32 +107,87 @@ export async function claimRun(
   requestId: string | null,
   reason: string,
 ): Promise<Claim> {
+  const lease = await sql.reserve();
+  let leased = false;
+  let claim: Claim | undefined;
+  try {
+    const [{ ok }] = await lease<{ ok: boolean }[]>`
+      select pg_try_advisory_lock(${leaseKey(lease, conn.id)}) as ok`;
+    leased = ok;
+    claim = await sql.begin(async (tx): Promise<Claim> => {
+      await tx`select pg_advisory_xact_lock(${lockKey(tx, conn.id)})`;
+      if (!leased) {
+        const [running] = await tx<{ id: string }[]>`
+          select id from sync_runs where connection_id = ${conn.id} and status = 'running'
+          order by started_at desc limit 1`;
+        return { kind: "busy", runId: running?.id ?? null };
+      }
+      await tx`
+        update sync_runs set status = 'failed', finished_at = now(), error = ${ABANDONED}
+        where connection_id = ${conn.id} and status = 'running'`;
+      const [run] = await tx<{ id: string; started_at: Date }[]>`
+        insert into sync_runs (user_id, connection_id, request_id, reason)
+        values (${conn.user_id}, ${conn.id}, ${requestId}, ${reason})
+        returning id, started_at`;
+      let released = false;
+      return {
+        kind: "claimed",
+        runId: run.id,
+        startedAt: run.started_at,
+        release: async () => {
+          if (released) return;
+          released = true;
+          await unlockLease(lease, conn.id);
+        },
+      };
+    });
+    return claim;
+  } finally {
+    if (claim?.kind !== "claimed") {
+      if (leased) await unlockLease(lease, conn.id);
+      else lease.release();
+    }
+  }
+}
+
+/** Why a run is recorded as failed when its worker died mid-run. */
+export const ABANDONED = "abandoned: the worker running it stopped";
+
+async function unlockLease(lease: ReservedSql, connectionId: string): Promise<void> {
+  try {
+    await lease`select pg_advisory_unlock(${leaseKey(lease, connectionId)})`;
+  } finally {
+    lease.release();
+  }
+}
+
+/** True while some worker, in any instance, holds the connection's lease. */
+async function leaseHeld(sql: Sql, connectionId: string): Promise<boolean> {
+  // A transaction-level try-lock conflicts with another session's lease and frees itself.
   return await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${lockKey(tx, conn.id)})`;
-    await tx`
-      update sync_runs set status = 'failed', finished_at = now(),
-        error = 'abandoned: the worker running it stopped'
-      where connection_id = ${conn.id} and status = 'running'
-        and started_at < now() - ${RUN_STALE_MS / 1000} * interval '1 second'`;
-    const [running] = await tx<{ id: string }[]>`
-      select id from sync_runs where connection_id = ${conn.id} and status = 'running' limit 1`;
-    if (running) return { kind: "busy", runId: running.id } as Claim;
-    const [run] = await tx<{ id: string; started_at: Date }[]>`
-      insert into sync_runs (user_id, connection_id, request_id, reason)
-      values (${conn.user_id}, ${conn.id}, ${requestId}, ${reason})
-      returning id, started_at`;
-    return { kind: "claimed", runId: run.id, startedAt: run.started_at } as Claim;
+    const [{ ok }] = await tx<{ ok: boolean }[]>`
+      select pg_try_advisory_xact_lock(${leaseKey(tx, connectionId)}) as ok`;
+    return !ok;
   });
 }
 
-/** Waits until run `runId` is no longer running; returns its final status. */
-export async function waitForRun(sql: Sql, runId: string, timeoutMs = RUN_STALE_MS) {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits while another worker holds the connection's lease. Returns the final status of run
+ * `runId` when it finished, or null when there is no finished run to answer with (the worker
+ * died, or the run was not yet recorded) and the caller should claim again.
+ */
+export async function waitForRun(sql: Sql, connectionId: string, runId: string | null) {
   for (;;) {
-    const [r] = await sql<{ status: string; error: string | null }[]>`
-      select status, error from sync_runs where id = ${runId}`;
-    if (!r || r.status !== "running" || Date.now() > until) return r ?? null;
-    await new Promise((res) => setTimeout(res, 250));
+    // Lease first: a run records its outcome before it lets the lease go, so a run still
+    // marked running after the lease was seen free was abandoned.
+    const held = await leaseHeld(sql, connectionId);
+    if (runId) {
+      const [r] = await sql<{ status: string; error: string | null }[]>`
+        select status, error from sync_runs where id = ${runId}`;
+      if (r && r.status !== "running") return r;
+    }
+    if (!held) return null;
+    await new Promise((res) => setTimeout(res, runId ? 250 : 50));
   }
 }
 

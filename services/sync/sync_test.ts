@@ -485,6 +485,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
             calls: [],
           });
           assert.equal(w.kind, "written");
+          await claim.release();
           const left = await sql`select 1 from pending_updates where connection_id = ${pl.id}`;
           assert.equal(left.length, transactions ? 1 : 0);
           assert.deepEqual(ext(await txRows()), ext(initial));

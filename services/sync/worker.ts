@@ -256,21 +256,44 @@ export class SyncWorker {
   }
 
   async #claimAndSync(conn: ConnectionRow, trigger: SyncTrigger): Promise<SyncOutcome> {
-    const { sql, log } = this.deps;
+    const { sql } = this.deps;
     const connectionId = conn.id;
     const covered = await coveredSince(sql, conn.id, trigger.requestedAt);
     if (covered) {
       this.progress(conn, trigger, "succeeded", covered);
       return { connectionId, phase: "succeeded", runId: covered };
     }
-    const claim = await claimRun(sql, conn, trigger.requestId, trigger.reason);
-    if (claim.kind === "busy") {
-      // Another instance is syncing this connection: its result answers this request.
-      const r = await waitForRun(sql, claim.runId);
-      const phase = r?.status === "succeeded" ? "succeeded" : "failed";
-      this.progress(conn, trigger, phase, claim.runId, r?.error ?? undefined);
-      return { connectionId, phase, runId: claim.runId, detail: r?.error ?? undefined };
+    let claim = await claimRun(sql, conn, trigger.requestId, trigger.reason);
+    while (claim.kind === "busy") {
+      // Another instance is syncing this connection: its result answers this request,
+      // unless that instance died, when this one takes over.
+      const r = await waitForRun(sql, conn.id, claim.runId);
+      if (r && claim.runId) {
+        const phase = r.status === "succeeded" ? "succeeded" : "failed";
+        this.progress(conn, trigger, phase, claim.runId, r.error ?? undefined);
+        return { connectionId, phase, runId: claim.runId, detail: r.error ?? undefined };
+      }
+      const done = await coveredSince(sql, conn.id, trigger.requestedAt);
+      if (done) {
+        this.progress(conn, trigger, "succeeded", done);
+        return { connectionId, phase: "succeeded", runId: done };
+      }
+      claim = await claimRun(sql, conn, trigger.requestId, trigger.reason);
     }
+    try {
+      return await this.#syncClaimed(conn, trigger, claim);
+    } finally {
+      await claim.release();
+    }
+  }
+
+  async #syncClaimed(
+    conn: ConnectionRow,
+    trigger: SyncTrigger,
+    claim: { runId: string; startedAt: Date },
+  ): Promise<SyncOutcome> {
+    const { sql, log } = this.deps;
+    const connectionId = conn.id;
     this.progress(conn, trigger, "started", claim.runId);
     const recorder = new CallRecorder();
     let snap: Snapshot;

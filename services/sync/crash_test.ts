@@ -1,0 +1,130 @@
+/**
+ * A sync worker killed (SIGKILL) in the middle of a sync: the connection keeps its old rows,
+ * and the next request takes over at once instead of waiting for the dead run.
+ */
+import assert from "node:assert/strict";
+import { freePort } from "@meridian/runtime/testing";
+import { completePlaidLink, plaidLinkToken, requestSync } from "./connections/mod.ts";
+import { submitHostedForm } from "./html_form.ts";
+import { ABANDONED } from "./store.ts";
+import { eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+
+async function rowsOf(env: SyncEnv, connectionId: string) {
+  const sql = env.deps.sql;
+  return {
+    accounts: await sql`select * from accounts where connection_id = ${connectionId} order by id`,
+    positions: await sql`select * from positions where connection_id = ${connectionId} order by id`,
+    balances: await sql`select b.* from balances b join accounts a on a.id = b.account_id
+      where a.connection_id = ${connectionId} order by b.account_id, b.currency`,
+    transactions:
+      await sql`select * from transactions where connection_id = ${connectionId} order by id`,
+  };
+}
+
+async function runs(env: SyncEnv, connectionId: string) {
+  return await env.deps.sql<{ id: string; status: string; error: string | null }[]>`
+    select id, status, error from sync_runs where connection_id = ${connectionId}
+    order by started_at`;
+}
+
+async function plaidCalls(env: SyncEnv): Promise<number> {
+  const counts = await env.admin("/calls") as { by_provider: { plaid: number } };
+  return counts.by_provider.plaid;
+}
+
+/** The real sync service, in its own process, against the test environment. */
+function startSyncProcess(env: SyncEnv): Deno.ChildProcess {
+  const c = env.deps.config;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
+    env: {
+      PROVIDERS: "sandbox",
+      SANDBOX_MODE: "test",
+      SANDBOX_URL: env.sandboxUrl,
+      NATS_URL: c.NATS_URL,
+      DATABASE_URL: c.DATABASE_URL,
+      SNAPTRADE_CLIENT_ID: c.SNAPTRADE_CLIENT_ID,
+      SNAPTRADE_CONSUMER_KEY: c.SNAPTRADE_CONSUMER_KEY,
+      PLAID_CLIENT_ID: c.PLAID_CLIENT_ID,
+      PLAID_SECRET: c.PLAID_SECRET,
+      SECRETS_KEYRING: env.keyringSpec,
+      METRICS_PORT: String(freePort()),
+      LOG_LEVEL: "error",
+    },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+Deno.test({
+  name: "a sync killed midway leaves the old rows, and the next request takes over at once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const env = await startSyncEnv({}, { worker: false });
+    let child: Deno.ChildProcess | undefined;
+    try {
+      const alice = await env.user();
+      const link = await plaidLinkToken(env.deps, alice, { redirectUrl: "http://127.0.0.1:9/" });
+      await submitHostedForm(link.hosted_link_url!);
+      const [conn] = await completePlaidLink(env.deps, alice, { link_token: link.link_token });
+      const first = await env.worker.syncConnection(alice, conn.id, {
+        requestId: crypto.randomUUID(),
+        reason: "initial",
+        requestedAt: new Date().toISOString(),
+      });
+      assert.equal(first.phase, "succeeded", first.detail);
+      const before = await rowsOf(env, conn.id);
+      assert.ok(before.positions.length > 0);
+
+      // The brokerage changes, then answers slowly: the sync is killed between its calls.
+      const [{ external_id: item }] = await env.deps.sql`
+        select external_id from connections where id = ${conn.id}`;
+      await env.admin("/holdings", {
+        provider: "plaid",
+        connection: item,
+        symbol: "CRASH",
+        quantity: "7.5",
+      });
+      await env.admin("/latency", { ms: 1_500 });
+      child = startSyncProcess(env);
+      const callsBefore = await plaidCalls(env);
+      await requestSync(env.deps, alice, "plaid", [conn.id], "stale");
+      await eventually(async () =>
+        (await runs(env, conn.id)).some((r) => r.status === "running") &&
+        (await plaidCalls(env)) > callsBefore
+      );
+      child.kill("SIGKILL");
+      await child.status;
+      child = undefined;
+
+      assert.deepEqual(await rowsOf(env, conn.id), before, "the killed sync wrote nothing");
+      const dead = (await runs(env, conn.id)).at(-1)!;
+      assert.equal(dead.status, "running", "the dead worker could not record anything");
+
+      // PostgreSQL freed the dead worker's lease with its connection: no waiting it out.
+      await env.admin("/latency", { ms: 0 });
+      const next = await env.worker.syncConnection(alice, conn.id, {
+        requestId: crypto.randomUUID(),
+        reason: "manual",
+        requestedAt: new Date().toISOString(),
+      });
+      assert.equal(next.phase, "succeeded", next.detail);
+      const after = await runs(env, conn.id);
+      const abandoned = after.find((r) => r.id === dead.id)!;
+      assert.equal(abandoned.status, "failed");
+      assert.equal(abandoned.error, ABANDONED);
+      assert.equal(after.at(-1)!.status, "succeeded");
+      const [crash] = await env.deps.sql`
+        select quantity::text as q from positions
+        where connection_id = ${conn.id} and symbol = 'CRASH'`;
+      assert.equal(crash?.q, "7.5");
+    } finally {
+      if (child) {
+        child.kill("SIGKILL");
+        await child.status;
+      }
+      await env.close();
+    }
+  },
+});
