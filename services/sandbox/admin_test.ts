@@ -246,3 +246,32 @@ Deno.test("webhooks to a receiver that is down are retried, then dropped without
     await hooks.close();
   }
 });
+
+Deno.test("admin API: latency slows provider requests until turned off", async () => {
+  const sb = await startSandbox({ mode: "test", snaptrade: ST, plaid: PL, alpaca: false });
+  try {
+    for (const bad of [{ ms: -1 }, { ms: 60_001 }, { ms: "5" }, {}]) {
+      const r = await post(`${sb.url}/_admin/latency`, bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.ok(Array.isArray(r.body.issues));
+    }
+    const timed = async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${sb.url}/plaid/institutions/get`, { method: "POST", body: "{}" });
+      await res.body?.cancel();
+      return performance.now() - t0;
+    };
+    assert.deepEqual((await post(`${sb.url}/_admin/latency`, { ms: 1_000 })).body, {
+      ok: true,
+      ms: 1_000,
+    });
+    assert.ok(await timed() >= 1_000, "a provider request waits");
+    const t0 = performance.now();
+    await (await fetch(`${sb.url}/_admin/calls`)).body?.cancel();
+    assert.ok(performance.now() - t0 < 1_000, "the admin API does not");
+    await post(`${sb.url}/_admin/latency`, { ms: 0 });
+    assert.ok(await timed() < 1_000);
+  } finally {
+    await sb.close();
+  }
+});
