@@ -32,24 +32,33 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Remembers each user's open Plaid Hosted Link session, so its completion can be found. */
-class LinkSessions {
-  #byUser = new Map<string, { linkToken: string; reconnectId?: string; at: number }>();
-  put(userId: string, linkToken: string, reconnectId?: string) {
-    if (this.#byUser.size > 10_000) this.#byUser.clear();
-    this.#byUser.set(userId, { linkToken, reconnectId, at: Date.now() });
-  }
-  take(userId: string) {
-    const s = this.#byUser.get(userId);
-    this.#byUser.delete(userId);
-    // Hosted Link tokens live four hours.
-    return s && Date.now() - s.at < 4 * 3600_000 ? s : undefined;
-  }
+/** Hosted Link tokens live four hours. */
+const LINK_SESSION_TTL_S = 4 * 3600;
+
+/** Remembers the user's open Plaid Hosted Link session, for whichever instance completes it. */
+async function putLinkSession(sql: Sql, userId: string, linkToken: string, reconnectId?: string) {
+  await sql`
+    insert into plaid_link_sessions (user_id, link_token, reconnect_connection_id)
+    values (${userId}, ${linkToken}, ${reconnectId ?? null})
+    on conflict (user_id) do update set link_token = excluded.link_token,
+      reconnect_connection_id = excluded.reconnect_connection_id, created_at = now()`;
+}
+
+/** Takes (and forgets) the user's open Hosted Link session, unless it has expired. */
+async function takeLinkSession(sql: Sql, userId: string) {
+  const [s] = await sql<
+    { link_token: string; reconnect_connection_id: string | null; fresh: boolean }[]
+  >`
+    delete from plaid_link_sessions where user_id = ${userId}
+    returning link_token, reconnect_connection_id,
+      created_at > now() - ${LINK_SESSION_TTL_S} * interval '1 second' as fresh`;
+  return s?.fresh
+    ? { linkToken: s.link_token, reconnectId: s.reconnect_connection_id ?? undefined }
+    : undefined;
 }
 
 /** The flows over one set of sync dependencies. */
 export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): ConnectionsPort {
-  const links = new LinkSessions();
   const webhookUrl = `${relayPublicUrl.replace(/\/+$/, "")}/webhooks/plaid`;
   return {
     snaptradePortal: (userId, opts) =>
@@ -74,7 +83,7 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
           webhookUrl,
           updateConnectionId: opts.reconnectId,
         });
-        links.put(userId, t.link_token, opts.reconnectId);
+        await putLinkSession(deps.sql, userId, t.link_token, opts.reconnectId);
         return {
           linkToken: t.link_token,
           hostedLinkUrl: t.hosted_link_url,
@@ -87,7 +96,7 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
           const info = await exchangePlaidPublicToken(deps, userId, opts.publicToken);
           return { connectionId: info.id };
         }
-        const remembered = links.take(userId);
+        const remembered = await takeLinkSession(deps.sql, userId);
         const linkToken = opts.linkToken ?? remembered?.linkToken;
         if (!linkToken) throw new PortError(400, "The Plaid session expired. Start again.");
         const infos = await completePlaidLink(deps, userId, {

@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import { submitHostedForm } from "../sync/html_form.ts";
+import { createLogger } from "@meridian/runtime";
+import { connectionsPort } from "./connections.ts";
+import { PortError } from "./ports.ts";
 import { call, login, startHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -76,6 +79,31 @@ Deno.test({
       assert.equal(plaidDone.status, 303, await plaidDone.text());
       assert.match(plaidDone.headers.get("location")!, /^\/\?connected=plaid/);
 
+      // The session is kept in PostgreSQL: another api instance completes it, once, and not
+      // after the link token's four hours.
+      const other = await connectionsPort({
+        sql: h.sql,
+        nc: h.nats.nc,
+        config: h.config,
+        log: createLogger("api-2", "error"),
+      });
+      const link2 = await (await call(h, "/api/connections/plaid/link-token", {
+        method: "POST",
+        cookie,
+      })).json();
+      await submitHostedForm(link2.hosted_link_url);
+      const elsewhere = await other.plaidComplete(a.userId, {});
+      assert.ok(elsewhere.connectionId);
+      await assert.rejects(other.plaidComplete(a.userId, {}), (e: PortError) => e.status === 400);
+      const link3 = await (await call(h, "/api/connections/plaid/link-token", {
+        method: "POST",
+        cookie,
+      })).json();
+      await submitHostedForm(link3.hosted_link_url);
+      await h.sql`update plaid_link_sessions set created_at = now() - interval '4 hours 1 minute'
+        where user_id = ${a.userId}`;
+      await assert.rejects(other.plaidComplete(a.userId, {}), /expired/);
+
       // Alpaca: good keys connect, bad keys are refused with 422 and nothing stored.
       const alpaca = await call(h, "/api/connections/alpaca", {
         method: "POST",
@@ -91,7 +119,14 @@ Deno.test({
       assert.equal(bad.status, 422);
       const list = await (await call(h, "/api/connections", { cookie })).json();
       const providers = list.connections.map((c: { provider: string }) => c.provider).sort();
-      assert.deepEqual(providers, ["alpaca", "plaid", "plaid", "snaptrade", "snaptrade"]);
+      assert.deepEqual(providers, [
+        "alpaca",
+        "plaid",
+        "plaid",
+        "plaid",
+        "snaptrade",
+        "snaptrade",
+      ]);
       assert.doesNotMatch(JSON.stringify(list), new RegExp(TEST_ALPACA_SECRET));
       const listB = await (await call(h, "/api/connections", { cookie: cookieB })).json();
       assert.deepEqual(
