@@ -121,7 +121,7 @@ Deno.test("compose: each Meridian service is built from deploy/Dockerfile for it
     Deno.statSync(new URL(`services/${name}/main.ts`, ROOT));
     assert.equal(services[name].restart, "unless-stopped", `${name}: restart policy`);
     const e = env(name);
-    assert.equal(e.HOST, "0.0.0.0", `${name} listens on every interface of its container`);
+    assert.equal(e.LISTEN_HOST, "0.0.0.0", `${name} listens on every interface of its container`);
     assert.match(String(e.NATS_URL), /^nats:\/\/[^@]+@nats:4222$/, `${name}: NATS_URL`);
     assert.equal(e.SANDBOX_URL, "http://sandbox:8082", `${name}: SANDBOX_URL`);
     assert.equal(e.PROVIDERS, "${PROVIDERS:-sandbox}", `${name}: demo mode by default`);

@@ -61,7 +61,8 @@ export const ConfigSchema = z.object({
   /** Seconds between ingress reconciliation passes (stale connections get a sync request). */
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).default(900),
   METRICS_PORT: port.optional(),
-  HOST: z.string().min(1).default("127.0.0.1"),
+  // Not `HOST`: shells and CI runners export that for their own purposes.
+  LISTEN_HOST: z.string().min(1).default("127.0.0.1"),
   ALLOW_SIGNUP: flag.default(true),
   PRICE_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   PRICE_SHARD: z.coerce.number().int().min(0).max(63).default(0),

@@ -110,7 +110,7 @@ export async function runService(
   let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> =
     app.fetch;
   const server = Deno.serve(
-    { port, hostname: config.HOST, onListen: () => {} },
+    { port, hostname: config.LISTEN_HOST, onListen: () => {} },
     (req, info) => handler(req, info),
   );
   const stopHttp = () => server.shutdown();

@@ -97,6 +97,13 @@ async function resolveKeyring(): Promise<string> {
   }
 }
 
+/** Where this machine reaches the services: their listen address, or loopback for a wildcard. */
+function reachableHost(): string {
+  const h = config.LISTEN_HOST;
+  if (h === "0.0.0.0" || h === "::") return "127.0.0.1";
+  return h.includes(":") ? `[${h}]` : h;
+}
+
 function opsPort(name: ServiceName): number {
   const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
   switch (name) {
@@ -162,7 +169,7 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
 
 async function isReady(name: ServiceName): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${opsPort(name)}/readyz`, {
+    const res = await fetch(`http://${reachableHost()}:${opsPort(name)}/readyz`, {
       signal: AbortSignal.timeout(1_000),
     });
     await res.body?.cancel();
@@ -232,9 +239,9 @@ const shared: Record<string, string> = {
   DATABASE_URL: await resolveDatabase(),
   SECRETS_KEYRING: await resolveKeyring(),
   PROVIDERS: config.PROVIDERS,
-  SANDBOX_URL: env.SANDBOX_URL ?? `http://127.0.0.1:${config.SANDBOX_PORT}`,
-  RELAY_PUBLIC_URL: env.RELAY_PUBLIC_URL ?? `http://127.0.0.1:${config.RELAY_PORT}`,
-  PUBLIC_URL: env.PUBLIC_URL ?? `http://127.0.0.1:${config.API_PORT}`,
+  SANDBOX_URL: env.SANDBOX_URL ?? `http://${reachableHost()}:${config.SANDBOX_PORT}`,
+  RELAY_PUBLIC_URL: env.RELAY_PUBLIC_URL ?? `http://${reachableHost()}:${config.RELAY_PORT}`,
+  PUBLIC_URL: env.PUBLIC_URL ?? `http://${reachableHost()}:${config.API_PORT}`,
   RELAY_OUTBOX_PATH: env.RELAY_OUTBOX_PATH ?? `${DATA_DIR}/relay/outbox.sqlite`,
 };
 config = { ...config, PUBLIC_URL: shared.PUBLIC_URL };

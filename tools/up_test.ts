@@ -20,6 +20,22 @@ function freePortRun(n: number): number {
   throw new Error("no run of free ports");
 }
 
+/**
+ * What a fresh shell passes on: the machine's own variables only, so the runner's environment
+ * cannot change what is tested. `HOST`, which shells and CI runners export for themselves,
+ * is set to an address nobody listens on: it must not matter.
+ */
+function shellEnv(vars: Record<string, string>): Record<string, string> {
+  const keep = ["PATH", "HOME", "TMPDIR", "DENO_DIR", "LANG"];
+  const inherited = Object.fromEntries(
+    keep.flatMap((k) => {
+      const v = Deno.env.get(k);
+      return v === undefined ? [] : [[k, v]];
+    }),
+  );
+  return { ...inherited, HOST: "203.0.113.7", ...vars };
+}
+
 async function readyz(port: number): Promise<number> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`, {
@@ -55,7 +71,8 @@ Deno.test("an unreachable NATS_URL exits 2 with one line", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/up.ts"],
     cwd: ROOT,
-    env: { NATS_URL: "nats://127.0.0.1:1" },
+    env: shellEnv({ NATS_URL: "nats://127.0.0.1:1" }),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -75,7 +92,8 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/up.ts"],
     cwd: ROOT,
-    env: {
+    clearEnv: true,
+    env: shellEnv({
       NATS_URL: nats.url,
       DATABASE_URL: pg.url(db),
       API_PORT: String(ports.api),
@@ -84,7 +102,7 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
       UP_METRICS_PORT_BASE: String(base),
       RELAY_OUTBOX_PATH: `${data}/outbox.sqlite`,
       SECRETS_KEYRING: "test1:" + btoa(String.fromCharCode(...new Uint8Array(32))),
-    },
+    }),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
