@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { freePort, startNats, testCluster } from "@meridian/runtime/testing";
+import { freePort, processEnv, startNats, testCluster } from "@meridian/runtime/testing";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -20,21 +20,8 @@ function freePortRun(n: number): number {
   throw new Error("no run of free ports");
 }
 
-/**
- * What a fresh shell passes on: the machine's own variables only, so the runner's environment
- * cannot change what is tested. `HOST`, which shells and CI runners export for themselves,
- * is set to an address nobody listens on: it must not matter.
- */
-function shellEnv(vars: Record<string, string>): Record<string, string> {
-  const keep = ["PATH", "HOME", "TMPDIR", "DENO_DIR", "LANG"];
-  const inherited = Object.fromEntries(
-    keep.flatMap((k) => {
-      const v = Deno.env.get(k);
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
-  return { ...inherited, HOST: "203.0.113.7", ...vars };
-}
+/** `HOST`, which shells and CI runners export for themselves, must not matter. */
+const STRAY_HOST = { HOST: "203.0.113.7" };
 
 async function readyz(port: number): Promise<number> {
   try {
@@ -71,7 +58,7 @@ Deno.test("an unreachable NATS_URL exits 2 with one line", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/up.ts"],
     cwd: ROOT,
-    env: shellEnv({ NATS_URL: "nats://127.0.0.1:1" }),
+    env: processEnv({ ...STRAY_HOST, NATS_URL: "nats://127.0.0.1:1" }),
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -93,7 +80,8 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
     args: ["run", "-A", "tools/up.ts"],
     cwd: ROOT,
     clearEnv: true,
-    env: shellEnv({
+    env: processEnv({
+      ...STRAY_HOST,
       NATS_URL: nats.url,
       DATABASE_URL: pg.url(db),
       API_PORT: String(ports.api),

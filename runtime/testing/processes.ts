@@ -106,3 +106,17 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * The environment for a service a test starts as a process (spawn it with `clearEnv: true`):
+ * the machine's own variables and `vars`, never the runner's configuration, which could
+ * otherwise change what is tested.
+ */
+export function processEnv(vars: Record<string, string>): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const k of ["PATH", "HOME", "TMPDIR", "DENO_DIR", "LANG"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) inherited[k] = v;
+  }
+  return { ...inherited, NO_COLOR: "1", ...vars };
+}

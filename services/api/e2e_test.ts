@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { Keyring } from "@meridian/runtime";
-import { freePort, startNats, testDatabase } from "@meridian/runtime/testing";
+import { freePort, processEnv, startNats, testDatabase } from "@meridian/runtime/testing";
 import { build } from "../../web/build.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -49,7 +49,8 @@ function spawn(name: string, env: Record<string, string>): Proc {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `services/${name}/main.ts`],
     cwd: ROOT,
-    env: { ...env, NO_COLOR: "1" },
+    env: processEnv(env),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createLogger, provisionAll } from "@meridian/runtime";
-import { freePort, startNats, testDatabase, waitForPort } from "@meridian/runtime/testing";
+import {
+  freePort,
+  processEnv,
+  startNats,
+  testDatabase,
+  waitForPort,
+} from "@meridian/runtime/testing";
 import { runConsumer } from "../ingress/consumer.ts";
 import { snaptradeBody, snaptradeSignature } from "./test_signing.ts";
 
@@ -18,7 +24,8 @@ const deno = Deno.execPath();
 function startRelay(env: Record<string, string>) {
   return new Deno.Command(deno, {
     args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
-    env,
+    env: processEnv(env),
+    clearEnv: true,
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -3,7 +3,7 @@
  * and the next request takes over at once instead of waiting for the dead run.
  */
 import assert from "node:assert/strict";
-import { freePort } from "@meridian/runtime/testing";
+import { freePort, processEnv } from "@meridian/runtime/testing";
 import { completePlaidLink, plaidLinkToken, requestSync } from "./connections/mod.ts";
 import { submitHostedForm } from "./html_form.ts";
 import { ABANDONED } from "./store.ts";
@@ -37,7 +37,8 @@ function startSyncProcess(env: SyncEnv): Deno.ChildProcess {
   const c = env.deps.config;
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
-    env: {
+    clearEnv: true,
+    env: processEnv({
       PROVIDERS: "sandbox",
       SANDBOX_MODE: "test",
       SANDBOX_URL: env.sandboxUrl,
@@ -50,7 +51,7 @@ function startSyncProcess(env: SyncEnv): Deno.ChildProcess {
       SECRETS_KEYRING: env.keyringSpec,
       METRICS_PORT: String(freePort()),
       LOG_LEVEL: "error",
-    },
+    }),
     stdout: "null",
     stderr: "null",
   }).spawn();
