@@ -7,18 +7,15 @@ import { freePort, processEnv } from "@meridian/runtime/testing";
 import { completePlaidLink, plaidLinkToken, requestSync } from "./connections/mod.ts";
 import { submitHostedForm } from "./html_form.ts";
 import { ABANDONED } from "./store.ts";
-import { eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
 
-async function rowsOf(env: SyncEnv, connectionId: string) {
-  const sql = env.deps.sql;
-  return {
-    accounts: await sql`select * from accounts where connection_id = ${connectionId} order by id`,
-    positions: await sql`select * from positions where connection_id = ${connectionId} order by id`,
-    balances: await sql`select b.* from balances b join accounts a on a.id = b.account_id
-      where a.connection_id = ${connectionId} order by b.account_id, b.currency`,
-    transactions:
-      await sql`select * from transactions where connection_id = ${connectionId} order by id`,
-  };
+/** Syncs the connection in this process, now. */
+function syncNow(env: SyncEnv, userId: string, connectionId: string, reason: "initial" | "manual") {
+  return env.worker.syncConnection(userId, connectionId, {
+    requestId: crypto.randomUUID(),
+    reason,
+    requestedAt: new Date().toISOString(),
+  });
 }
 
 async function runs(env: SyncEnv, connectionId: string) {
@@ -69,13 +66,9 @@ Deno.test({
       const link = await plaidLinkToken(env.deps, alice, { redirectUrl: "http://127.0.0.1:9/" });
       await submitHostedForm(link.hosted_link_url!);
       const [conn] = await completePlaidLink(env.deps, alice, { link_token: link.link_token });
-      const first = await env.worker.syncConnection(alice, conn.id, {
-        requestId: crypto.randomUUID(),
-        reason: "initial",
-        requestedAt: new Date().toISOString(),
-      });
+      const first = await syncNow(env, alice, conn.id, "initial");
       assert.equal(first.phase, "succeeded", first.detail);
-      const before = await rowsOf(env, conn.id);
+      const before = await connectionRows(env, conn.id);
       assert.ok(before.positions.length > 0);
 
       // The brokerage changes, then answers slowly: the sync is killed between its calls.
@@ -99,17 +92,13 @@ Deno.test({
       await child.status;
       child = undefined;
 
-      assert.deepEqual(await rowsOf(env, conn.id), before, "the killed sync wrote nothing");
+      assert.deepEqual(await connectionRows(env, conn.id), before, "the killed sync wrote nothing");
       const dead = (await runs(env, conn.id)).at(-1)!;
       assert.equal(dead.status, "running", "the dead worker could not record anything");
 
       // PostgreSQL freed the dead worker's lease with its connection: no waiting it out.
       await env.admin("/latency", { ms: 0 });
-      const next = await env.worker.syncConnection(alice, conn.id, {
-        requestId: crypto.randomUUID(),
-        reason: "manual",
-        requestedAt: new Date().toISOString(),
-      });
+      const next = await syncNow(env, alice, conn.id, "manual");
       assert.equal(next.phase, "succeeded", next.detail);
       const after = await runs(env, conn.id);
       const abandoned = after.find((r) => r.id === dead.id)!;

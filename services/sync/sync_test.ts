@@ -21,7 +21,7 @@ import { ProviderError, SnaptradeAdapter } from "./providers/mod.ts";
 import type { ProviderSession } from "./providers/types.ts";
 import { rotateSecrets } from "./rotate_secrets.ts";
 import { openCredentials } from "./secrets.ts";
-import { eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
 import { fetchSnapshot, SyncWorker } from "./worker.ts";
 import { CallRecorder } from "./providers/call.ts";
 import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
@@ -63,18 +63,6 @@ async function settled(env: SyncEnv, connectionId: string, n: number) {
   });
 }
 
-async function rowsOf(env: SyncEnv, connectionId: string) {
-  const sql = env.deps.sql;
-  return {
-    accounts: await sql`select * from accounts where connection_id = ${connectionId} order by id`,
-    positions: await sql`select * from positions where connection_id = ${connectionId} order by id`,
-    balances: await sql`select b.* from balances b join accounts a on a.id = b.account_id
-      where a.connection_id = ${connectionId} order by b.account_id, b.currency`,
-    transactions:
-      await sql`select * from transactions where connection_id = ${connectionId} order by id`,
-  };
-}
-
 const key = (...parts: unknown[]) =>
   parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
 const d = (v: unknown) => (v === null || v === undefined ? null : dec(v));
@@ -99,7 +87,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         assert.equal(run.provider_calls, run.calls.length);
         const user = await ensureSnaptradeUser(env.deps, alice);
         const api = env.deps.adapters.snaptrade.client;
-        const rows = await rowsOf(env, st.id);
+        const rows = await connectionRows(env, st.id);
         assert.ok(rows.accounts.length >= 1);
         const rawAccounts = (await api.accountInformation.listUserAccounts(user)).data;
         assert.deepEqual(
@@ -159,7 +147,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
             s: { security_id: string },
           ) => s.security_id),
         );
-        const rows = await rowsOf(env, pl.id);
+        const rows = await connectionRows(env, pl.id);
         const ext = new Map(rows.accounts.map((a) => [a.id, a.external_id]));
         const want = raw.holdings.filter((h: { security_id: string }) =>
           !cashIds.has(h.security_id)
@@ -213,7 +201,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       assert.equal(run.status, "succeeded", run.error ?? "");
       const apis = alpacaApis(env.deps.config, TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET, true);
       const raw = await apis.positions.getAllOpenPositions();
-      const rows = await rowsOf(env, al.id);
+      const rows = await connectionRows(env, al.id);
       assert.deepEqual(
         rows.positions.map((p) =>
           key(p.symbol, d(p.quantity), d(p.price), d(p.previous_close), d(p.cost_basis))
@@ -252,7 +240,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
     await t.step("syncing connection A never changes connection B's rows", async () => {
       const bobSt = await connectSnaptrade(env, bob, "INTERACTIVE-BROKERS");
       assert.equal((await settled(env, bobSt.id, 1))[0].status, "succeeded");
-      const ib = await rowsOf(env, bobSt.id);
+      const ib = await connectionRows(env, bobSt.id);
       assert.ok(ib.positions.length >= 200);
       const option = ib.positions.find((p) => p.security_type === "option");
       assert.ok(option);
@@ -261,9 +249,9 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       assert.equal(dec(option.option_details.strike), "250");
       assert.equal(option.option_details.expiration, "2027-01-15");
       const before = {
-        pl: await rowsOf(env, pl.id),
-        al: await rowsOf(env, al.id),
-        bob: await rowsOf(env, bobSt.id),
+        pl: await connectionRows(env, pl.id),
+        al: await connectionRows(env, al.id),
+        bob: await connectionRows(env, bobSt.id),
       };
       const [stConn] = await sql`select external_id from connections where id = ${st.id}`;
       const [acct] =
@@ -290,15 +278,15 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       const [aapl] =
         await sql`select quantity::text as q from positions where connection_id = ${st.id} and symbol = 'AAPL'`;
       assert.equal(aapl.q, "123.456789");
-      assert.deepEqual(await rowsOf(env, pl.id), before.pl);
-      assert.deepEqual(await rowsOf(env, al.id), before.al);
-      assert.deepEqual(await rowsOf(env, bobSt.id), before.bob);
+      assert.deepEqual(await connectionRows(env, pl.id), before.pl);
+      assert.deepEqual(await connectionRows(env, al.id), before.al);
+      assert.deepEqual(await connectionRows(env, bobSt.id), before.bob);
     });
 
     await t.step(
       "a sync that fails midway leaves the old rows and records the failure",
       async () => {
-        const before = await rowsOf(env, st.id);
+        const before = await connectionRows(env, st.id);
         class Failing extends SnaptradeAdapter {
           override session(...args: Parameters<SnaptradeAdapter["session"]>): ProviderSession {
             const s = super.session(...args);
@@ -330,7 +318,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
           requestedAt: new Date().toISOString(),
         });
         assert.equal(out.phase, "failed");
-        assert.deepEqual(await rowsOf(env, st.id), before);
+        assert.deepEqual(await connectionRows(env, st.id), before);
         const last = (await runs(env, st.id)).at(-1)!;
         assert.equal(last.status, "failed");
         assert.match(last.error!, /brokerage down/);
@@ -425,7 +413,8 @@ Deno.test("sync end to end against the sandbox", async (t) => {
             pending,
           };
         };
-        const txRows = async () => (await rowsOf(env, pl.id)).transactions.map((x) => ({ ...x }));
+        const txRows = async () =>
+          (await connectionRows(env, pl.id)).transactions.map((x) => ({ ...x }));
         const ext = (rows: Record<string, unknown>[]) =>
           rows.map((x) => String(x.external_id)).sort();
 
@@ -499,7 +488,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
     await t.step(
       "authentication failures mark the connection with a reason to act on",
       async () => {
-        const before = await rowsOf(env, st.id);
+        const before = await connectionRows(env, st.id);
         const [c] = await sql`select external_id from connections where id = ${st.id}`;
         await env.admin("/connections/break", { provider: "snaptrade", connection: c.external_id });
         const n = (await runs(env, st.id)).length;
@@ -513,7 +502,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
           after.status_reason,
           "Reconnect your Questrade account: the brokerage login expired",
         );
-        assert.deepEqual(await rowsOf(env, st.id), before);
+        assert.deepEqual(await connectionRows(env, st.id), before);
 
         const [p] = await sql`select external_id from connections where id = ${pl.id}`;
         await env.admin("/connections/break", { provider: "plaid", connection: p.external_id });

@@ -127,3 +127,16 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Every stored row of one connection, in a stable order, to compare before and after. */
+export async function connectionRows(env: SyncEnv, connectionId: string) {
+  const sql = env.deps.sql;
+  return {
+    accounts: await sql`select * from accounts where connection_id = ${connectionId} order by id`,
+    positions: await sql`select * from positions where connection_id = ${connectionId} order by id`,
+    balances: await sql`select b.* from balances b join accounts a on a.id = b.account_id
+      where a.connection_id = ${connectionId} order by b.account_id, b.currency`,
+    transactions:
+      await sql`select * from transactions where connection_id = ${connectionId} order by id`,
+  };
+}
