@@ -10,6 +10,7 @@ import {
   stopAtExit,
   waitForPort,
   waitForPortClosed,
+  whenTestProcessGone,
 } from "./processes.ts";
 
 /** A running test nats-server. */
@@ -56,6 +57,7 @@ export async function startNats(opts: TestNatsOptions = {}): Promise<TestNats> {
     }
   };
   await start();
+  await whenTestProcessGone(`kill -9 "$(cat "${pidFile}")"; rm -rf "${dir}"`);
   const unregister = stopAtExit(() => {
     if (pid && isAlive(pid)) Deno.kill(pid, "SIGKILL");
     Deno.removeSync(dir, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { connectDb, type Sql } from "../db.ts";
 import { migrate } from "../migrate.ts";
-import { findExecutable, freePort, run, stopAtExit } from "./processes.ts";
+import { findExecutable, freePort, run, stopAtExit, whenTestProcessGone } from "./processes.ts";
 
 /** A running test cluster. */
 export interface TestPostgres {
@@ -56,6 +56,10 @@ async function startCluster(): Promise<TestPostgres> {
     `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off ` +
     `-c synchronous_commit=off -c max_connections=300`;
   await asPostgresUser(pgCtl, ["-D", data, "-o", opts, "-l", `${dir}/pg.log`, "-w", "start"]);
+  const asOwner = Deno.uid() === 0 ? "runuser -u postgres -- " : "";
+  await whenTestProcessGone(
+    `${asOwner}"${pgCtl}" -D "${data}" -m immediate stop; rm -rf "${dir}"`,
+  );
   stopAtExit(() => {
     const stop = Deno.uid() === 0
       ? new Deno.Command("runuser", {

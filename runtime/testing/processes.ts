@@ -24,6 +24,16 @@ export function stopAtExit(stop: () => void): () => void {
   return () => started.delete(stop);
 }
 
+/**
+ * Runs `shell` (a `sh` command line) once this test process is gone, however it ended: the
+ * `unload` hook of {@link stopAtExit} does not run when the process is killed, and a detached
+ * server would otherwise outlive it for ever.
+ */
+export async function whenTestProcessGone(shell: string): Promise<void> {
+  const watch = `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 1; done; ${shell}`;
+  await run("sh", ["-c", `(${watch}) >/dev/null 2>&1 </dev/null &`]);
+}
+
 /** A port that was free a moment ago. */
 export function freePort(): number {
   // Below Linux's ephemeral range (32768+): a port the kernel hands out with `port: 0` can be

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { waitForPortClosed } from "./processes.ts";
+
+Deno.test({
+  name: "a killed test process leaves no nats-server or PostgreSQL behind",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const script = `
+      import { startNats, testCluster } from ${
+      JSON.stringify(new URL("./mod.ts", import.meta.url).href)
+    };
+      const nats = await startNats();
+      const pg = await testCluster();
+      console.log(JSON.stringify({ nats: nats.port, natsDir: nats.dir, pg: pg.port, pgDir: pg.dir }));
+      setInterval(() => {}, 1_000);
+    `;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", script],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const started = JSON.parse(text);
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+    await waitForPortClosed(started.nats, 15_000);
+    await waitForPortClosed(started.pg, 15_000);
+    for (const dir of [started.natsDir, started.pgDir]) {
+      for (let i = 0; i < 50 && await Deno.stat(dir).then(() => true, () => false); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await assert.rejects(Deno.stat(dir), Deno.errors.NotFound, `${dir} removed`);
+    }
+  },
+});
