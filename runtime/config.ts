@@ -61,6 +61,8 @@ export const ConfigSchema = z.object({
   /** Seconds between ingress reconciliation passes (stale connections get a sync request). */
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).default(900),
   METRICS_PORT: port.optional(),
+  /** Set by `make up`: the service stops when its supervisor's pipe to its stdin closes. */
+  STOP_ON_STDIN_EOF: flag.default(false),
   // Not `HOST`: shells and CI runners export that for their own purposes.
   LISTEN_HOST: z.string().min(1).default("127.0.0.1"),
   ALLOW_SIGNUP: flag.default(true),

@@ -100,6 +100,7 @@ export async function runService(
   const log = createLogger(spec.name, config.LOG_LEVEL);
   const shutdown = new Shutdown(log);
   shutdown.installSignalHandlers();
+  if (config.STOP_ON_STDIN_EOF) void shutdown.stopWhenStdinCloses();
   const readiness = new Readiness();
   const background = spec.nats === "background";
 

@@ -58,15 +58,33 @@ export class Shutdown {
 
   /** Installs SIGINT/SIGTERM handlers that run shutdown, then exit the process. */
   installSignalHandlers(): void {
-    const onSignal = () => {
-      this.log.info("shutting down");
-      const hardStop = setTimeout(() => Deno.exit(1), this.deadlineMs + 500);
-      this.run().finally(() => {
-        clearTimeout(hardStop);
-        Deno.exit(0);
-      });
-    };
+    const onSignal = () => this.#exit("signal");
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+  }
+
+  /**
+   * Shuts down when standard input reaches its end. A supervisor that holds the other end of
+   * the pipe closes it however it dies, even by SIGKILL, so its services never outlive it.
+   */
+  async stopWhenStdinCloses(): Promise<void> {
+    try {
+      for await (const _ of Deno.stdin.readable) {
+        // whatever the supervisor writes is ignored; only the end matters
+      }
+    } catch {
+      // a broken pipe is an end too
+    }
+    this.#exit("supervisor gone");
+  }
+
+  #exit(reason: string): void {
+    if (this.#running) return;
+    this.log.info("shutting down", { reason });
+    const hardStop = setTimeout(() => Deno.exit(1), this.deadlineMs + 500);
+    this.run().finally(() => {
+      clearTimeout(hardStop);
+      Deno.exit(0);
+    });
   }
 }

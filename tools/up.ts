@@ -122,12 +122,14 @@ function serviceEnv(name: ServiceName, shared: Record<string, string>): Record<s
   const e: Record<string, string> = { ...env, ...shared };
   if (!["api", "relay", "sandbox"].includes(name)) e.METRICS_PORT = String(opsPort(name));
   if (name === "relay") delete e.DATABASE_URL;
+  e.STOP_ON_STDIN_EOF = "true";
   return e;
 }
 
 interface Running {
   name: ServiceName;
   child: Deno.ChildProcess | undefined;
+  lifeline?: WritableStreamDefaultWriter<Uint8Array>;
 }
 
 let shuttingDown = false;
@@ -141,9 +143,12 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
-    stdin: "null",
+    // Held open and never written: when this process dies, however it dies, the pipe closes
+    // and the service stops (STOP_ON_STDIN_EOF).
+    stdin: "piped",
   }).spawn();
-  running.set(name, { name, child });
+  const lifeline = child.stdin.getWriter();
+  running.set(name, { name, child, lifeline });
   const prefix = `[${name}] `;
   for (const stream of [child.stdout, child.stderr]) {
     const p = new LinePrefixer(prefix, out);
@@ -152,6 +157,7 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
     );
   }
   child.status.then(async (status) => {
+    lifeline.close().catch(() => {});
     running.set(name, { name, child: undefined });
     if (!shouldRestart(status.code, shuttingDown)) {
       if (!shuttingDown) {

@@ -69,12 +69,26 @@ Deno.test("an unreachable NATS_URL exits 2 with one line", async () => {
   assert.match(stderr, /NATS_URL/);
 });
 
-Deno.test("make up: every service ready, not ready without NATS, recovers, stops cleanly on Ctrl-C", async () => {
+/** A running `make up` against throwaway NATS and PostgreSQL, on ports of its own. */
+interface Up {
+  child: Deno.ChildProcess;
+  nats: Awaited<ReturnType<typeof startNats>>;
+  ports: { api: number; relay: number; sandbox: number; metricsBase: number };
+  /** Every service's ops port. */
+  opsPorts: number[];
+  output(): string;
+  /** Waits until the supervisor reports every service ready. */
+  ready(): Promise<void>;
+  /** Stops what is still running and removes the temporary files. */
+  close(): Promise<void>;
+}
+
+async function startUp(): Promise<Up> {
   const nats = await startNats();
   const pg = await testCluster();
   const db = `up_${crypto.randomUUID().slice(0, 8).replace(/-/g, "")}`;
-  const base = freePortRun(5);
-  const ports = { api: freePort(), relay: freePort(), sandbox: freePort() };
+  const metricsBase = freePortRun(5);
+  const ports = { api: freePort(), relay: freePort(), sandbox: freePort(), metricsBase };
   const data = await Deno.makeTempDir({ prefix: "meridian-up-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tools/up.ts"],
@@ -87,7 +101,7 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
       API_PORT: String(ports.api),
       RELAY_PORT: String(ports.relay),
       SANDBOX_PORT: String(ports.sandbox),
-      UP_METRICS_PORT_BASE: String(base),
+      UP_METRICS_PORT_BASE: String(metricsBase),
       RELAY_OUTBOX_PATH: `${data}/outbox.sqlite`,
       SECRETS_KEYRING: "test1:" + btoa(String.fromCharCode(...new Uint8Array(32))),
     }),
@@ -98,39 +112,63 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
   const collect = (s: ReadableStream<Uint8Array>) =>
     s.pipeTo(new WritableStream({ write: (c) => void (output += new TextDecoder().decode(c)) }));
   const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const opsPorts = [
-    ports.api,
-    ports.relay,
-    ports.sandbox,
-    base + 1,
-    base + 2,
-    base + 3,
-    base + 4,
-    base + 5,
-  ];
   let exited = false;
+  child.status.then(() => exited = true);
+  return {
+    child,
+    nats,
+    ports,
+    opsPorts: [
+      ports.api,
+      ports.relay,
+      ports.sandbox,
+      ...[1, 2, 3, 4, 5].map((i) => metricsBase + i),
+    ],
+    output: () => output,
+    async ready() {
+      // Waits past the 60 s target so that a slow start fails with the supervisor's output.
+      await until(
+        "all services ready",
+        () => output.includes("services ready in"),
+        120_000,
+        () => tail(output),
+      );
+      const readyIn = Number(/services ready in ([\d.]+) s/.exec(output)?.[1]);
+      assert.ok(readyIn <= 60, `all services ready within 60 s (took ${readyIn} s)${tail(output)}`);
+    },
+    async close() {
+      if (!exited) {
+        // SIGINT lets the supervisor stop its services.
+        child.kill("SIGINT");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        await child.status;
+        clearTimeout(timer);
+      }
+      await drained.catch(() => {});
+      await nats.close();
+      await Deno.remove(data, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+Deno.test("make up: every service ready, not ready without NATS, recovers, stops cleanly on Ctrl-C", async () => {
+  const up = await startUp();
+  const { child, nats, ports, opsPorts, output } = up;
+  const base = ports.metricsBase;
   try {
-    // Waits past the 60 s target so that a slow start fails with the supervisor's output.
-    await until(
-      "all services ready",
-      () => output.includes("services ready in"),
-      120_000,
-      () => tail(output),
-    );
-    const readyIn = Number(/services ready in ([\d.]+) s/.exec(output)?.[1]);
-    assert.ok(readyIn <= 60, `all services ready within 60 s (took ${readyIn} s)${tail(output)}`);
+    await up.ready();
     for (const p of opsPorts) assert.equal(await readyz(p), 200, `service on ${p} not ready`);
     const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
     assert.equal((await health.json()).status, "ok");
-    assert.match(output, /\[api\] /, "log lines are prefixed by their service");
-    assert.match(output, /demo@example.com/);
+    assert.match(output(), /\[api\] /, "log lines are prefixed by their service");
+    assert.match(output(), /demo@example.com/);
 
     await nats.stop();
     await until(
       "services not ready without NATS",
       async () => (await readyz(base + 2)) === 503,
       30_000,
-      () => tail(output),
+      () => tail(output()),
     );
     // The relay keeps accepting webhooks into its durable outbox while NATS is down; every
     // other service needs NATS to do its work.
@@ -138,7 +176,7 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
       assert.equal(await readyz(p), 503, `service on ${p} still ready without NATS`);
     }
     assert.equal(await readyz(ports.relay), 200, "the relay stays ready without NATS");
-    assert.doesNotMatch(output, /restarting in/, "no service crashed while NATS was down");
+    assert.doesNotMatch(output(), /restarting in/, "no service crashed while NATS was down");
     await nats.restart();
     await until(
       "services ready again",
@@ -147,26 +185,33 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
         return statuses.every((s) => s === 200);
       },
       60_000,
-      () => tail(output),
+      () => tail(output()),
     );
 
     const stoppedAt = Date.now();
     child.kill("SIGINT");
     const status = await child.status;
-    exited = true;
     assert.equal(status.code, 0);
     assert.ok(Date.now() - stoppedAt < 10_000, "Ctrl-C stops everything within 10 s");
     for (const p of opsPorts) assert.equal(await readyz(p), 0, `something still listens on ${p}`);
   } finally {
-    if (!exited) {
-      // SIGINT lets the supervisor stop its services; SIGKILL would orphan them.
-      child.kill("SIGINT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await child.status;
-      clearTimeout(timer);
-    }
-    await drained.catch(() => {});
-    await nats.close();
-    await Deno.remove(data, { recursive: true }).catch(() => {});
+    await up.close();
+  }
+});
+
+Deno.test("make up killed with SIGKILL: its services stop on their own", async () => {
+  const up = await startUp();
+  try {
+    await up.ready();
+    up.child.kill("SIGKILL");
+    await up.child.status;
+    await until(
+      "every service gone",
+      async () => (await Promise.all(up.opsPorts.map(readyz))).every((s) => s === 0),
+      15_000,
+      () => tail(up.output()),
+    );
+  } finally {
+    await up.close();
   }
 });
