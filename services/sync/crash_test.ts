@@ -80,7 +80,8 @@ Deno.test({
         symbol: "CRASH",
         quantity: "7.5",
       });
-      await env.admin("/latency", { ms: 1_500 });
+      // Long enough that the kill lands between calls even on a busy machine.
+      await env.admin("/latency", { ms: 3_000 });
       child = startSyncProcess(env);
       const callsBefore = await plaidCalls(env);
       await requestSync(env.deps, alice, "plaid", [conn.id], "stale");
