@@ -129,7 +129,6 @@ function serviceEnv(name: ServiceName, shared: Record<string, string>): Record<s
 interface Running {
   name: ServiceName;
   child: Deno.ChildProcess | undefined;
-  lifeline?: WritableStreamDefaultWriter<Uint8Array>;
 }
 
 let shuttingDown = false;
@@ -148,7 +147,7 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
     stdin: "piped",
   }).spawn();
   const lifeline = child.stdin.getWriter();
-  running.set(name, { name, child, lifeline });
+  running.set(name, { name, child });
   const prefix = `[${name}] `;
   for (const stream of [child.stdout, child.stderr]) {
     const p = new LinePrefixer(prefix, out);

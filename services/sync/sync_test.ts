@@ -359,6 +359,11 @@ Deno.test("sync end to end against the sandbox", async (t) => {
     });
 
     await t.step("two sync instances make one set of provider calls between them", async () => {
+      // Each running sync holds a pooled connection for its lease: a pool too small refuses.
+      assert.throws(
+        () => new SyncWorker(env.deps, { concurrency: env.deps.sql.options.max - 1 }),
+        /needs a database pool of at least/,
+      );
       const other = new SyncWorker(env.deps);
       const n = (await runs(env, st.id)).length;
       await env.admin("/calls/reset", {});

@@ -162,8 +162,21 @@ export class SyncWorker {
   #consumer: { stop(): void } | undefined;
   #loop: Promise<void> | undefined;
 
+  /**
+   * At most `concurrency` (default 8) connections sync at once. Each running sync holds one
+   * pooled connection for its lease, so the pool must keep at least two for the queries.
+   */
   constructor(readonly deps: SyncDeps, opts: { concurrency?: number } = {}) {
-    this.#slots = new Semaphore(opts.concurrency ?? 8);
+    const concurrency = opts.concurrency ?? 8;
+    const poolMax = deps.sql.options.max;
+    if (concurrency > poolMax - 2) {
+      throw new Error(
+        `sync concurrency ${concurrency} needs a database pool of at least ${
+          concurrency + 2
+        } (it has ${poolMax})`,
+      );
+    }
+    this.#slots = new Semaphore(concurrency);
   }
 
   /** Publishes one progress event (core NATS; best effort). */
