@@ -76,6 +76,7 @@ if (Deno.args[0] === "--bare") {
     env: {
       NATS_URL: nats.url,
       RELAY_PORT: String(relayPort),
+      METRICS_PORT: "0",
       RELAY_OUTBOX_PATH: `${dir}/outbox.sqlite`,
       SNAPTRADE_CONSUMER_KEY: KEY,
       LOG_LEVEL: "error",

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { validTrustedProxies } from "./client_address.ts";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const port = z.coerce.number().int().min(0).max(65535);
@@ -60,7 +61,16 @@ export const ConfigSchema = z.object({
   RELAY_NATS_PASS: z.string().min(1).optional(),
   /** Seconds between ingress reconciliation passes (stale connections get a sync request). */
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).default(900),
+  /** The private ops listener (`/metrics`, `/healthz`, `/readyz`); 0 picks a free port. */
   METRICS_PORT: port.optional(),
+  /**
+   * Proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, or `loopback`,
+   * `linklocal`, `uniquelocal`. Unset: none, so the socket's peer is the client.
+   */
+  TRUSTED_PROXIES: z.string().refine(
+    validTrustedProxies,
+    "expected comma-separated IP addresses, CIDR ranges, loopback, linklocal or uniquelocal",
+  ).optional(),
   /** Set by `make up`: the service stops when its supervisor's pipe to its stdin closes. */
   STOP_ON_STDIN_EOF: flag.default(false),
   // Not `HOST`: shells and CI runners export that for their own purposes.

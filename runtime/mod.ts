@@ -3,6 +3,7 @@
  * ops endpoints, graceful shutdown and secrets at rest.
  * @module
  */
+export * from "./client_address.ts";
 export * from "./config.ts";
 export * from "./http_body.ts";
 export * from "./db.ts";

@@ -37,16 +37,39 @@ export class Readiness {
   }
 }
 
-/** Hono routes for liveness, readiness and metrics. */
-export function opsRoutes(readiness: Readiness, service: string): Hono {
+/**
+ * Hono routes for liveness and readiness, and Prometheus metrics unless `metrics` is false (a
+ * public listener never serves them: they belong on the private ops listener).
+ */
+export function opsRoutes(
+  readiness: Readiness,
+  service: string,
+  opts: { metrics?: boolean } = {},
+): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok", service }));
   app.get("/readyz", async (c) => {
     const report = await readiness.report();
     return c.json({ service, ...report }, report.ready ? 200 : 503);
   });
-  app.get("/metrics", async (c) => {
-    return c.body(await registry.metrics(), 200, { "content-type": registry.contentType });
+  if (opts.metrics !== false) {
+    app.get("/metrics", async (c) => {
+      return c.body(await registry.metrics(), 200, { "content-type": registry.contentType });
+    });
+  }
+  return app;
+}
+
+/**
+ * What a service's public listener answers before its routes are mounted: 503 with
+ * `Retry-After`, so a client that arrives early retries instead of taking a 404 for an answer.
+ */
+export function startingRoutes(readiness: Readiness, service: string): Hono {
+  const app = new Hono();
+  app.route("/", opsRoutes(readiness, service, { metrics: false }));
+  app.all("*", (c) => {
+    c.header("Retry-After", "1");
+    return c.json({ error: "starting; try again in a moment" }, 503);
   });
   return app;
 }

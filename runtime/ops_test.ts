@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { counter } from "./metrics.ts";
-import { opsRoutes, Readiness } from "./ops.ts";
+import { opsRoutes, Readiness, startingRoutes } from "./ops.ts";
 
 Deno.test("readyz reflects every check and start-up; metrics are Prometheus text", async () => {
   const readiness = new Readiness();
@@ -23,4 +23,22 @@ Deno.test("readyz reflects every check and start-up; metrics are Prometheus text
   res = await app.request("/metrics");
   assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
   assert.match(await res.text(), /^ops_test_total 1$/m);
+});
+
+Deno.test("a public listener never serves metrics; before its routes are mounted it answers 503", async () => {
+  const readiness = new Readiness();
+  const publicOps = opsRoutes(readiness, "test", { metrics: false });
+  assert.equal((await publicOps.request("/metrics")).status, 404);
+  assert.equal((await publicOps.request("/healthz")).status, 200);
+
+  const starting = startingRoutes(readiness, "test");
+  for (const path of ["/api/holdings", "/webhooks/plaid", "/"]) {
+    const res = await starting.request(path, { method: path === "/" ? "GET" : "POST" });
+    assert.equal(res.status, 503, path);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.match((await res.json()).error, /starting/);
+  }
+  assert.equal((await starting.request("/healthz")).status, 200);
+  assert.equal((await starting.request("/readyz")).status, 503);
+  assert.equal((await starting.request("/metrics")).status, 503);
 });

@@ -9,7 +9,7 @@ import { connectDb, pingDb, type Sql } from "./db.ts";
 import { createLogger, type Logger, registerSecret } from "./log.ts";
 import { migrate, MigrationError } from "./migrate.ts";
 import { connectNats, type NatsHandle, provisionAll } from "./nats.ts";
-import { opsRoutes, Readiness } from "./ops.ts";
+import { opsRoutes, Readiness, startingRoutes } from "./ops.ts";
 import { Shutdown } from "./shutdown.ts";
 
 /** Everything a service's start function receives. */
@@ -31,7 +31,10 @@ interface CommonSpec {
   name: string;
   /** Connect to PostgreSQL (a pool of `max`, default 10) and apply migrations before `start`. */
   database?: boolean | { max: number };
-  /** The port of the service's own HTTP app; ops routes are served there too. */
+  /**
+   * The port of the service's own (public) HTTP app, which also serves `/healthz` and
+   * `/readyz`; `/metrics` stays on the private `METRICS_PORT` listener.
+   */
   port?: (config: Config) => number;
   /** NATS credentials, when the service runs with its own NATS user. */
   natsAuth?: (config: Config) => { user?: string; pass?: string };
@@ -69,6 +72,8 @@ const DEFAULT_METRICS_PORTS: Record<string, number> = {
   symbols: 9103,
   prices: 9104,
   valuation: 9105,
+  api: 9106,
+  relay: 9107,
 };
 
 async function retry<T>(
@@ -104,21 +109,30 @@ export async function runService(
   const readiness = new Readiness();
   const background = spec.nats === "background";
 
-  const port = spec.port?.(config) ?? config.METRICS_PORT ?? DEFAULT_METRICS_PORTS[spec.name] ?? 0;
-  const app = new Hono();
-  app.route("/", opsRoutes(readiness, spec.name));
+  // The private ops listener: /metrics with /healthz and /readyz. A service with a public port
+  // of its own serves only /healthz and /readyz there, and a 503 until its routes are mounted.
+  const opsServer = Deno.serve(
+    {
+      port: config.METRICS_PORT ?? DEFAULT_METRICS_PORTS[spec.name] ?? 0,
+      hostname: config.LISTEN_HOST,
+      onListen: () => {},
+    },
+    opsRoutes(readiness, spec.name).fetch,
+  );
+  shutdown.add("ops listener", () => opsServer.shutdown());
+  const port = spec.port?.(config);
   // Hono reads the client address from the connection info it gets as its `env` argument.
   let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> =
-    app.fetch;
-  const server = Deno.serve(
+    startingRoutes(readiness, spec.name).fetch;
+  const server = port === undefined ? undefined : Deno.serve(
     { port, hostname: config.LISTEN_HOST, onListen: () => {} },
     (req, info) => handler(req, info),
   );
-  const stopHttp = () => server.shutdown();
+  const stopHttp = () => server?.shutdown();
   // In the background mode HTTP intake is registered last (so it stops first): what `start`
   // opened must outlive the requests in flight.
   if (!background) shutdown.add("http", stopHttp);
-  log.info("listening", { port: server.addr.port });
+  log.info("listening", { port: server?.addr.port ?? null, metrics_port: opsServer.addr.port });
 
   const auth = spec.natsAuth?.(config) ?? {};
   const connect = async () => {
@@ -160,7 +174,7 @@ export async function runService(
     // deno-lint-ignore no-explicit-any
     const own = spec.http(ctx as any);
     const combined = new Hono();
-    combined.route("/", opsRoutes(readiness, spec.name));
+    combined.route("/", opsRoutes(readiness, spec.name, { metrics: false }));
     combined.route("/", own);
     handler = combined.fetch;
   }

@@ -105,7 +105,6 @@ function reachableHost(): string {
 }
 
 function opsPort(name: ServiceName): number {
-  const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
   switch (name) {
     case "api":
       return config.API_PORT;
@@ -114,13 +113,20 @@ function opsPort(name: ServiceName): number {
     case "sandbox":
       return config.SANDBOX_PORT;
     default:
-      return base + ["ingress", "sync", "symbols", "prices", "valuation"].indexOf(name) + 1;
+      return metricsPort(name);
   }
+}
+
+/** The private `/metrics` listener of each service: the base plus 1 to 7; any for the sandbox. */
+function metricsPort(name: ServiceName): number {
+  const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
+  const at = ["ingress", "sync", "symbols", "prices", "valuation", "api", "relay"].indexOf(name);
+  return at < 0 ? 0 : base + at + 1;
 }
 
 function serviceEnv(name: ServiceName, shared: Record<string, string>): Record<string, string> {
   const e: Record<string, string> = { ...env, ...shared };
-  if (!["api", "relay", "sandbox"].includes(name)) e.METRICS_PORT = String(opsPort(name));
+  e.METRICS_PORT = String(metricsPort(name));
   if (name === "relay") delete e.DATABASE_URL;
   e.STOP_ON_STDIN_EOF = "true";
   return e;

@@ -87,7 +87,7 @@ async function startUp(): Promise<Up> {
   const nats = await startNats();
   const pg = await testCluster();
   const db = `up_${crypto.randomUUID().slice(0, 8).replace(/-/g, "")}`;
-  const metricsBase = freePortRun(5);
+  const metricsBase = freePortRun(7);
   const ports = { api: freePort(), relay: freePort(), sandbox: freePort(), metricsBase };
   const data = await Deno.makeTempDir({ prefix: "meridian-up-" });
   const child = new Deno.Command(Deno.execPath(), {
@@ -122,7 +122,7 @@ async function startUp(): Promise<Up> {
       ports.api,
       ports.relay,
       ports.sandbox,
-      ...[1, 2, 3, 4, 5].map((i) => metricsBase + i),
+      ...[1, 2, 3, 4, 5, 6, 7].map((i) => metricsBase + i),
     ],
     output: () => output,
     async ready() {
@@ -160,6 +160,15 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
     for (const p of opsPorts) assert.equal(await readyz(p), 200, `service on ${p} not ready`);
     const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
     assert.equal((await health.json()).status, "ok");
+    // Metrics only on the private listeners (base + 6 and + 7), never on the public ports.
+    for (const p of [ports.api, ports.relay]) {
+      const res = await fetch(`http://127.0.0.1:${p}/metrics`);
+      assert.doesNotMatch(await res.text(), /^# HELP/m, `/metrics served on public port ${p}`);
+    }
+    for (const p of [base + 6, base + 7]) {
+      const res = await fetch(`http://127.0.0.1:${p}/metrics`);
+      assert.match(await res.text(), /^# HELP/m, `no metrics on ${p}`);
+    }
     assert.match(output(), /\[api\] /, "log lines are prefixed by their service");
     assert.match(output(), /demo@example.com/);
 
@@ -172,10 +181,13 @@ Deno.test("make up: every service ready, not ready without NATS, recovers, stops
     );
     // The relay keeps accepting webhooks into its durable outbox while NATS is down; every
     // other service needs NATS to do its work.
-    for (const p of opsPorts.filter((p) => p !== ports.relay)) {
+    const relayPorts = [ports.relay, base + 7];
+    for (const p of opsPorts.filter((p) => !relayPorts.includes(p))) {
       assert.equal(await readyz(p), 503, `service on ${p} still ready without NATS`);
     }
-    assert.equal(await readyz(ports.relay), 200, "the relay stays ready without NATS");
+    for (const p of relayPorts) {
+      assert.equal(await readyz(p), 200, "the relay stays ready without NATS");
+    }
     assert.doesNotMatch(output(), /restarting in/, "no service crashed while NATS was down");
     await nats.restart();
     await until(

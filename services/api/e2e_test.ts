@@ -49,7 +49,8 @@ function spawn(name: string, env: Record<string, string>): Proc {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `services/${name}/main.ts`],
     cwd: ROOT,
-    env: processEnv(env),
+    // Any free port for the private metrics listener unless the test picks one.
+    env: processEnv({ METRICS_PORT: "0", ...env }),
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

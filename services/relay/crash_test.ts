@@ -24,7 +24,7 @@ const deno = Deno.execPath();
 function startRelay(env: Record<string, string>) {
   return new Deno.Command(deno, {
     args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
-    env: processEnv(env),
+    env: processEnv({ METRICS_PORT: "0", ...env }),
     clearEnv: true,
     stdout: "null",
     stderr: "piped",
