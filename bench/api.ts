@@ -28,7 +28,6 @@ import { freePort, startNats, testDatabase, waitForPort } from "@meridian/runtim
 import { encode, PortfolioValue, subjects } from "@meridian/proto";
 import { createApp } from "../services/api/app.ts";
 import { type LoadResult, pct, runJson, runLoad, writeResult } from "./lib/load.ts";
-import { LoginLimiter } from "../services/api/rate_limit.ts";
 import { connectionsPort } from "../services/api/connections.ts";
 import { seedUser } from "../services/api/testing/seed.ts";
 import { hashToken, newToken } from "../services/api/sessions.ts";
@@ -157,7 +156,6 @@ async function serve(port: number, dbUrl: string, natsUrl: string) {
     log,
     config,
     connections: await connectionsPort({ sql, nc: nats.nc, config, log }),
-    limiter: new LoginLimiter(),
     webDist: "/nonexistent",
   });
   const root = new Hono();

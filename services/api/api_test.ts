@@ -19,7 +19,7 @@ import {
   startHarness,
 } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
-import { LoginLimiter } from "./rate_limit.ts";
+import { DEFAULT_POLICY } from "./login_throttle.ts";
 
 async function json(res: Response) {
   return JSON.parse(await res.text());
@@ -41,11 +41,18 @@ const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test("signup, login, me, logout, cookie flags and rotation", sanitize, async () => {
   await withHarness(async (h) => {
-    const r1 = await call(h, "/api/auth/signup", {
+    const r0 = await call(h, "/api/auth/signup", {
       method: "POST",
       body: { email: "Owner@Example.com", password: "a long enough password" },
     });
-    assert.equal(r1.status, 201);
+    assert.equal(r0.status, 202);
+    assert.deepEqual(await json(r0), { status: "accepted", next: "sign_in" });
+    assert.equal(r0.headers.get("set-cookie"), null, "sign-up starts no session");
+    const r1 = await call(h, "/api/auth/login", {
+      method: "POST",
+      body: { email: "owner@example.com", password: "a long enough password" },
+    });
+    assert.equal(r1.status, 200);
     const owner = await json(r1);
     assert.equal(owner.user.role, "owner");
     assert.equal(owner.user.email, "owner@example.com");
@@ -74,14 +81,26 @@ Deno.test("signup, login, me, logout, cookie flags and rotation", sanitize, asyn
       method: "POST",
       body: { email: "member@example.com", password: "another long password" },
     });
-    assert.equal(r2.status, 201);
-    assert.equal((await json(r2)).user.role, "member");
-
-    const dup = await call(h, "/api/auth/signup", {
+    assert.equal(r2.status, 202);
+    const member = await call(h, "/api/auth/login", {
       method: "POST",
       body: { email: "member@example.com", password: "another long password" },
     });
-    assert.equal(dup.status, 409);
+    assert.equal((await json(member)).user.role, "member");
+
+    // A taken email gets the very answer a new one gets: nothing tells them apart.
+    const dup = await call(h, "/api/auth/signup", {
+      method: "POST",
+      body: { email: "member@example.com", password: "somebody else's password" },
+    });
+    assert.equal(dup.status, 202);
+    assert.deepEqual(await json(dup), { status: "accepted", next: "sign_in" });
+    assert.equal(dup.headers.get("set-cookie"), null);
+    const takeover = await call(h, "/api/auth/login", {
+      method: "POST",
+      body: { email: "member@example.com", password: "somebody else's password" },
+    });
+    assert.equal(takeover.status, 401, "the existing account's password is unchanged");
 
     const bad = await call(h, "/api/auth/signup", {
       method: "POST",
@@ -126,24 +145,64 @@ Deno.test("signup, login, me, logout, cookie flags and rotation", sanitize, asyn
 
 Deno.test("over HTTPS the cookie is __Host- prefixed and Secure", sanitize, async () => {
   await withHarness(async (h) => {
-    const res = await call(h, "/api/auth/signup", {
+    const a = await seedUser(h.sql, "s@example.com");
+    const res = await call(h, "/api/auth/login", {
       method: "POST",
-      headers: { "x-forwarded-proto": "https", origin: "https://localhost" },
-      body: { email: "s@example.com", password: "a long enough password" },
+      body: { email: a.email, password: a.password },
     });
-    assert.equal(res.status, 201);
+    assert.equal(res.status, 200);
     const set = res.headers.get("set-cookie")!;
     assert.match(set, /^__Host-meridian_session=/);
     assert.match(set, /; Secure/);
     assert.match(set, /Path=\//);
     assert.doesNotMatch(set, /Domain=/i);
     const cookie = sessionFrom(res);
-    const me = await call(h, "/api/me", { cookie, headers: { "x-forwarded-proto": "https" } });
-    assert.equal(me.status, 200);
-    // The prefixed cookie is not accepted over plain HTTP (and vice versa).
-    assert.equal((await call(h, "/api/me", { cookie })).status, 401);
-  }, { config: { PUBLIC_URL: "http://127.0.0.1:8080" } });
+    assert.equal((await call(h, "/api/me", { cookie })).status, 200);
+    // The unprefixed cookie is not accepted where cookies are Secure.
+    const plain = cookie.replace("__Host-", "");
+    assert.equal((await call(h, "/api/me", { cookie: plain })).status, 401);
+  }, { config: { PUBLIC_URL: "https://meridian.example" } });
 });
+
+Deno.test(
+  "X-Forwarded-Proto and X-Forwarded-For count only from TRUSTED_PROXIES",
+  sanitize,
+  async () => {
+    await withHarness(async (h) => {
+      const a = await seedUser(h.sql, "p@example.com");
+      const login = (peer: string) =>
+        call(h, "/api/auth/login", {
+          method: "POST",
+          peer,
+          headers: { "x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.50" },
+          body: { email: a.email, password: a.password },
+        });
+      // A forged header from an untrusted peer: plain HTTP, so no Secure cookie.
+      const forged = await login("198.51.100.7");
+      assert.match(forged.headers.get("set-cookie")!, /^meridian_session=/);
+      // The proxy's header is believed.
+      const proxied = await login("127.0.0.1");
+      assert.match(proxied.headers.get("set-cookie")!, /^__Host-meridian_session=.*; Secure/);
+
+      // The throttle keys on the forwarded address only behind the proxy.
+      for (let i = 0; i < 40; i++) {
+        const r = await call(h, "/api/auth/login", {
+          method: "POST",
+          peer: "198.51.100.8",
+          headers: { "x-forwarded-for": `203.0.113.${i}` },
+          body: { email: `n${i}@example.com`, password: "wrong password" },
+        });
+        await r.body?.cancel();
+        if (i >= 5) {
+          assert.equal(r.status, 429, "one untrusted peer is one address however it forges");
+        }
+      }
+    }, {
+      config: { PUBLIC_URL: "http://127.0.0.1:8080", TRUSTED_PROXIES: "loopback" },
+      throttle: { ...DEFAULT_POLICY, addressMax: 5 },
+    });
+  },
+);
 
 Deno.test("sign-up closed after the owner when ALLOW_SIGNUP is false", sanitize, async () => {
   await withHarness(async (h) => {
@@ -151,7 +210,7 @@ Deno.test("sign-up closed after the owner when ALLOW_SIGNUP is false", sanitize,
       method: "POST",
       body: { email: "owner@example.com", password: "a long enough password" },
     });
-    assert.equal(first.status, 201);
+    assert.equal(first.status, 202);
     const second = await call(h, "/api/auth/signup", {
       method: "POST",
       body: { email: "late@example.com", password: "a long enough password" },
@@ -182,42 +241,84 @@ Deno.test("sessions end after idle and absolute timeouts", sanitize, async () =>
 });
 
 Deno.test(
-  "login is rate limited per account and per address with Retry-After",
+  "sign-in limits hold against parallel attempts, with growing delays and no lockout",
   sanitize,
   async () => {
-    const limiter = new LoginLimiter({
-      account: { max: 3, windowMs: 60_000 },
-      address: { max: 6, windowMs: 60_000 },
-    });
     await withHarness(async (h) => {
       const a = await seedUser(h.sql, "a@example.com");
-      const attempt = (email: string, password: string, ip: string) =>
-        call(h, "/api/auth/login", {
-          method: "POST",
-          headers: { "x-forwarded-for": ip },
-          body: { email, password },
-        });
-      for (let i = 0; i < 3; i++) {
+      const attempt = (email: string, password: string, peer: string) =>
+        call(h, "/api/auth/login", { method: "POST", peer, body: { email, password } });
+      const statuses = async (responses: Promise<Response>[]) =>
+        await Promise.all(responses.map(async (r) => {
+          const res = await r;
+          await res.body?.cancel();
+          return res.status;
+        }));
+
+      // 100 wrong passwords at once for one account from one address: five are checked.
+      const burst = await statuses(
+        Array.from({ length: 100 }, () => attempt(a.email, "wrong password", "10.0.0.1")),
+      );
+      assert.equal(burst.filter((s) => s === 401).length, DEFAULT_POLICY.freeFailures);
+      assert.equal(burst.filter((s) => s === 429).length, 100 - DEFAULT_POLICY.freeFailures);
+
+      // Growing delays for that account from that address: 1 s, then 2 s, then 4 s.
+      for (const delay of [1, 2, 4]) {
+        const held = await attempt(a.email, "wrong password", "10.0.0.1");
+        assert.equal(held.status, 429);
+        assert.equal(Number(held.headers.get("retry-after")), delay);
+        assert.equal((await json(held)).retry_after_s, delay);
+        h.clock.now += delay * 1000;
         assert.equal((await attempt(a.email, "wrong password", "10.0.0.1")).status, 401);
       }
-      const limited = await attempt(a.email, a.password, "10.0.0.2");
-      assert.equal(limited.status, 429);
-      const retry = Number(limited.headers.get("retry-after"));
-      assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
-      assert.equal((await json(limited)).retry_after_s, retry);
-
-      // Per address: many accounts from one address.
-      for (let i = 0; i < 6; i++) {
-        const r = await attempt(`x${i}@example.com`, "wrong password", "10.0.0.9");
-        assert.ok(r.status === 401, `attempt ${i}: ${r.status}`);
+      // The owner, elsewhere, is not locked out by any of it.
+      assert.equal((await attempt(a.email, a.password, "10.0.0.2")).status, 200);
+      // At the attacked address the right password still waits its turn, then resets the count.
+      h.clock.now += 8_000;
+      assert.equal((await attempt(a.email, a.password, "10.0.0.1")).status, 200);
+      for (let i = 0; i < DEFAULT_POLICY.freeFailures; i++) {
+        assert.equal((await attempt(a.email, "wrong password", "10.0.0.1")).status, 401);
       }
-      assert.equal((await attempt("y@example.com", "whatever12", "10.0.0.9")).status, 429);
-      // Another address and account is unaffected.
-      assert.equal((await attempt("z@example.com", "whatever12", "10.0.0.3")).status, 401);
-    }, { limiter });
+    }, { throttle: { ...DEFAULT_POLICY, addressMax: 1_000 } });
   },
 );
 
+Deno.test(
+  "sign-in and sign-up share a per-address limit that parallel attempts cannot race",
+  sanitize,
+  async () => {
+    await withHarness(async (h) => {
+      const attempt = (email: string, password: string, peer: string) =>
+        call(h, "/api/auth/login", { method: "POST", peer, body: { email, password } });
+      const statuses = async (responses: Promise<Response>[]) =>
+        await Promise.all(responses.map(async (r) => {
+          const res = await r;
+          await res.body?.cancel();
+          return res.status;
+        }));
+      // 100 attempts at once from one address, each for another account: the address's limit.
+      const spray = await statuses(
+        Array.from({ length: 100 }, (_, i) => attempt(`x${i}@example.com`, "wrong", "10.0.0.9")),
+      );
+      assert.equal(spray.filter((s) => s === 401).length, DEFAULT_POLICY.addressMax);
+      const limited = await attempt("y@example.com", "whatever12", "10.0.0.9");
+      assert.equal(limited.status, 429);
+      const retry = Number(limited.headers.get("retry-after"));
+      assert.ok(retry >= 1 && retry <= DEFAULT_POLICY.addressWindowS, `Retry-After ${retry}`);
+      // Sign-ups from that address share its limit.
+      const signup = await call(h, "/api/auth/signup", {
+        method: "POST",
+        peer: "10.0.0.9",
+        body: { email: "new@example.com", password: "a long enough password" },
+      });
+      assert.equal(signup.status, 429);
+      // Another address is unaffected; the window passes.
+      assert.equal((await attempt("z@example.com", "whatever12", "10.0.0.3")).status, 401);
+      h.clock.now += DEFAULT_POLICY.addressWindowS * 1000;
+      assert.equal((await attempt("y@example.com", "whatever12", "10.0.0.9")).status, 401);
+    }, { throttle: DEFAULT_POLICY });
+  },
+);
 Deno.test("cross-site state changes are refused", sanitize, async () => {
   await withHarness(async (h) => {
     const a = await seedUser(h.sql, "a@example.com");

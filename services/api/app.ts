@@ -8,16 +8,20 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { z } from "zod";
 import {
+  clientAddress as addressBehindProxies,
+  compileTrustedProxies,
   type Config,
   hashPassword,
   type Logger,
+  peerOf,
   type Sql,
   verifyPassword,
 } from "@meridian/runtime";
 import { listPendingUpdates, NotFoundError, requestRefresh } from "@meridian/portfolio";
 import { HoldingsCache } from "./holdings_cache.ts";
 import { ApiError, idParam, jsonBody, publicIssues, query, ValidationError } from "./http.ts";
-import { LoginLimiter } from "./rate_limit.ts";
+import { isRefusedData, isUnavailable } from "./failures.ts";
+import { type Claim, LoginThrottle, type ThrottlePolicy } from "./login_throttle.ts";
 import {
   cookieName,
   isHttps,
@@ -42,11 +46,14 @@ export interface ApiDeps {
   log: Logger;
   config:
     & Pick<Config, "PUBLIC_URL" | "ALLOW_SIGNUP" | "REFRESH_COOLDOWN_S" | "HOLDINGS_TTL_H">
-    & Partial<Pick<Config, "FF_SNAPTRADE_TRADE_EXECUTION">>;
+    & Partial<Pick<Config, "FF_SNAPTRADE_TRADE_EXECUTION" | "TRUSTED_PROXIES">>;
   connections: ConnectionsPort;
   /** The stream hub; created (and subscribed on `nc`) when absent. */
   hub?: StreamHub;
-  limiter?: LoginLimiter;
+  /** Sign-in throttle numbers; the defaults of `login_throttle.ts` when absent. */
+  throttle?: ThrottlePolicy;
+  /** Whether NATS is connected now; requests that must publish answer 503 when it is not. */
+  natsConnected?: () => boolean;
   /** Directory of the built dashboard; defaults to web/dist beside this repository. */
   webDist?: string;
   now?: () => Date;
@@ -58,23 +65,18 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 // A real hash of a random password, so a login for an unknown email costs the same.
 const DUMMY_HASH = hashPassword(crypto.randomUUID());
 
-/**
- * The client's address: the socket's peer, or the last hop a local proxy recorded. Null when
- * neither is known (a server that does not pass connection info), and then no per-address
- * limit applies rather than one shared by everybody.
- */
-function clientAddress(c: Context): string | null {
-  const remote = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr
-    ?.hostname;
-  const forwarded = c.req.header("x-forwarded-for");
-  // Only a local proxy's X-Forwarded-For is believed; its last hop is the one it saw.
-  if (
-    forwarded && (!remote || /^(127\.|::1$|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(remote))
-  ) {
-    const hops = forwarded.split(",").map((s) => s.trim()).filter(Boolean);
-    if (hops.length) return hops[hops.length - 1];
-  }
-  return remote ?? null;
+/** A 429 for an attempt the throttle held back. */
+function throttled(claim: Claim & { ok: false }, message: string): ApiError {
+  return new ApiError(429, message, { retry_after_s: claim.retryAfterS }, {
+    "Retry-After": String(claim.retryAfterS),
+  });
+}
+
+/** A 503 for a dependency that is down; nothing was changed, so the client may simply retry. */
+function unavailable(): ApiError {
+  return new ApiError(503, "temporarily unavailable; try again shortly", { retry_after_s: 5 }, {
+    "Retry-After": "5",
+  });
 }
 
 /** Builds the app. Call `hub.close()` (returned on the app as `hub`) on shutdown. */
@@ -82,7 +84,10 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   const { sql, log, config } = deps;
   const now = deps.now ?? (() => new Date());
   const sessions = new SessionStore(sql, () => now().getTime());
-  const limiter = deps.limiter ?? new LoginLimiter();
+  const throttle = new LoginThrottle(sql, deps.throttle);
+  const trustedProxies = compileTrustedProxies(config.TRUSTED_PROXIES);
+  const clientAddress = (c: Context) =>
+    addressBehindProxies(peerOf(c.env), c.req.raw.headers, trustedProxies);
   const hub = deps.hub ?? new StreamHub({ log });
   if (!deps.hub && deps.nc) hub.start(deps.nc);
   const publicOrigin = new URL(config.PUBLIC_URL).origin;
@@ -102,6 +107,8 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
       return c.json({ error: err.message, ...err.extra }, err.status);
     }
     if (err instanceof PortError) {
+      const headers = (err as { headers?: Record<string, string> }).headers ?? {};
+      for (const [k, v] of Object.entries(headers)) c.header(k, v);
       return c.json({ error: err.message }, err.status);
     }
     if (err instanceof NotFoundError) return c.json({ error: "not found" }, 404);
@@ -112,6 +119,24 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
     const status = (err as { status?: number }).status;
     if (typeof status === "number" && status >= 400 && status < 500) {
       return c.json({ error: "bad request" }, status as 400);
+    }
+    if (isRefusedData(err)) {
+      log.warn("the database refused a request's value", {
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        code: (err as { code?: string }).code,
+      });
+      return c.json({ error: "invalid request" }, 400);
+    }
+    if (isUnavailable(err)) {
+      log.warn("a dependency is unavailable", {
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        error: err,
+      });
+      const e = unavailable();
+      for (const [k, v] of Object.entries(e.headers)) c.header(k, v);
+      return c.json({ error: e.message, ...e.extra }, 503);
     }
     log.error("request failed", {
       method: c.req.method,
@@ -138,21 +163,25 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
     if (!SAFE_METHODS.has(c.req.method)) {
       const site = c.req.header("sec-fetch-site");
       const origin = c.req.header("origin");
-      const own = new URL(c.req.url);
-      const proto = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
-      const host = c.req.header("host") ?? own.host;
-      const selfOrigin = `${proto ?? own.protocol.replace(":", "")}://${host}`;
       if (site && site !== "same-origin" && site !== "none") {
         throw new ApiError(403, "cross-site request refused");
       }
-      if (origin && origin !== publicOrigin && origin !== selfOrigin) {
-        throw new ApiError(403, "cross-origin request refused");
+      // Only PUBLIC_URL's origin: never one derived from the request's own Host header, which
+      // the sender controls.
+      if (origin && origin !== publicOrigin) {
+        throw new ApiError(
+          403,
+          `cross-origin request refused: open Meridian at ${publicOrigin} (PUBLIC_URL)`,
+        );
       }
     }
     await next();
   });
 
-  const secure = (c: Context) => isHttps(c, config.PUBLIC_URL);
+  const secure = (c: Context) => {
+    const peer = peerOf(c.env);
+    return isHttps(c, config.PUBLIC_URL, peer !== null && trustedProxies(peer, 0));
+  };
 
   const requireUser = async (c: Context<Env>, next: () => Promise<void>) => {
     const token = readToken(c.req.header("cookie"), secure(c));
@@ -174,54 +203,48 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   };
 
   // ---- auth ----
+  // Sign-up answers the same for a new email and a taken one (202, no session): the browser
+  // then signs in, so whether an address has an account is never revealed here.
   app.post("/api/auth/signup", async (c) => {
-    const address = clientAddress(c);
-    const wait = address ? limiter.perAddress.retryAfterS(address) : 0;
-    if (wait > 0) {
-      throw new ApiError(429, "too many attempts; try again later", { retry_after_s: wait }, {
-        "Retry-After": String(wait),
-      });
-    }
-    if (address) limiter.perAddress.hit(address);
     const body = await jsonBody(c, S.SignupBody);
+    const claim = await throttle.claimAddress(clientAddress(c), now());
+    if (!claim.ok) throw throttled(claim, "too many attempts; try again later");
     const hash = await hashPassword(body.password);
     const user = await sql.begin(async (tx) => {
       // Serialise sign-ups so "first user becomes owner" has exactly one winner.
       await tx`select pg_advisory_xact_lock(hashtext('meridian.signup'))`;
       const [{ n }] = await tx<{ n: number }[]>`select count(*)::int as n from users`;
       if (n > 0 && !config.ALLOW_SIGNUP) return "closed" as const;
-      const exists = await tx`select 1 from users where email = ${body.email}`;
-      if (exists.length) return "taken" as const;
-      const [row] = await tx<{ id: string; email: string; role: string; created_at: Date }[]>`
+      const [row] = await tx<{ id: string; role: string }[]>`
         insert into users (email, password_hash, role)
         values (${body.email}, ${hash}, ${n === 0 ? "owner" : "member"})
-        returning id, email, role, created_at`;
-      return row;
+        on conflict (email) do nothing
+        returning id, role`;
+      return row ?? null;
     });
     if (user === "closed") throw new ApiError(403, "sign-up is closed on this installation");
-    if (user === "taken") throw new ApiError(409, "an account with this email already exists");
-    await startSession(c, user.id);
-    log.info("user signed up", { user_id: user.id, role: user.role });
-    return c.json({ user: { ...user, created_at: user.created_at.toISOString() } }, 201);
+    if (user) log.info("user signed up", { user_id: user.id, role: user.role });
+    return c.json({ status: "accepted", next: "sign_in" }, 202);
   });
 
   app.post("/api/auth/login", async (c) => {
     const body = await jsonBody(c, S.LoginBody);
     const address = clientAddress(c);
-    const wait = limiter.check(body.email, address);
-    if (wait > 0) {
-      throw new ApiError(429, "too many sign-in attempts; try again later", {
-        retry_after_s: wait,
-      }, { "Retry-After": String(wait) });
-    }
+    const at = now();
+    // Both claims are taken before the password is checked, each in one locked statement, so
+    // parallel attempts are counted one by one.
+    const fromAddress = await throttle.claimAddress(address, at);
+    if (!fromAddress.ok) throw throttled(fromAddress, "too many sign-in attempts; try again later");
+    const forAccount = await throttle.claimSignIn(body.email, address, at);
+    if (!forAccount.ok) throw throttled(forAccount, "too many sign-in attempts; try again later");
     const [row] = await sql<
       { id: string; email: string; role: string; password_hash: string; created_at: Date }[]
     >`
       select id, email, role, password_hash, created_at from users where email = ${body.email}`;
     const ok = await verifyPassword(body.password, row?.password_hash ?? await DUMMY_HASH) &&
       row !== undefined;
-    limiter.record(body.email, address, ok);
     if (!ok) throw new ApiError(401, "wrong email or password");
+    await throttle.succeeded(body.email, address);
     await startSession(c, row.id);
     return c.json({
       user: {
@@ -307,6 +330,8 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   app.post("/api/holdings/refresh", async (c) => {
     const user = c.get("user");
     const body = await jsonBody(c, S.RefreshBody);
+    // A sync request cannot be published now: say so at once, and spend no cooldown.
+    if (deps.natsConnected && !deps.natsConnected()) throw unavailable();
     const result = await requestRefresh({ sql, js: deps.js }, {
       userId: user.id,
       connectionIds: body.connection_ids,

@@ -28,6 +28,7 @@ await runService({
       log: ctx.log,
       config: ctx.config,
       connections,
+      natsConnected: ctx.nats.connected,
     });
     ctx.shutdown.add("streams", () => app.hub.close());
     return app;

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Sql } from "@meridian/runtime";
+import { Id } from "@meridian/proto";
+import { CalendarDate } from "./schemas.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const day = (d: Date | string | null) =>
@@ -106,13 +108,18 @@ export function encodeCursor(tradeDate: string, id: string): string {
 }
 /** Decodes a cursor; null when it is not one of ours. */
 export function decodeCursor(cursor: string): { date: string; id: string } | null {
+  let text: string;
   try {
-    const text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const m = /^(\d{4}-\d{2}-\d{2})\|([0-9a-f-]{36})$/.exec(text);
-    return m ? { date: m[1], id: m[2] } : null;
+    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
   } catch {
     return null;
   }
+  // The same rules as the query's own dates and ids: a cursor is input too.
+  const [date, id, ...rest] = text.split("|");
+  if (rest.length || !CalendarDate.safeParse(date).success || !Id.safeParse(id).success) {
+    return null;
+  }
+  return { date, id };
 }
 
 /** One page of the user's transactions, newest first. */

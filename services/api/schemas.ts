@@ -17,6 +17,22 @@ export const ErrorBody = z.object({
   retry_after_s: z.number().int().optional(),
 });
 
+/**
+ * Text that may reach a query: PostgreSQL's text refuses NUL, and no field of ours has a use
+ * for control characters, so none passes validation.
+ */
+export const PlainText = (max: number) =>
+  z.string().min(1).max(max).regex(/^\P{Cc}*$/u, "must not contain control characters");
+
+/** A calendar date PostgreSQL's `date` holds as written: years 0001 to 9999. */
+export const CalendarDate = z.iso.date().refine(
+  (d) => !d.startsWith("0000-"),
+  "year must be 0001 or later",
+);
+
+/** A token a provider issued (Plaid link and public tokens): letters, digits, `-` and `_`. */
+const ProviderToken = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, "not a token");
+
 const Email = z.string().trim().toLowerCase().min(3).max(254).pipe(z.email());
 
 export const SignupBody = z.object({
@@ -91,9 +107,9 @@ export const SnapTradePortalBody = z.object({
 export const PortalView = z.object({ url: z.url() });
 
 export const SnapTradeCallbackQuery = z.object({
-  status: z.string().max(64).optional(),
-  connection_id: z.string().min(1).max(256).optional(),
-  authorizationId: z.string().min(1).max(256).optional(),
+  status: PlainText(64).optional(),
+  connection_id: PlainText(256).optional(),
+  authorizationId: PlainText(256).optional(),
   access: z.enum(["read", "trade"]).default("read"),
   reconnect: Id.optional(),
   error: z.string().max(256).optional(),
@@ -106,8 +122,8 @@ export const PlaidLinkView = z.object({
   expiration: Timestamp.nullable(),
 });
 export const PlaidExchangeBody = z.object({
-  public_token: z.string().min(1).max(512).optional(),
-  link_token: z.string().min(1).max(512).optional(),
+  public_token: ProviderToken.optional(),
+  link_token: ProviderToken.optional(),
 }).strict().refine((b) => b.public_token || b.link_token, "public_token or link_token is required");
 export const PlaidCallbackQuery = z.object({
   link_token: z.string().min(1).max(512).optional(),
@@ -143,9 +159,9 @@ const IsoDate = z.iso.date();
 export const TransactionsQuery = z.object({
   account_id: Id.optional(),
   type: TransactionType.optional(),
-  symbol: z.string().min(1).max(64).optional(),
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
+  symbol: PlainText(64).optional(),
+  from: CalendarDate.optional(),
+  to: CalendarDate.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/).optional(),
 }).strict();

@@ -37,10 +37,15 @@ export function newToken(): string {
     .replaceAll("=", "");
 }
 
-/** True when the request reached us over HTTPS (directly, by PUBLIC_URL, or via a proxy). */
-export function isHttps(c: Context, publicUrl: string): boolean {
+/**
+ * True when the request reached us over HTTPS: directly, by PUBLIC_URL, or by the
+ * `X-Forwarded-Proto` of a trusted proxy (`fromTrustedProxy`; anyone else's is ignored).
+ */
+export function isHttps(c: Context, publicUrl: string, fromTrustedProxy: boolean): boolean {
   if (publicUrl.startsWith("https:")) return true;
-  if (c.req.header("x-forwarded-proto")?.split(",")[0].trim() === "https") return true;
+  if (
+    fromTrustedProxy && c.req.header("x-forwarded-proto")?.split(",")[0].trim() === "https"
+  ) return true;
   return new URL(c.req.url).protocol === "https:";
 }
 

@@ -1,38 +1,13 @@
 import assert from "node:assert/strict";
-import { LoginLimiter, SlidingLimiter } from "./rate_limit.ts";
+import { DEFAULT_POLICY, delayAfter } from "./login_throttle.ts";
 import { portfolioMode } from "./mode.ts";
 import { cookieName, readToken, sessionCookie } from "./sessions.ts";
 import { decodeCursor, encodeCursor } from "./queries.ts";
 
-Deno.test("sliding limiter: Retry-After counts down and the window slides", () => {
-  let now = 0;
-  const l = new SlidingLimiter({ max: 2, windowMs: 10_000 }, () => now);
-  l.hit("k");
-  now = 4_000;
-  l.hit("k");
-  assert.equal(l.retryAfterS("k"), 6);
-  now = 10_001;
-  assert.equal(l.retryAfterS("k"), 0);
-  l.hit("k");
-  assert.equal(l.retryAfterS("k"), 4);
-});
-
-Deno.test("login limiter: failures lock the account, success resets it", () => {
-  let now = 0;
-  const l = new LoginLimiter({
-    account: { max: 2, windowMs: 60_000 },
-    address: { max: 100, windowMs: 60_000 },
-    now: () => now,
-  });
-  l.record("a", "ip", false);
-  l.record("a", "ip", true);
-  l.record("a", "ip", false);
-  assert.equal(l.check("a", "ip"), 0);
-  l.record("a", "ip", false);
-  assert.ok(l.check("a", "ip") > 0);
-  assert.equal(l.check("b", "ip"), 0);
-  now += 60_001;
-  assert.equal(l.check("a", "ip"), 0);
+Deno.test("sign-in delays double after the free failures, up to the cap", () => {
+  const p = { ...DEFAULT_POLICY, freeFailures: 3, maxDelayS: 10 };
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map((f) => delayAfter(f, p)), [0, 0, 1, 2, 4, 8, 10]);
+  assert.equal(delayAfter(1_000, p), 10);
 });
 
 Deno.test("portfolio mode from connections", () => {

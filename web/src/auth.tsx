@@ -15,11 +15,19 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
     setError(null);
     setBusy(true);
     try {
-      await api(isSignup ? "/api/auth/signup" : "/api/auth/login", {
-        method: "POST",
-        body: { email, password },
-        quiet401: true,
-      });
+      // Sign-up answers alike for new and taken emails (so it reveals no account); signing in
+      // with the same details is what tells the person whether it worked.
+      if (isSignup) await api("/api/auth/signup", { method: "POST", body: { email, password } });
+      try {
+        await api("/api/auth/login", { method: "POST", body: { email, password }, quiet401: true });
+      } catch (err) {
+        if (isSignup && err instanceof ApiError && err.status === 401) {
+          throw new Error(
+            "We could not sign you in with that email and password. If you already have an account, sign in with its password.",
+          );
+        }
+        throw err;
+      }
       await loadMe();
       if ((me.value as Me | null) !== null) navigate("/");
     } catch (err) {

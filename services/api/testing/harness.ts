@@ -25,7 +25,7 @@ import { type RunningSandbox, startSandbox } from "../../sandbox/mod.ts";
 import { submitHostedForm } from "../../sync/html_form.ts";
 import { type ApiDeps, createApp } from "../app.ts";
 import { connectionsPort } from "../connections.ts";
-import { LoginLimiter } from "../rate_limit.ts";
+import { DEFAULT_POLICY, type ThrottlePolicy } from "../login_throttle.ts";
 
 /** Provider credentials the harness's sandbox accepts. */
 export const SANDBOX_CREDENTIALS = {
@@ -46,6 +46,8 @@ export interface Harness {
   /** The configuration the connection flows were built from (as in `main.ts`). */
   config: Config;
   clock: { now: number };
+  /** The app's PUBLIC_URL origin, which a same-origin browser sends as `Origin`. */
+  origin: string;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,8 @@ export interface Harness {
 export async function startHarness(
   opts: {
     config?: Partial<ApiDeps["config"]>;
-    limiter?: LoginLimiter;
+    /** Sign-in throttle; by default the real one with a per-address limit tests never reach. */
+    throttle?: ThrottlePolicy;
   } = {},
 ): Promise<Harness> {
   const sandbox = await startSandbox({
@@ -96,7 +99,7 @@ export async function startHarness(
       ...opts.config,
     },
     connections,
-    limiter: opts.limiter ?? new LoginLimiter({ address: { max: 10_000, windowMs: 60_000 } }),
+    throttle: opts.throttle ?? { ...DEFAULT_POLICY, addressMax: 10_000 },
     webDist: "/nonexistent",
     now: () => new Date(clock.now),
   });
@@ -110,6 +113,7 @@ export async function startHarness(
     sandbox,
     config,
     clock,
+    origin: new URL(opts.config?.PUBLIC_URL ?? "http://127.0.0.1:8080").origin,
     close: async () => {
       await app.hub.close();
       await nats.nc.close();
@@ -126,18 +130,23 @@ export interface CallOptions {
   cookie?: string;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The socket peer's address, as `Deno.serve` would report it. */
+  peer?: string;
 }
 
 /** One request against the app, as a same-origin browser would send it. */
 export function call(h: Harness, path: string, opts: CallOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { origin: "http://localhost", ...opts.headers };
+  const headers: Record<string, string> = { origin: h.origin, ...opts.headers };
   if (opts.cookie) headers.cookie = opts.cookie;
   let body: string | undefined;
   if (opts.body !== undefined) {
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  return Promise.resolve(h.app.request(path, { method: opts.method ?? "GET", headers, body }));
+  const env = opts.peer ? { remoteAddr: { hostname: opts.peer } } : undefined;
+  return Promise.resolve(
+    h.app.request(path, { method: opts.method ?? "GET", headers, body }, env),
+  );
 }
 
 /** The `name=value` part of the session cookie a response set. */
