@@ -2,6 +2,7 @@
  * Test harness: throwaway nats-server and PostgreSQL, never a running installation.
  * @module
  */
+export * from "./eventually.ts";
 export * from "./nats_server.ts";
 export * from "./postgres_server.ts";
 export * from "./processes.ts";

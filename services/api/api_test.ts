@@ -20,6 +20,7 @@ import {
 } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 import { DEFAULT_POLICY } from "./login_throttle.ts";
+import { eventually } from "@meridian/runtime/testing";
 
 async function json(res: Response) {
   return JSON.parse(await res.text());
@@ -339,6 +340,28 @@ Deno.test("cross-site state changes are refused", sanitize, async () => {
     assert.equal((await h.sql`select 1 from connections where id = ${a.connections[0]}`).length, 1);
   });
 });
+
+Deno.test(
+  "refresh while NATS is down answers 503 at once and spends no cooldown",
+  sanitize,
+  async () => {
+    await withHarness(async (h) => {
+      const a = await seedUser(h.sql, "a@example.com", { pending: true });
+      const cookie = await login(h, a.email, a.password);
+      await h.natsServer.stop();
+      await eventually(() => !h.nats.connected(), { what: "the api to see NATS gone" });
+      const down = await call(h, "/api/holdings/refresh", { method: "POST", cookie });
+      assert.equal(down.status, 503);
+      assert.ok(Number(down.headers.get("retry-after")) > 0);
+      assert.match((await json(down)).error, /unavailable/);
+      assert.equal((await h.sql`select 1 from refresh_cooldowns`).length, 0);
+      await h.natsServer.restart();
+      await eventually(() => h.nats.connected(), { what: "NATS back" });
+      const up = await call(h, "/api/holdings/refresh", { method: "POST", cookie });
+      assert.equal(up.status, 202, await up.text());
+    });
+  },
+);
 
 Deno.test("holdings, pending updates, refresh with cooldown", sanitize, async () => {
   await withHarness(async (h) => {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { ClosedConnectionError, TimeoutError } from "@nats-io/nats-core";
+import { isRefusedData, isUnavailable } from "./failures.ts";
 import { DEFAULT_POLICY, delayAfter } from "./login_throttle.ts";
 import { portfolioMode } from "./mode.ts";
 import { cookieName, readToken, sessionCookie } from "./sessions.ts";
@@ -40,4 +42,29 @@ Deno.test("transaction cursors round-trip and reject foreign input", () => {
   assert.deepEqual(decodeCursor(encodeCursor("2026-01-15", id)), { date: "2026-01-15", id });
   assert.equal(decodeCursor("bm90IGEgY3Vyc29y"), null);
   assert.equal(decodeCursor("%%%"), null);
+});
+
+Deno.test("failures: dependencies down are 503, values the database refuses are 400", () => {
+  assert.ok(isUnavailable(new TimeoutError()));
+  assert.ok(isUnavailable(new ClosedConnectionError()));
+  assert.ok(isUnavailable(Object.assign(new Error("x"), { code: "ECONNREFUSED" })));
+  assert.ok(isUnavailable(Object.assign(new Error("x"), { code: "57P01", severity: "FATAL" })));
+  assert.ok(!isUnavailable(new Error("boom")));
+  const pgData = (code: string) => Object.assign(new Error("x"), { code, severity: "ERROR" });
+  assert.ok(isRefusedData(pgData("22021"))); // a NUL byte in text
+  assert.ok(isRefusedData(pgData("22008"))); // a date out of range
+  assert.ok(!isRefusedData(pgData("23505"))); // a unique violation is ours to handle
+  assert.ok(!isRefusedData(Object.assign(new Error("x"), { code: "22021" }))); // not from PostgreSQL
+});
+
+Deno.test("cursors decode only to real dates and ids", () => {
+  const id = crypto.randomUUID();
+  const enc = (s: string) => btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  assert.deepEqual(decodeCursor(enc(`2026-01-31|${id}`)), { date: "2026-01-31", id });
+  for (const bad of ["0000-01-01", "2023-02-30", "2026-13-01"]) {
+    assert.equal(decodeCursor(enc(`${bad}|${id}`)), null, bad);
+  }
+  assert.equal(decodeCursor(enc("2026-01-31|------------------------------------")), null);
+  assert.equal(decodeCursor(enc(`2026-01-31|${id}|x`)), null);
+  assert.equal(decodeCursor("!!!"), null);
 });

@@ -99,6 +99,7 @@ export async function startHarness(
       ...opts.config,
     },
     connections,
+    natsConnected: nats.connected,
     throttle: opts.throttle ?? { ...DEFAULT_POLICY, addressMax: 10_000 },
     webDist: "/nonexistent",
     now: () => new Date(clock.now),
