@@ -131,6 +131,13 @@ Deno.test("compose: each Meridian service is built from deploy/Dockerfile for it
   }
 });
 
+Deno.test("compose: metrics are on a private port of their own for every service with a public one", () => {
+  for (const [name, port] of Object.entries({ api: 9106, relay: 9107 })) {
+    assert.equal(Number(env(name).METRICS_PORT), port, `${name}: METRICS_PORT`);
+    assert.ok(!(services[name].ports ?? []).some((p) => p.includes(String(port))), name);
+  }
+});
+
 Deno.test("compose: the relay holds no database credentials and keeps its outbox on a volume", () => {
   const relay = env("relay");
   assert.ok(!("DATABASE_URL" in relay), "relay must not get DATABASE_URL");
