@@ -331,6 +331,15 @@ Deno.test("cross-site state changes are refused", sanitize, async () => {
       body: {},
     });
     assert.equal(evil.status, 403);
+    // A forged Origin with a matching Host is still not PUBLIC_URL's origin.
+    const forged = await call(h, "/api/holdings/refresh", {
+      method: "POST",
+      cookie,
+      headers: { origin: "http://evil.example", host: "evil.example" },
+      body: {},
+    });
+    assert.equal(forged.status, 403);
+    assert.match((await json(forged)).error, /PUBLIC_URL/);
     const site = await call(h, `/api/connections/${a.connections[0]}`, {
       method: "DELETE",
       cookie,
