@@ -94,7 +94,15 @@ export async function requestRefresh(
       ttlH: opts.ttlH,
       now,
     });
-    if (picked.length === 0) return { kind: "up_to_date" } as const;
+    if (picked.length === 0) {
+      // Nothing needs a sync, but a refresh inside the cooldown is still "too soon".
+      const [last] = await tx<{ at: Date | null }[]>`
+        select max(last_requested_at) as at from refresh_cooldowns where user_id = ${opts.userId}`;
+      const wait = retryAfterS(last?.at ?? null, opts.cooldownS, now);
+      return wait > 0
+        ? { kind: "cooldown", retry_after_s: wait } as const
+        : { kind: "up_to_date" } as const;
+    }
 
     const requests: { provider: Provider; request_id: string; connection_ids: string[] }[] = [];
     const cooldown: { provider: Provider; retry_after_s: number }[] = [];

@@ -19,6 +19,13 @@ export class ApiError extends Error {
   }
 }
 
+/** A 503 for a dependency that is down; nothing was changed, so the client may simply retry. */
+export function unavailable(): ApiError {
+  return new ApiError(503, "temporarily unavailable; try again shortly", { retry_after_s: 5 }, {
+    "Retry-After": "5",
+  });
+}
+
 /** A 400 carrying zod issues. */
 export class ValidationError extends Error {
   constructor(readonly issues: z.core.$ZodIssue[]) {

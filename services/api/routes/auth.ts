@@ -1,0 +1,121 @@
+/**
+ * Sign-up, sign-in, sign-out and the signed-in user (`/api/auth/*`, `GET /api/me`).
+ * @module
+ */
+import { Hono } from "hono";
+import { hashPassword, verifyPassword } from "@meridian/runtime";
+import type { ApiEnv, RouteContext } from "../context.ts";
+import { ApiError, jsonBody } from "../http.ts";
+import type { Claim } from "../login_throttle.ts";
+import { portfolioMode } from "../mode.ts";
+import * as S from "../schemas.ts";
+import { readToken, sessionCookie } from "../sessions.ts";
+
+// A real hash of a random password, so a login for an unknown email costs the same.
+const DUMMY_HASH = hashPassword(crypto.randomUUID());
+
+/** A 429 for an attempt the throttle held back. */
+function throttled(claim: Claim & { ok: false }, message: string): ApiError {
+  return new ApiError(429, message, { retry_after_s: claim.retryAfterS }, {
+    "Retry-After": String(claim.retryAfterS),
+  });
+}
+
+/** The auth routes and `GET /api/me`. */
+export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
+  const { sql, log, config, now, throttle, sessions, clientAddress, secure, startSession } = ctx;
+  const app = new Hono<ApiEnv>();
+
+  // Sign-up answers the same for a new email and a taken one (202, no session): the browser
+  // then signs in, so whether an address has an account is never revealed here.
+  app.post("/api/auth/signup", async (c) => {
+    const body = await jsonBody(c, S.SignupBody);
+    const claim = await throttle.claimAddress(clientAddress(c), now());
+    if (!claim.ok) throw throttled(claim, "too many attempts; try again later");
+    const hash = await hashPassword(body.password);
+    const user = await sql.begin(async (tx) => {
+      // Serialise sign-ups so "first user becomes owner" has exactly one winner.
+      await tx`select pg_advisory_xact_lock(hashtext('meridian.signup'))`;
+      const [{ n }] = await tx<{ n: number }[]>`select count(*)::int as n from users`;
+      if (n > 0 && !config.ALLOW_SIGNUP) return "closed" as const;
+      const [row] = await tx<{ id: string; role: string }[]>`
+        insert into users (email, password_hash, role)
+        values (${body.email}, ${hash}, ${n === 0 ? "owner" : "member"})
+        on conflict (email) do nothing
+        returning id, role`;
+      return row ?? null;
+    });
+    if (user === "closed") throw new ApiError(403, "sign-up is closed on this installation");
+    if (user) log.info("user signed up", { user_id: user.id, role: user.role });
+    return c.json({ status: "accepted", next: "sign_in" }, 202);
+  });
+
+  app.post("/api/auth/login", async (c) => {
+    const body = await jsonBody(c, S.LoginBody);
+    const address = clientAddress(c);
+    const at = now();
+    // Both claims are taken before the password is checked, each in one locked statement, so
+    // parallel attempts are counted one by one.
+    const fromAddress = await throttle.claimAddress(address, at);
+    if (!fromAddress.ok) throw throttled(fromAddress, "too many sign-in attempts; try again later");
+    const forAccount = await throttle.claimSignIn(body.email, address, at);
+    if (!forAccount.ok) throw throttled(forAccount, "too many sign-in attempts; try again later");
+    const [row] = await sql<
+      { id: string; email: string; role: string; password_hash: string; created_at: Date }[]
+    >`
+      select id, email, role, password_hash, created_at from users where email = ${body.email}`;
+    const ok = await verifyPassword(body.password, row?.password_hash ?? await DUMMY_HASH) &&
+      row !== undefined;
+    if (!ok) throw new ApiError(401, "wrong email or password");
+    await throttle.succeeded(body.email, address);
+    await startSession(c, row.id);
+    return c.json({
+      user: {
+        id: row.id,
+        email: row.email,
+        role: row.role,
+        created_at: row.created_at.toISOString(),
+      },
+    });
+  });
+
+  app.post("/api/auth/logout", async (c) => {
+    const token = readToken(c.req.header("cookie"), secure(c));
+    if (token) {
+      const user = await sessions.resolve(token);
+      if (user) await sessions.destroy(user.tokenHash);
+    }
+    c.header("Set-Cookie", sessionCookie(null, secure(c)));
+    return c.body(null, 204);
+  });
+
+  app.get("/api/me", async (c) => {
+    const user = c.get("user");
+    const [row] = await sql<{ created_at: Date }[]>`
+      select created_at from users where id = ${user.id}`;
+    const conns = await sql<{ access: string; status: string }[]>`
+      select access, status from connections where user_id = ${user.id}`;
+    return c.json({
+      user: {
+        id: user.id,
+        email: user.email,
+        role: user.role,
+        created_at: row.created_at.toISOString(),
+      },
+      portfolio_mode: portfolioMode(conns),
+      connections: {
+        total: conns.length,
+        trade: conns.filter((x) => x.access === "trade" && x.status !== "disabled").length,
+        read: conns.filter((x) => x.access !== "trade" && x.status !== "disabled").length,
+        broken: conns.filter((x) => x.status === "error").length,
+      },
+      features: { snaptrade_trading: config.FF_SNAPTRADE_TRADE_EXECUTION ?? true },
+      settings: {
+        refresh_cooldown_s: config.REFRESH_COOLDOWN_S,
+        holdings_ttl_h: config.HOLDINGS_TTL_H,
+      },
+    });
+  });
+
+  return app;
+}

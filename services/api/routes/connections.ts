@@ -1,0 +1,186 @@
+/**
+ * The connection routes: list, SnapTrade portal and callback, Plaid Hosted Link, link token
+ * and exchange, Alpaca keys, reconnect and removal. The flows live behind `ConnectionsPort`.
+ * @module
+ */
+import { Hono } from "hono";
+import type { ApiEnv, RouteContext } from "../context.ts";
+import { ApiError, idParam, jsonBody, ValidationError } from "../http.ts";
+import { PortError } from "../ports.ts";
+import * as Q from "../queries.ts";
+import * as S from "../schemas.ts";
+
+/** `/api/connections…`. */
+export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
+  const { deps, sql, log, config, holdingsCache } = ctx;
+  const app = new Hono<ApiEnv>();
+
+  const callbackBase = `${config.PUBLIC_URL.replace(/\/$/, "")}/api/connections`;
+
+  app.get("/api/connections", async (c) => {
+    return c.json({ connections: await Q.listConnections(sql, c.get("user").id) });
+  });
+
+  app.post("/api/connections/snaptrade/portal", async (c) => {
+    const body = await jsonBody(c, S.SnapTradePortalBody);
+    const redirect = new URL(`${callbackBase}/snaptrade/callback`);
+    redirect.searchParams.set("access", body.access);
+    const { url } = await deps.connections.snaptradePortal(c.get("user").id, {
+      access: body.access,
+      broker: body.broker,
+      redirectUrl: redirect.toString(),
+    });
+    return c.json({ url });
+  });
+
+  app.get("/api/connections/snaptrade/callback", async (c) => {
+    const q = S.SnapTradeCallbackQuery.safeParse(c.req.query());
+    const back = (params: Record<string, string>) =>
+      c.redirect(`/connections?${new URLSearchParams(params)}`, 303);
+    if (!q.success) return back({ error: "The brokerage sent back an unexpected answer." });
+    const authorizationId = q.data.connection_id ?? q.data.authorizationId;
+    if (q.data.status && q.data.status.toUpperCase() !== "SUCCESS" || !authorizationId) {
+      return back({ error: "The brokerage connection was not completed." });
+    }
+    if (q.data.reconnect && !(await Q.ownsConnection(sql, c.get("user").id, q.data.reconnect))) {
+      return back({ error: "That connection no longer exists." });
+    }
+    try {
+      const { connectionId } = await deps.connections.snaptradeComplete(c.get("user").id, {
+        authorizationId,
+        access: q.data.access,
+        reconnectId: q.data.reconnect,
+      });
+      return c.redirect(
+        `/?${new URLSearchParams({ connected: "snaptrade", connection: connectionId })}`,
+        303,
+      );
+    } catch (e) {
+      if (e instanceof PortError) return back({ error: e.message });
+      log.error("snaptrade completion failed", { error: e });
+      return back({ error: "The brokerage connection could not be completed. Try again." });
+    }
+  });
+
+  app.post("/api/connections/plaid/link-token", async (c) => {
+    await jsonBody(c, S.PlaidLinkBody);
+    const t = await deps.connections.plaidLinkToken(c.get("user").id, {
+      completionRedirectUrl: `${callbackBase}/plaid/callback`,
+    });
+    return c.json({
+      link_token: t.linkToken,
+      hosted_link_url: t.hostedLinkUrl,
+      expiration: t.expiration,
+    });
+  });
+
+  app.post("/api/connections/plaid/exchange", async (c) => {
+    const body = await jsonBody(c, S.PlaidExchangeBody);
+    const { connectionId } = await deps.connections.plaidComplete(c.get("user").id, {
+      publicToken: body.public_token,
+      linkToken: body.link_token,
+    });
+    return c.json({ connection_id: connectionId }, 201);
+  });
+
+  app.get("/api/connections/plaid/callback", async (c) => {
+    const q = S.PlaidCallbackQuery.safeParse(c.req.query());
+    const back = (params: Record<string, string>) =>
+      c.redirect(`/connections?${new URLSearchParams(params)}`, 303);
+    // Only the Link session this user opened (remembered server-side) is completed here:
+    // tokens in the address are ignored, so a crafted link cannot attach someone else's
+    // item to this account.
+    if (!q.success || q.data.error) {
+      return back({ error: "The bank connection was not completed." });
+    }
+    if (q.data.reconnect && !(await Q.ownsConnection(sql, c.get("user").id, q.data.reconnect))) {
+      return back({ error: "That connection no longer exists." });
+    }
+    try {
+      const { connectionId } = await deps.connections.plaidComplete(c.get("user").id, {
+        reconnectId: q.data.reconnect,
+      });
+      return c.redirect(
+        `/?${new URLSearchParams({ connected: "plaid", connection: connectionId })}`,
+        303,
+      );
+    } catch (e) {
+      if (e instanceof PortError) return back({ error: e.message });
+      log.error("plaid completion failed", { error: e });
+      return back({ error: "The bank connection could not be completed. Try again." });
+    }
+  });
+
+  app.post("/api/connections/alpaca", async (c) => {
+    const body = await jsonBody(c, S.AlpacaBody);
+    const { connectionId } = await deps.connections.alpacaConnect(c.get("user").id, {
+      keyId: body.key_id,
+      secretKey: body.secret_key,
+      paper: body.paper,
+    });
+    return c.json({ connection_id: connectionId }, 201);
+  });
+
+  app.get("/api/connections/:id", async (c) => {
+    const [conn] = await Q.listConnections(sql, c.get("user").id, idParam(c));
+    if (!conn) throw new ApiError(404, "not found");
+    return c.json(conn);
+  });
+
+  app.post("/api/connections/:id/reconnect", async (c) => {
+    const userId = c.get("user").id;
+    const id = idParam(c);
+    const conn = await Q.connectionProvider(sql, userId, id);
+    if (!conn) throw new ApiError(404, "not found");
+    const body = await jsonBody(c, S.ReconnectBody);
+    if (conn.provider === "snaptrade") {
+      const redirect = new URL(`${callbackBase}/snaptrade/callback`);
+      redirect.searchParams.set("access", conn.access);
+      redirect.searchParams.set("reconnect", id);
+      const { url } = await deps.connections.snaptradePortal(userId, {
+        access: conn.access,
+        reconnectId: id,
+        redirectUrl: redirect.toString(),
+      });
+      return c.json({ provider: conn.provider, url, link_token: null, connection_id: id });
+    }
+    if (conn.provider === "plaid") {
+      const t = await deps.connections.plaidLinkToken(userId, {
+        reconnectId: id,
+        completionRedirectUrl: `${callbackBase}/plaid/callback?reconnect=${id}`,
+      });
+      return c.json({
+        provider: conn.provider,
+        url: t.hostedLinkUrl,
+        link_token: t.linkToken,
+        connection_id: id,
+      });
+    }
+    if (!body.key_id || !body.secret_key) {
+      throw new ValidationError([{
+        code: "custom",
+        path: ["key_id"],
+        message: "new Alpaca keys are required to reconnect",
+        input: undefined,
+      }]);
+    }
+    await deps.connections.alpacaConnect(userId, {
+      keyId: body.key_id,
+      secretKey: body.secret_key,
+      paper: body.paper,
+      reconnectId: id,
+    });
+    return c.json({ provider: conn.provider, url: null, link_token: null, connection_id: id });
+  });
+
+  app.delete("/api/connections/:id", async (c) => {
+    const userId = c.get("user").id;
+    const id = idParam(c);
+    if (!(await Q.ownsConnection(sql, userId, id))) throw new ApiError(404, "not found");
+    await deps.connections.remove(userId, id);
+    holdingsCache.invalidate(userId);
+    return c.body(null, 204);
+  });
+
+  return app;
+}
