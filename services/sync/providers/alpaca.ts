@@ -12,7 +12,7 @@ import {
   alpacaPosition,
 } from "../normalise/alpaca.ts";
 import { type CallRecorder, providerCall, ProviderError } from "./call.ts";
-import { alpacaBasePath, alpacaLimiter, type ProviderConfig } from "./config.ts";
+import { alpacaBasePath, alpacaLimiter, interactiveView, type ProviderConfig } from "./config.ts";
 import type { Credentials, ProviderAdapter, ProviderSession } from "./types.ts";
 
 /** The SDK's API classes for one key pair. */
@@ -36,7 +36,14 @@ const PAGE = 100;
 /** The Alpaca adapter. */
 export class AlpacaAdapter implements ProviderAdapter {
   readonly provider = "alpaca" as const;
+  /** Bound on waits for the shared budget; set only on {@link interactive} views. */
+  readonly maxWaitMs?: number;
   constructor(readonly config: ProviderConfig) {}
+
+  /** This adapter for a flow a person waits on (see `interactiveView`). */
+  interactive(): this {
+    return interactiveView(this);
+  }
 
   /** Runs one SDK call through the shared wrapper (limited per account key). */
   call<T>(
@@ -46,7 +53,7 @@ export class AlpacaAdapter implements ProviderAdapter {
     recorder?: CallRecorder,
   ): Promise<T> {
     return providerCall(
-      { provider: "alpaca", limiter: alpacaLimiter(keyId), recorder },
+      { provider: "alpaca", limiter: alpacaLimiter(keyId), recorder, maxWaitMs: this.maxWaitMs },
       operation,
       fn,
     );

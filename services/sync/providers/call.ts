@@ -1,13 +1,14 @@
 /**
- * The one wrapper every provider call goes through: it waits on the provider's rate limiter,
- * times the call, records `{operation, status, ms}` for the sync_runs row, retries a 429
- * after its Retry-After (with jitter), and turns SDK errors into a {@link ProviderError}
- * that carries no secret (SDK errors embed request URLs with user secrets in them).
+ * The one wrapper every provider call goes through: it waits on the provider's rate limiter
+ * (a bounded wait when someone is waiting on the answer), times the call, records
+ * `{operation, status, ms}` for the sync_runs row, retries a 429 after its Retry-After (with
+ * jitter), and turns SDK errors into a {@link ProviderError} that carries no secret (SDK
+ * errors embed request URLs with user secrets in them).
  * @module
  */
 import type { Provider } from "@meridian/proto";
 import { counter, histogram } from "@meridian/runtime";
-import type { RateLimiter } from "./rate_limit.ts";
+import { RateLimitedError, type RateLimiter } from "./rate_limit.ts";
 
 /** One recorded provider call. */
 export interface CallRecord {
@@ -137,6 +138,11 @@ export interface CallContext {
   recorder?: CallRecorder;
   /** Attempts on 429 before giving up (default 4). */
   maxAttempts?: number;
+  /**
+   * Someone is waiting on this call: never wait longer than this for the limiter or for a
+   * provider's Retry-After; fail with {@link RateLimitedError} instead. Absent: wait.
+   */
+  maxWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -149,7 +155,7 @@ export async function providerCall<T>(
   const max = ctx.maxAttempts ?? 4;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1;; attempt++) {
-    await ctx.limiter.acquire();
+    await ctx.limiter.acquire({ maxWaitMs: ctx.maxWaitMs });
     const started = performance.now();
     try {
       const out = await fn();
@@ -168,6 +174,9 @@ export async function providerCall<T>(
         const base = f.retryAfterMs ?? 1000 * 2 ** (attempt - 1);
         const wait = base + Math.random() * Math.min(1000, base * 0.2 + 100);
         ctx.limiter.pause(wait);
+        if (ctx.maxWaitMs !== undefined && wait > ctx.maxWaitMs) {
+          throw new RateLimitedError("provider", wait);
+        }
         await sleep(wait);
         continue;
       }

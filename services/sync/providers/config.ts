@@ -59,6 +59,35 @@ export const LIMITS = {
   plaid: { limit: 100, windowMs: 60_000 },
 } as const;
 
+/**
+ * What the connection flows, which a person waits on, may ask of the providers: they share
+ * the budgets above with background syncs, so one person must not use them up, and nobody
+ * should wait long for a slot.
+ */
+export const INTERACTIVE = {
+  /**
+   * Connection-flow steps (portal, link token, completion, key check, removal) per user in
+   * any rolling minute. Connecting a brokerage takes two, so 20 leaves room to connect several
+   * and retry, while a step usually makes one to three provider calls, so one person alone
+   * cannot spend Plaid's 100 a minute.
+   */
+  perUser: { limit: 20, windowMs: 60_000 },
+  /**
+   * The longest a flow waits for a slot of a shared budget (or a provider's Retry-After);
+   * beyond it the flow fails at once with Retry-After (the api answers 503).
+   */
+  maxWaitMs: 2_000,
+} as const;
+
+/**
+ * `adapter` for a flow a person waits on: the same adapter (client, overrides), but its
+ * calls wait at most {@link INTERACTIVE}.maxWaitMs for the shared budget.
+ */
+export function interactiveView<T extends { readonly maxWaitMs?: number }>(adapter: T): T {
+  // A view rather than a copy, so subclasses and their clients are kept.
+  return Object.create(adapter, { maxWaitMs: { value: INTERACTIVE.maxWaitMs } });
+}
+
 /** The process-wide limiter of SnapTrade for this client id. */
 export function snaptradeLimiter(c: ProviderConfig): RateLimiter {
   return sharedLimiter(

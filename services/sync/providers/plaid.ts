@@ -14,7 +14,7 @@ import {
 } from "../normalise/common.ts";
 import { plaidHoldings, plaidSecurities, plaidTransaction } from "../normalise/plaid.ts";
 import { type CallRecorder, providerCall } from "./call.ts";
-import { plaidBasePath, plaidLimiter, type ProviderConfig } from "./config.ts";
+import { interactiveView, plaidBasePath, plaidLimiter, type ProviderConfig } from "./config.ts";
 import type { Credentials, ProviderAdapter, ProviderSession } from "./types.ts";
 
 /** The SDK client for this configuration. */
@@ -34,15 +34,27 @@ const TXN_PAGE = 500;
 /** The Plaid adapter. */
 export class PlaidAdapter implements ProviderAdapter {
   readonly provider = "plaid" as const;
+  /** Bound on waits for the shared budget; set only on {@link interactive} views. */
+  readonly maxWaitMs?: number;
   readonly client: PlaidApi;
   constructor(readonly config: ProviderConfig) {
     this.client = plaidClient(config);
   }
 
+  /** This adapter for a flow a person waits on (see `interactiveView`). */
+  interactive(): this {
+    return interactiveView(this);
+  }
+
   /** Runs one SDK call through the shared wrapper. */
   call<T>(operation: string, fn: () => Promise<T>, recorder?: CallRecorder): Promise<T> {
     return providerCall(
-      { provider: "plaid", limiter: plaidLimiter(this.config), recorder },
+      {
+        provider: "plaid",
+        limiter: plaidLimiter(this.config),
+        recorder,
+        maxWaitMs: this.maxWaitMs,
+      },
       operation,
       fn,
     );

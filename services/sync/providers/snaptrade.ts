@@ -21,7 +21,12 @@ import {
   snaptradePosition,
 } from "../normalise/snaptrade.ts";
 import { type CallRecorder, providerCall } from "./call.ts";
-import { type ProviderConfig, snaptradeBasePath, snaptradeLimiter } from "./config.ts";
+import {
+  interactiveView,
+  type ProviderConfig,
+  snaptradeBasePath,
+  snaptradeLimiter,
+} from "./config.ts";
 import type { Credentials, ProviderAdapter, ProviderSession } from "./types.ts";
 
 /** The SDK client for this configuration. */
@@ -42,15 +47,27 @@ const ACTIVITY_PAGE = 1000;
 /** The SnapTrade adapter. */
 export class SnaptradeAdapter implements ProviderAdapter {
   readonly provider = "snaptrade" as const;
+  /** Bound on waits for the shared budget; set only on {@link interactive} views. */
+  readonly maxWaitMs?: number;
   readonly client: SnaptradeClient;
   constructor(readonly config: ProviderConfig) {
     this.client = snaptradeClient(config);
   }
 
+  /** This adapter for a flow a person waits on (see `interactiveView`). */
+  interactive(): this {
+    return interactiveView(this);
+  }
+
   /** Runs one SDK call through the shared wrapper. */
   call<T>(operation: string, fn: () => Promise<T>, recorder?: CallRecorder): Promise<T> {
     return providerCall(
-      { provider: "snaptrade", limiter: snaptradeLimiter(this.config), recorder },
+      {
+        provider: "snaptrade",
+        limiter: snaptradeLimiter(this.config),
+        recorder,
+        maxWaitMs: this.maxWaitMs,
+      },
       operation,
       fn,
     );
