@@ -1,7 +1,9 @@
 /**
  * The connection flows as the api uses them, backed by `@meridian/sync/connections`. Errors
  * the person can act on become {@link PortError}s with the flow's status; another user's
- * connection is simply not found.
+ * connection is simply not found. Each user may take `INTERACTIVE.perUser` flow steps a
+ * minute (then 429), and a step that would wait long for a shared provider budget answers
+ * 503; both with Retry-After.
  * @module
  */
 import { type Config, keyringFromConfig, type Logger, type Sql } from "@meridian/runtime";
@@ -13,16 +15,31 @@ import {
   createSyncDeps,
   exchangePlaidPublicToken,
   plaidLinkToken,
+  RateLimitedError,
   removeConnection,
   snaptradePortalUrl,
   type SyncDeps,
+  userStepLimiter,
 } from "@meridian/sync/connections";
 import { type ConnectionsPort, PortError } from "./ports.ts";
+
+/**
+ * A step not taken for want of budget: 429 when it is this person's own limit, 503 when it is
+ * a provider budget everybody shares. Either way Retry-After says when to come back.
+ */
+function notNow(e: RateLimitedError): PortError {
+  const s = e.retryAfterS;
+  const headers = { "Retry-After": String(s) };
+  return e.scope === "user"
+    ? new PortError(429, `Too many connection requests. Try again in ${s} s.`, { headers })
+    : new PortError(503, `The brokerage service is busy. Try again in ${s} s.`, { headers });
+}
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
+    if (e instanceof RateLimitedError) throw notNow(e);
     const err = e as { name?: string; status?: number; message?: string };
     if (err?.name === "NotFoundError") throw new PortError(404, "That connection was not found.");
     if (err?.name === "ConnectionFlowError" && typeof err.status === "number") {
@@ -60,9 +77,17 @@ async function takeLinkSession(sql: Sql, userId: string) {
 /** The flows over one set of sync dependencies. */
 export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): ConnectionsPort {
   const webhookUrl = `${relayPublicUrl.replace(/\/+$/, "")}/webhooks/plaid`;
+  // Each method is one flow step a person asked for and counts against their own limit, so
+  // nobody can spend the provider budgets everyone shares.
+  const steps = userStepLimiter();
+  const step = <T>(userId: string, fn: () => Promise<T>) =>
+    mapped(() => {
+      steps.take(userId);
+      return fn();
+    });
   return {
     snaptradePortal: (userId, opts) =>
-      mapped(async () => {
+      step(userId, async () => {
         const { url } = await snaptradePortalUrl(deps, userId, {
           access: opts.access,
           broker: opts.broker,
@@ -72,12 +97,12 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         return { url };
       }),
     snaptradeComplete: (userId, opts) =>
-      mapped(async () => {
+      step(userId, async () => {
         const info = await completeSnaptradeConnection(deps, userId, opts.authorizationId);
         return { connectionId: info.id };
       }),
     plaidLinkToken: (userId, opts) =>
-      mapped(async () => {
+      step(userId, async () => {
         const t = await plaidLinkToken(deps, userId, {
           redirectUrl: opts.completionRedirectUrl,
           webhookUrl,
@@ -91,7 +116,7 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         };
       }),
     plaidComplete: (userId, opts) =>
-      mapped(async () => {
+      step(userId, async () => {
         if (opts.publicToken) {
           const info = await exchangePlaidPublicToken(deps, userId, opts.publicToken);
           return { connectionId: info.id };
@@ -107,7 +132,7 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         return { connectionId: infos[0].id };
       }),
     alpacaConnect: (userId, opts) =>
-      mapped(async () => {
+      step(userId, async () => {
         const info = await connectAlpaca(deps, userId, {
           keyId: opts.keyId,
           secret: opts.secretKey,
@@ -116,7 +141,7 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         });
         return { connectionId: info.id };
       }),
-    remove: (userId, id) => mapped(() => removeConnection(deps, userId, id)),
+    remove: (userId, id) => step(userId, () => removeConnection(deps, userId, id)),
   };
 }
 

@@ -5,6 +5,11 @@
  * scopes every query to it: another user's connection id answers {@link NotFoundError}.
  * Secrets are sealed before they touch the database and never returned.
  *
+ * A person waits on every flow, so their provider calls never wait long for a shared budget:
+ * past `INTERACTIVE.maxWaitMs` they fail with {@link RateLimitedError} (`provider`), whose
+ * wait the caller passes on as Retry-After. Callers also hold each user to
+ * `INTERACTIVE.perUser` flow steps with {@link userStepLimiter}.
+ *
  * Use the functions directly with a {@link SyncDeps}, or bind them once with
  * {@link connectionFlows}.
  * @module
@@ -14,6 +19,8 @@ import { encode, subjects, SyncRequest } from "@meridian/proto";
 import { createSyncDeps, flags, type SyncDeps } from "../deps.ts";
 import { arr, obj, str } from "../normalise/common.ts";
 import { ProviderError } from "../providers/call.ts";
+import { INTERACTIVE } from "../providers/config.ts";
+import { KeyedLimiter, RateLimitedError } from "../providers/rate_limit.ts";
 import {
   type AlpacaSecret,
   bytes,
@@ -23,8 +30,16 @@ import {
 } from "../secrets.ts";
 import { loadConnection, loadSnaptradeUser } from "../store.ts";
 
-export { createSyncDeps, flags };
+export { createSyncDeps, flags, RateLimitedError };
 export type { SyncDeps };
+
+/**
+ * A limiter of connection-flow steps per user (`INTERACTIVE.perUser`): `take(userId)` before
+ * each step, and a user over the limit gets {@link RateLimitedError} (`user`).
+ */
+export function userStepLimiter(): KeyedLimiter {
+  return new KeyedLimiter(INTERACTIVE.perUser.limit, INTERACTIVE.perUser.windowMs);
+}
 
 /** The connection does not exist for this user (answer 404). */
 export class NotFoundError extends Error {
@@ -162,7 +177,7 @@ export async function ensureSnaptradeUser(
     );
     return { userId: existing.external_user_id, userSecret };
   }
-  const st = deps.adapters.snaptrade;
+  const st = deps.adapters.snaptrade.interactive();
   return await deps.sql.begin(async (tx) => {
     // One registration per user, even when two requests race.
     await tx`select pg_advisory_xact_lock(hashtextextended(${
@@ -222,7 +237,7 @@ export async function snaptradePortalUrl(
   }
   const access = opts.access === "trade" && tradeAccessOffered(deps) ? "trade" : "read";
   const user = await ensureSnaptradeUser(deps, userId);
-  const st = deps.adapters.snaptrade;
+  const st = deps.adapters.snaptrade.interactive();
   const res = await st.call(
     "loginSnapTradeUser",
     () =>
@@ -250,7 +265,7 @@ export async function completeSnaptradeConnection(
   authorizationId: string,
 ): Promise<ConnectionInfo> {
   const user = await ensureSnaptradeUser(deps, userId);
-  const st = deps.adapters.snaptrade;
+  const st = deps.adapters.snaptrade.interactive();
   const res = await st.call(
     "listBrokerageAuthorizations",
     () => st.client.connections.listBrokerageAuthorizations(user),
@@ -299,7 +314,7 @@ export async function plaidLinkToken(
     const creds = await openCredentials(deps.keyring, conn);
     if (creds.provider === "plaid") access_token = creds.accessToken;
   }
-  const pl = deps.adapters.plaid;
+  const pl = deps.adapters.plaid.interactive();
   const res = await pl.call("linkTokenCreate", () =>
     pl.client.linkTokenCreate({
       user: { client_user_id: userId },
@@ -327,7 +342,7 @@ export async function exchangePlaidPublicToken(
   publicToken: string,
   institutionName?: string,
 ): Promise<ConnectionInfo> {
-  const pl = deps.adapters.plaid;
+  const pl = deps.adapters.plaid.interactive();
   const ex = await pl.call(
     "itemPublicTokenExchange",
     () => pl.client.itemPublicTokenExchange({ public_token: publicToken }),
@@ -367,7 +382,7 @@ export async function completePlaidLink(
   userId: string,
   opts: { link_token: string; updateConnectionId?: string },
 ): Promise<ConnectionInfo[]> {
-  const pl = deps.adapters.plaid;
+  const pl = deps.adapters.plaid.interactive();
   const res = await pl.call(
     "linkTokenGet",
     () => pl.client.linkTokenGet({ link_token: opts.link_token }),
@@ -415,7 +430,7 @@ export async function connectAlpaca(
   if (!keyId || !secret) {
     throw new ConnectionFlowError("Enter both the API key id and the secret", 400);
   }
-  const session = deps.adapters.alpaca.session({
+  const session = deps.adapters.alpaca.interactive().session({
     provider: "alpaca",
     keyId,
     secret,
@@ -478,7 +493,7 @@ export async function removeConnection(
   try {
     if (conn.provider === "snaptrade") {
       const user = await ensureSnaptradeUser(deps, userId);
-      const st = deps.adapters.snaptrade;
+      const st = deps.adapters.snaptrade.interactive();
       await st.call(
         "removeBrokerageAuthorization",
         () =>
@@ -489,7 +504,7 @@ export async function removeConnection(
       );
     } else if (conn.provider === "plaid") {
       const creds = await openCredentials(deps.keyring, conn);
-      const pl = deps.adapters.plaid;
+      const pl = deps.adapters.plaid.interactive();
       if (creds.provider === "plaid") {
         await pl.call(
           "itemRemove",
@@ -498,6 +513,9 @@ export async function removeConnection(
       }
     }
   } catch (e) {
+    // Our own budget is full: nothing is known about the provider side, so keep the row and
+    // let the person retry rather than leave the authorization or item behind.
+    if (e instanceof RateLimitedError) throw e;
     // Already gone at the provider, or unreachable: the local removal still goes ahead.
     deps.log.warn("provider-side removal failed", {
       connection_id: conn.id,
