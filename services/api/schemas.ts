@@ -132,9 +132,22 @@ export const PlaidCallbackQuery = z.object({
   error: z.string().max(256).optional(),
 });
 
+/**
+ * Alpaca API keys. They travel in HTTP headers, so only visible ASCII can be a key: anything
+ * else is a paste mistake, answered here rather than by the SDK failing to send it.
+ */
 export const AlpacaBody = z.object({
-  key_id: z.string().trim().regex(/^[A-Za-z0-9]{8,64}$/, "not an Alpaca key id"),
-  secret_key: z.string().trim().min(8).max(128),
+  key_id: z.string().trim()
+    .regex(/^[A-Za-z0-9]*$/, "The API key id may contain only letters and digits.")
+    .min(8, "The API key id is at least 8 characters long.")
+    .max(64, "The API key id is at most 64 characters long."),
+  secret_key: z.string().trim()
+    .regex(
+      /^[\x21-\x7e]*$/,
+      "The secret key may contain only letters, digits and printable symbols.",
+    )
+    .min(8, "The secret key is at least 8 characters long.")
+    .max(128, "The secret key is at most 128 characters long."),
   paper: z.boolean().default(true),
 }).strict();
 export const ReconnectBody = z.object({

@@ -223,12 +223,22 @@ export interface SnaptradePortalOptions {
   redirectUrl: string;
 }
 
+/** What a SnapTrade broker slug looks like (e.g. `QUESTRADE`, `INTERACTIVE-BROKERS`). */
+const BROKER_SLUG = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** A connection-portal URL for the user (expires after about five minutes). */
 export async function snaptradePortalUrl(
   deps: SyncDeps,
   userId: string,
   opts: SnaptradePortalOptions,
 ): Promise<{ url: string; access: "read" | "trade" }> {
+  // The api checks the slug too, but every caller of the flow gets here.
+  if (opts.broker !== undefined && !BROKER_SLUG.test(opts.broker)) {
+    throw new ConnectionFlowError(
+      "The broker must be a SnapTrade broker code such as QUESTRADE: letters, digits, - and _.",
+      400,
+    );
+  }
   let reconnect: string | undefined;
   if (opts.reconnectConnectionId) {
     const conn = await loadConnection(deps.sql, userId, opts.reconnectConnectionId);
@@ -416,9 +426,16 @@ export async function completePlaidLink(
 
 // ---- Alpaca ---------------------------------------------------------------------------------
 
+/** Visible ASCII, no spaces or control characters: what Alpaca keys are made of. */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** Well above the length of Alpaca's keys, low enough to refuse pasted garbage. */
+const ALPACA_KEY_ID_MAX = 64;
+const ALPACA_SECRET_MAX = 128;
+
 /**
  * Connects an Alpaca account by API key. The keys are checked with one account call first:
- * keys Alpaca rejects raise {@link ConnectionFlowError} (422) and nothing is stored.
+ * keys Alpaca rejects raise {@link ConnectionFlowError} (422) and nothing is stored. Keys that
+ * cannot be Alpaca's (not visible ASCII, too long) are refused (400) without calling Alpaca.
  */
 export async function connectAlpaca(
   deps: SyncDeps,
@@ -429,6 +446,32 @@ export async function connectAlpaca(
   const secret = keys.secret.trim();
   if (!keyId || !secret) {
     throw new ConnectionFlowError("Enter both the API key id and the secret", 400);
+  }
+  // The keys travel in HTTP headers: anything else fails in the SDK before Alpaca sees it,
+  // which would look like Alpaca being down.
+  if (!HEADER_SAFE.test(keyId)) {
+    throw new ConnectionFlowError(
+      "The API key id may contain only letters, digits and printable symbols.",
+      400,
+    );
+  }
+  if (!HEADER_SAFE.test(secret)) {
+    throw new ConnectionFlowError(
+      "The secret key may contain only letters, digits and printable symbols.",
+      400,
+    );
+  }
+  if (keyId.length > ALPACA_KEY_ID_MAX) {
+    throw new ConnectionFlowError(
+      `The API key id may be at most ${ALPACA_KEY_ID_MAX} characters long.`,
+      400,
+    );
+  }
+  if (secret.length > ALPACA_SECRET_MAX) {
+    throw new ConnectionFlowError(
+      `The secret key may be at most ${ALPACA_SECRET_MAX} characters long.`,
+      400,
+    );
   }
   const session = deps.adapters.alpaca.interactive().session({
     provider: "alpaca",
