@@ -4,8 +4,13 @@
  * `proxy-addr` (the trust logic Express uses), so a forged header from anywhere else is ignored.
  * @module
  */
-// @ts-types="@types/proxy-addr"
-import proxyaddr from "proxy-addr";
+import proxyAddrModule from "proxy-addr";
+
+/** The two functions of `proxy-addr` used here (it ships no types of its own). */
+const proxyaddr = proxyAddrModule as unknown as {
+  (req: unknown, trust: ProxyTrust): string;
+  compile(entries: string[]): ProxyTrust;
+};
 
 /** Decides whether a hop may be believed about the hop before it. */
 export type ProxyTrust = (address: string, hop: number) => boolean;
@@ -45,7 +50,7 @@ export function clientAddress(
   // proxy-addr reads a Node request; these two fields are all it touches.
   const req = { socket: { remoteAddress: peer }, headers: { "x-forwarded-for": forwarded } };
   try {
-    return proxyaddr(req as unknown as Parameters<typeof proxyaddr>[0], trust);
+    return proxyaddr(req, trust);
   } catch {
     return peer;
   }

@@ -61,12 +61,17 @@ async function putLinkSession(sql: Sql, userId: string, linkToken: string, recon
       reconnect_connection_id = excluded.reconnect_connection_id, created_at = now()`;
 }
 
-/** Takes (and forgets) the user's open Hosted Link session, unless it has expired. */
-async function takeLinkSession(sql: Sql, userId: string) {
+/**
+ * Takes (and forgets) the user's open Hosted Link session, unless it has expired. Given a
+ * `linkToken`, only the session with that token: a link token issued to anyone else is never
+ * this user's to complete.
+ */
+async function takeLinkSession(sql: Sql, userId: string, linkToken?: string) {
+  const only = linkToken === undefined ? sql`` : sql`and link_token = ${linkToken}`;
   const [s] = await sql<
     { link_token: string; reconnect_connection_id: string | null; fresh: boolean }[]
   >`
-    delete from plaid_link_sessions where user_id = ${userId}
+    delete from plaid_link_sessions where user_id = ${userId} ${only}
     returning link_token, reconnect_connection_id,
       created_at > now() - ${LINK_SESSION_TTL_S} * interval '1 second' as fresh`;
   return s?.fresh
@@ -121,14 +126,20 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
           const info = await exchangePlaidPublicToken(deps, userId, opts.publicToken);
           return { connectionId: info.id };
         }
-        const remembered = await takeLinkSession(deps.sql, userId);
-        const linkToken = opts.linkToken ?? remembered?.linkToken;
-        if (!linkToken) throw new PortError(400, "The Plaid session expired. Start again.");
+        const remembered = await takeLinkSession(deps.sql, userId, opts.linkToken);
+        if (!remembered) {
+          if (opts.linkToken) {
+            throw new PortError(404, "That Plaid session was not found or has expired.");
+          }
+          throw new PortError(400, "The Plaid session expired. Start again.");
+        }
         const infos = await completePlaidLink(deps, userId, {
-          link_token: linkToken,
-          updateConnectionId: opts.reconnectId ?? remembered?.reconnectId,
+          link_token: remembered.linkToken,
+          updateConnectionId: opts.reconnectId ?? remembered.reconnectId,
         });
-        if (!infos[0]) throw new PortError(400, "No account was linked in Plaid.");
+        if (!infos[0]) {
+          throw new PortError(400, "No account was linked in Plaid.");
+        }
         return { connectionId: infos[0].id };
       }),
     alpacaConnect: (userId, opts) =>

@@ -75,6 +75,18 @@ Deno.test({
         { cookie: cookieB },
       );
       assert.match(crafted.headers.get("location")!, /^\/connections\?error=/);
+      // Nor does posting A's link token (it is in the Hosted Link URL) to the exchange: a link
+      // token is bound to the user it was issued to.
+      const countB = async () =>
+        (await h.sql`select count(*)::int as n from connections where user_id = ${b.userId}`)[0].n;
+      const beforeB = await countB();
+      const takeover = await call(h, "/api/connections/plaid/exchange", {
+        method: "POST",
+        cookie: cookieB,
+        body: { link_token: link.link_token },
+      });
+      assert.equal(takeover.status, 404, await takeover.text());
+      assert.equal(await countB(), beforeB);
       const plaidDone = await call(h, plaidBack.pathname + plaidBack.search, { cookie });
       assert.equal(plaidDone.status, 303, await plaidDone.text());
       assert.match(plaidDone.headers.get("location")!, /^\/\?connected=plaid/);
