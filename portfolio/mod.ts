@@ -20,3 +20,4 @@ export {
 export * from "./refresh_plan.ts";
 export * from "./read.ts";
 export * from "./refresh.ts";
+export * from "./pending.ts";

@@ -966,6 +966,10 @@ Deno.test(
       const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
       assert.equal(ids.length, 3);
       assert.equal(new Set(ids).size, 3);
+      // One shape per signal: the event is the view GET /api/pending-updates answers.
+      const event = JSON.parse(/event: pending\ndata: (.+)\n/.exec(text)![1]);
+      assert.deepEqual(event, await json(await call(h, "/api/pending-updates", { cookie })));
+      assert.ok(event.connections[0].institution.length > 0);
 
       // Resume after the first: exactly the two that followed.
       const resumed = await call(h, "/api/stream", {

@@ -10,6 +10,7 @@ import {
   compileTrustedProxies,
   peerOf,
 } from "@meridian/runtime";
+import { listPendingUpdates } from "@meridian/portfolio";
 import type { ApiDeps, ApiEnv, RouteContext } from "./context.ts";
 import { errorHandler } from "./errors.ts";
 import { HoldingsCache } from "./holdings_cache.ts";
@@ -35,7 +36,9 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   const now = deps.now ?? (() => new Date());
   const sessions = new SessionStore(sql, () => now().getTime());
   const trustedProxies = compileTrustedProxies(config.TRUSTED_PROXIES);
-  const hub = deps.hub ?? new StreamHub({ log });
+  // The `pending` event is the same view as GET /api/pending-updates.
+  const hub = deps.hub ??
+    new StreamHub({ log, views: { pending: (userId) => listPendingUpdates(sql, userId) } });
   if (!deps.hub && deps.nc) hub.start(deps.nc);
   const publicOrigin = new URL(config.PUBLIC_URL).origin;
   const holdingsCache = new HoldingsCache(sql);

@@ -41,6 +41,11 @@ export interface StreamHubOptions {
   /** Client reconnect delay sent in the stream's `retry:` field. */
   retryMs?: number;
   log?: Logger;
+  /**
+   * Renders an event's payload from the user's current state instead of forwarding the NATS
+   * message as it is, so that the stream carries the same view as the matching GET route.
+   */
+  views?: Partial<Record<StreamEventName, (userId: string) => Promise<unknown>>>;
 }
 
 interface Client {
@@ -117,7 +122,14 @@ export class StreamHub {
           return;
         }
         for (const fn of this.#listeners) fn(userId, event);
-        this.publish(userId, event, JSON.stringify(decoded.data));
+        const view = this.opts.views?.[event];
+        if (!view) return this.publish(userId, event, JSON.stringify(decoded.data));
+        // Only for a user connected here (whose ring exists): nobody else needs the read.
+        if (!this.#users.has(userId)) return;
+        view(userId).then(
+          (v) => this.publish(userId, event, JSON.stringify(v)),
+          (e) => this.opts.log?.warn("stream view failed", { event, error: e }),
+        );
       },
     });
     this.#subs.push(sub);

@@ -215,7 +215,7 @@ function chunks<T>(rows: T[]): T[][] {
 
 /** What {@link replaceConnectionData} did. */
 export type WriteOutcome =
-  | { kind: "written"; version: number; holdings: HoldingsChanged }
+  | { kind: "written"; version: number; holdings: HoldingsChanged; clearedPending: boolean }
   | { kind: "superseded" }
   | { kind: "gone" };
 
@@ -344,8 +344,9 @@ export async function replaceConnectionData(
     await finish();
     // A transactions event that arrived while this run fetched holdings only stays pending:
     // the next refresh fetches them.
-    await tx`delete from pending_updates where connection_id = ${conn.id} and user_id = ${conn.user_id}
-      and (${fetchedTxns} or not transactions)`;
+    const cleared = await tx`delete from pending_updates
+      where connection_id = ${conn.id} and user_id = ${conn.user_id}
+        and (${fetchedTxns} or not transactions)`;
     await tx`update connections set last_synced_at = ${now}, updated_at = now(),
         transactions_synced_at = coalesce(${fetchedTxns ? now : null}::timestamptz,
           transactions_synced_at),
@@ -357,7 +358,7 @@ export async function replaceConnectionData(
       returning holdings_version`;
     const version = Number(u.holdings_version);
     const holdings = await holdingsOf(tx, conn.user_id, version, now);
-    return { kind: "written", version, holdings };
+    return { kind: "written", version, holdings, clearedPending: cleared.count > 0 };
   });
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { subjects, SyncProgress } from "@meridian/proto";
+import { decode, PortfolioPending, subjects, SyncProgress } from "@meridian/proto";
 import { Keyring, SecretError } from "@meridian/runtime";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import {
@@ -267,12 +267,18 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         values (${st.id}, ${alice}, 'webhook')`;
       const [{ v0 }] = await sql`select holdings_version::int as v0 from users where id = ${alice}`;
       const n = (await runs(env, st.id)).length;
+      // Clearing the flag is announced, as ingress announces setting it.
+      const announced = env.deps.nc.subscribe(subjects.portfolioPending(alice), { max: 1 });
       await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
       const r = await settled(env, st.id, n + 1);
       assert.equal(r.at(-1)!.status, "succeeded");
       const [{ pending }] =
         await sql`select count(*)::int as pending from pending_updates where connection_id = ${st.id}`;
       assert.equal(pending, 0, "the pending flag is cleared");
+      for await (const m of announced) {
+        const msg = decode(PortfolioPending, m.data);
+        assert.ok(!msg.connections.some((c) => c.connection_id === st.id));
+      }
       const [{ v1 }] = await sql`select holdings_version::int as v1 from users where id = ${alice}`;
       assert.equal(v1, v0 + 1);
       const [aapl] =

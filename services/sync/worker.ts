@@ -18,6 +18,7 @@ import {
   SyncRequest,
 } from "@meridian/proto";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import { publishPending } from "@meridian/portfolio";
 import { counter } from "@meridian/runtime";
 import type { SyncDeps } from "./deps.ts";
 import { flags } from "./deps.ts";
@@ -348,6 +349,8 @@ export class SyncWorker {
         encode(HoldingsChanged, written.holdings),
         { msgID: `${conn.user_id}:${written.version}` },
       );
+      // Browsers showing "Updates available" for this connection learn it is cleared.
+      if (written.clearedPending) await publishPending(this.deps, conn.user_id);
     }
     this.progress(conn, trigger, "succeeded", claim.runId);
     outcomes.inc({ provider: conn.provider, phase: "succeeded" });

@@ -10,16 +10,11 @@ import {
   pending,
   streamState,
 } from "./state.ts";
-import type { PendingUpdates } from "./api.ts";
 
 let source: EventSource | null = null;
 let lastId: string | null = null;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let attempts = 0;
-
-function pendingFrom(connections: PendingUpdates["connections"]): PendingUpdates {
-  return { has_pending_updates: connections.length > 0, connections };
-}
 
 /** Opens the stream (idempotent). */
 export function connectStream(): void {
@@ -50,17 +45,8 @@ export function connectStream(): void {
   };
   es.addEventListener("pending", (ev) => {
     track(ev as MessageEvent);
-    const data = JSON.parse((ev as MessageEvent<string>).data);
-    pending.value = pendingFrom(
-      (data.connections ?? []).map((
-        c: { connection_id: string; provider: string; since: string },
-      ) => ({
-        connection_id: c.connection_id,
-        provider: c.provider,
-        institution: "",
-        since: c.since,
-      })),
-    );
+    // The same view as GET /api/pending-updates.
+    pending.value = JSON.parse((ev as MessageEvent<string>).data);
   });
   es.addEventListener("sync", (ev) => {
     track(ev as MessageEvent);
