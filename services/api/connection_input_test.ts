@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "@meridian/runtime";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import { connectionsPort } from "./connections.ts";
-import { PortError } from "./ports.ts";
+import { ApiError } from "./http.ts";
 import { call, connectAlpaca, login, startHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -78,7 +78,7 @@ Deno.test(
       for (const keyId of badKeyIds) {
         await assert.rejects(
           port.alpacaConnect(a.userId, { keyId, secretKey: secret, paper: true }),
-          (e) => e instanceof PortError && e.status === 400 && /API key id/.test(e.message),
+          (e) => e instanceof ApiError && e.status === 400 && /API key id/.test(e.message),
         );
       }
       assert.equal(alpacaCalls(), callsAfterConnect, "nothing reached Alpaca");
@@ -94,7 +94,7 @@ Deno.test(
           broker: "QUESTRADE\r\nX-Injected: 1",
           redirectUrl: "http://127.0.0.1:8080/api/connections/snaptrade/callback",
         }),
-        (e) => e instanceof PortError && e.status === 400 && /broker/.test(e.message),
+        (e) => e instanceof ApiError && e.status === 400 && /broker/.test(e.message),
       );
       assert.equal(h.sandbox.calls.counts().by_provider.snaptrade, snaptradeCalls);
     } finally {

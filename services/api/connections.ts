@@ -1,6 +1,6 @@
 /**
  * The connection flows as the api uses them, backed by `@meridian/sync/connections`. Errors
- * the person can act on become {@link PortError}s with the flow's status; another user's
+ * the person can act on become {@link ApiError}s with the flow's status; another user's
  * connection is simply not found. Each user may take `INTERACTIVE.perUser` flow steps a
  * minute (then 429), and a step that would wait long for a shared provider budget answers
  * 503; both with Retry-After.
@@ -21,18 +21,18 @@ import {
   type SyncDeps,
   userStepLimiter,
 } from "@meridian/sync/connections";
-import { type ConnectionsPort, PortError } from "./ports.ts";
+import { ApiError, retryLater } from "./http.ts";
+import type { ConnectionsPort } from "./ports.ts";
 
 /**
  * A step not taken for want of budget: 429 when it is this person's own limit, 503 when it is
  * a provider budget everybody shares. Either way Retry-After says when to come back.
  */
-function notNow(e: RateLimitedError): PortError {
+function notNow(e: RateLimitedError): ApiError {
   const s = e.retryAfterS;
-  const headers = { "Retry-After": String(s) };
   return e.scope === "user"
-    ? new PortError(429, `Too many connection requests. Try again in ${s} s.`, { headers })
-    : new PortError(503, `The brokerage service is busy. Try again in ${s} s.`, { headers });
+    ? retryLater(429, `Too many connection requests. Try again in ${s} s.`, s)
+    : retryLater(503, `The brokerage service is busy. Try again in ${s} s.`, s);
 }
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
@@ -41,9 +41,9 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof RateLimitedError) throw notNow(e);
     const err = e as { name?: string; status?: number; message?: string };
-    if (err?.name === "NotFoundError") throw new PortError(404, "That connection was not found.");
+    if (err?.name === "NotFoundError") throw new ApiError(404, "That connection was not found.");
     if (err?.name === "ConnectionFlowError" && typeof err.status === "number") {
-      throw new PortError(err.status as 400, err.message ?? "The connection failed.");
+      throw new ApiError(err.status as 400, err.message ?? "The connection failed.");
     }
     throw e;
   }
@@ -129,16 +129,16 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         const remembered = await takeLinkSession(deps.sql, userId, opts.linkToken);
         if (!remembered) {
           if (opts.linkToken) {
-            throw new PortError(404, "That Plaid session was not found or has expired.");
+            throw new ApiError(404, "That Plaid session was not found or has expired.");
           }
-          throw new PortError(400, "The Plaid session expired. Start again.");
+          throw new ApiError(400, "The Plaid session expired. Start again.");
         }
         const infos = await completePlaidLink(deps, userId, {
           link_token: remembered.linkToken,
           updateConnectionId: opts.reconnectId ?? remembered.reconnectId,
         });
         if (!infos[0]) {
-          throw new PortError(400, "No account was linked in Plaid.");
+          throw new ApiError(400, "No account was linked in Plaid.");
         }
         return { connectionId: infos[0].id };
       }),

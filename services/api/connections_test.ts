@@ -8,7 +8,7 @@ import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import { submitHostedForm } from "../sync/html_form.ts";
 import { createLogger } from "@meridian/runtime";
 import { connectionsPort } from "./connections.ts";
-import { PortError } from "./ports.ts";
+import { ApiError } from "./http.ts";
 import { call, login, startHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -106,7 +106,7 @@ Deno.test({
       await submitHostedForm(link2.hosted_link_url);
       const elsewhere = await other.plaidComplete(a.userId, {});
       assert.ok(elsewhere.connectionId);
-      await assert.rejects(other.plaidComplete(a.userId, {}), (e: PortError) => e.status === 400);
+      await assert.rejects(other.plaidComplete(a.userId, {}), (e: ApiError) => e.status === 400);
       const link3 = await (await call(h, "/api/connections/plaid/link-token", {
         method: "POST",
         cookie,

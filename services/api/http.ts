@@ -1,13 +1,14 @@
 /**
  * Request helpers: bounded JSON bodies and zod validation that answer 400 with
- * `{error, issues}`, and the errors handlers throw to answer a status.
+ * `{error, issues}`, and the one error type handlers (and the connection flows) throw to
+ * answer a status.
  * @module
  */
 import type { Context } from "hono";
 import { z } from "zod";
 import { BodyError, readBody } from "@meridian/runtime";
 
-/** Thrown by handlers to answer `status` with `{error}` (and headers). */
+/** Thrown to answer `status` with `{error, …extra}` and `headers`: the api's one HTTP error. */
 export class ApiError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 502 | 503,
@@ -19,25 +20,33 @@ export class ApiError extends Error {
   }
 }
 
-/** A 503 for a dependency that is down; nothing was changed, so the client may simply retry. */
-export function unavailable(): ApiError {
-  return new ApiError(503, "temporarily unavailable; try again shortly", { retry_after_s: 5 }, {
-    "Retry-After": "5",
-  });
+/** A 429 or 503 that says when to come back, in the body and in `Retry-After`. */
+export function retryLater(status: 429 | 503, message: string, retryAfterS: number): ApiError {
+  const s = Math.max(1, Math.ceil(retryAfterS));
+  return new ApiError(status, message, { retry_after_s: s }, { "Retry-After": String(s) });
 }
 
-/** A 400 carrying zod issues. */
-export class ValidationError extends Error {
-  constructor(readonly issues: z.core.$ZodIssue[]) {
-    super("invalid request");
-  }
+/** A 503 for a dependency that is down; nothing was changed, so the client may simply retry. */
+export function unavailable(): ApiError {
+  return retryLater(503, "temporarily unavailable; try again shortly", 5);
+}
+
+/** A 400 `{error: "invalid request", issues}`. */
+export function invalid(issues: readonly Issue[]): ApiError {
+  return new ApiError(400, "invalid request", { issues: publicIssues(issues) });
+}
+
+/** One problem with a request: where, and what (never the value). */
+export interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
 }
 
 /** Largest JSON body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Issues as the api returns them: path and message only (never the input value). */
-export function publicIssues(issues: readonly z.core.$ZodIssue[]) {
+export function publicIssues(issues: readonly Issue[]) {
   return issues.slice(0, 20).map((i) => ({
     path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
     message: i.message,
@@ -74,14 +83,14 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
     }
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ValidationError(parsed.error.issues);
+  if (!parsed.success) throw invalid(parsed.error.issues);
   return parsed.data;
 }
 
 /** Validates the query string (each key once). */
 export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) throw new ValidationError(parsed.error.issues);
+  if (!parsed.success) throw invalid(parsed.error.issues);
   return parsed.data;
 }
 

@@ -34,20 +34,3 @@ export interface ConnectionsPort {
   /** Removes a connection at the provider (best effort) and here. */
   remove(userId: string, connectionId: string): Promise<void>;
 }
-
-/**
- * What a port throws for a failure the person can act on. `status` is the HTTP status the
- * api answers with; `message` is shown to them, so it never holds a secret; `headers` go on
- * the response (Retry-After on a 429 or 503).
- */
-export class PortError extends Error {
-  readonly headers: Record<string, string>;
-  constructor(
-    readonly status: 400 | 404 | 409 | 422 | 429 | 502 | 503,
-    message: string,
-    opts: { headers?: Record<string, string> } = {},
-  ) {
-    super(message);
-    this.headers = opts.headers ?? {};
-  }
-}

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { hashPassword, verifyPassword } from "@meridian/runtime";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, jsonBody } from "../http.ts";
+import { ApiError, jsonBody, retryLater } from "../http.ts";
 import type { Claim } from "../login_throttle.ts";
 import { portfolioMode } from "../mode.ts";
 import * as S from "../schemas.ts";
@@ -16,9 +16,7 @@ const DUMMY_HASH = hashPassword(crypto.randomUUID());
 
 /** A 429 for an attempt the throttle held back. */
 function throttled(claim: Claim & { ok: false }, message: string): ApiError {
-  return new ApiError(429, message, { retry_after_s: claim.retryAfterS }, {
-    "Retry-After": String(claim.retryAfterS),
-  });
+  return retryLater(429, message, claim.retryAfterS);
 }
 
 /** The auth routes and `GET /api/me`. */

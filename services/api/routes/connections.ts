@@ -5,8 +5,7 @@
  */
 import { Hono } from "hono";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, idParam, jsonBody, ValidationError } from "../http.ts";
-import { PortError } from "../ports.ts";
+import { ApiError, idParam, invalid, jsonBody } from "../http.ts";
 import * as Q from "../queries.ts";
 import * as S from "../schemas.ts";
 
@@ -56,7 +55,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
         303,
       );
     } catch (e) {
-      if (e instanceof PortError) return back({ error: e.message });
+      if (e instanceof ApiError) return back({ error: e.message });
       log.error("snaptrade completion failed", { error: e });
       return back({ error: "The brokerage connection could not be completed. Try again." });
     }
@@ -105,7 +104,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
         303,
       );
     } catch (e) {
-      if (e instanceof PortError) return back({ error: e.message });
+      if (e instanceof ApiError) return back({ error: e.message });
       log.error("plaid completion failed", { error: e });
       return back({ error: "The bank connection could not be completed. Try again." });
     }
@@ -157,12 +156,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
       });
     }
     if (!body.key_id || !body.secret_key) {
-      throw new ValidationError([{
-        code: "custom",
-        path: ["key_id"],
-        message: "new Alpaca keys are required to reconnect",
-        input: undefined,
-      }]);
+      throw invalid([{ path: ["key_id"], message: "new Alpaca keys are required to reconnect" }]);
     }
     await deps.connections.alpacaConnect(userId, {
       keyId: body.key_id,

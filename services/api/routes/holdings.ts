@@ -3,9 +3,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { listPendingUpdates, requestRefresh } from "@meridian/portfolio";
+import { listPendingUpdates, NotFoundError, requestRefresh } from "@meridian/portfolio";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, jsonBody, unavailable } from "../http.ts";
+import { ApiError, jsonBody, retryLater, unavailable } from "../http.ts";
 import * as S from "../schemas.ts";
 
 /** `GET /api/holdings`, `POST /api/holdings/refresh`, `GET /api/pending-updates`. */
@@ -42,12 +42,12 @@ export function holdingsRoutes(ctx: RouteContext): Hono<ApiEnv> {
       cooldownS: config.REFRESH_COOLDOWN_S,
       ttlH: config.HOLDINGS_TTL_H,
       now: now(),
+    }).catch((e) => {
+      throw e instanceof NotFoundError ? new ApiError(404, "not found") : e;
     });
     if (result.kind === "cooldown") {
       const s = result.retry_after_s;
-      throw new ApiError(429, `refreshed moments ago; try again in ${s} s`, { retry_after_s: s }, {
-        "Retry-After": String(s),
-      });
+      throw retryLater(429, `refreshed moments ago; try again in ${s} s`, s);
     }
     if (result.kind === "up_to_date") return c.json({ status: "up_to_date" }, 200);
     return c.json({

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, idParam, query, ValidationError } from "../http.ts";
+import { ApiError, idParam, invalid, query } from "../http.ts";
 import * as Q from "../queries.ts";
 import * as S from "../schemas.ts";
 
@@ -26,20 +26,10 @@ export function readRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const f = query(c, S.TransactionsQuery);
     const userId = c.get("user").id;
     if (f.cursor && !Q.decodeCursor(f.cursor)) {
-      throw new ValidationError([{
-        code: "custom",
-        path: ["cursor"],
-        message: "not a cursor",
-        input: undefined,
-      }]);
+      throw invalid([{ path: ["cursor"], message: "not a cursor" }]);
     }
     if (f.from && f.to && f.from > f.to) {
-      throw new ValidationError([{
-        code: "custom",
-        path: ["from"],
-        message: "from is after to",
-        input: undefined,
-      }]);
+      throw invalid([{ path: ["from"], message: "from is after to" }]);
     }
     if (f.account_id && !(await Q.ownsAccount(sql, userId, f.account_id))) {
       throw new ApiError(404, "not found");

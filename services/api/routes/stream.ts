@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { listPendingUpdates } from "@meridian/portfolio";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ValidationError } from "../http.ts";
+import { invalid } from "../http.ts";
 
 /** The SSE route. */
 export function streamRoutes(ctx: RouteContext): Hono<ApiEnv> {
@@ -16,12 +16,7 @@ export function streamRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const user = c.get("user");
     const lastEventId = c.req.header("last-event-id") ?? c.req.query("last_event_id");
     if (lastEventId !== undefined && lastEventId.length > 64) {
-      throw new ValidationError([{
-        code: "custom",
-        path: ["Last-Event-ID"],
-        message: "too long",
-        input: undefined,
-      }]);
+      throw invalid([{ path: ["Last-Event-ID"], message: "too long" }]);
     }
     const body = hub.open(user.id, lastEventId, async () => ({
       pending: await listPendingUpdates(sql, user.id),
