@@ -10,6 +10,7 @@ import type { Claim } from "../login_throttle.ts";
 import { portfolioMode } from "../mode.ts";
 import * as S from "../schemas.ts";
 import { readToken, sessionCookie } from "../sessions.ts";
+import { createUser, userForSignIn, userOverview } from "../users.ts";
 
 // A real hash of a random password, so a login for an unknown email costs the same.
 const DUMMY_HASH = hashPassword(crypto.randomUUID());
@@ -24,27 +25,20 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const { sql, log, config, now, throttle, sessions, clientAddress, secure, startSession } = ctx;
   const app = new Hono<ApiEnv>();
 
-  // Sign-up answers the same for a new email and a taken one (202, no session): the browser
-  // then signs in, so whether an address has an account is never revealed here.
+  // Sign-up answers the same for a new email and a taken one (202, no session, the same work
+  // done): the browser then signs in, so whether an address has an account is never revealed.
   app.post("/api/auth/signup", async (c) => {
     const body = await jsonBody(c, S.SignupBody);
     const claim = await throttle.claimAddress(clientAddress(c), now());
     if (!claim.ok) throw throttled(claim, "too many attempts; try again later");
     const hash = await hashPassword(body.password);
-    const user = await sql.begin(async (tx) => {
-      // Serialise sign-ups so "first user becomes owner" has exactly one winner.
-      await tx`select pg_advisory_xact_lock(hashtext('meridian.signup'))`;
-      const [{ n }] = await tx<{ n: number }[]>`select count(*)::int as n from users`;
-      if (n > 0 && !config.ALLOW_SIGNUP) return "closed" as const;
-      const [row] = await tx<{ id: string; role: string }[]>`
-        insert into users (email, password_hash, role)
-        values (${body.email}, ${hash}, ${n === 0 ? "owner" : "member"})
-        on conflict (email) do nothing
-        returning id, role`;
-      return row ?? null;
+    const user = await createUser(sql, {
+      email: body.email,
+      passwordHash: hash,
+      allowSignup: config.ALLOW_SIGNUP,
     });
     if (user === "closed") throw new ApiError(403, "sign-up is closed on this installation");
-    if (user) log.info("user signed up", { user_id: user.id, role: user.role });
+    if (user !== "taken") log.info("user signed up", { user_id: user.id, role: user.role });
     return c.json({ status: "accepted", next: "sign_in" }, 202);
   });
 
@@ -58,10 +52,7 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
     if (!fromAddress.ok) throw throttled(fromAddress, "too many sign-in attempts; try again later");
     const forAccount = await throttle.claimSignIn(body.email, address, at);
     if (!forAccount.ok) throw throttled(forAccount, "too many sign-in attempts; try again later");
-    const [row] = await sql<
-      { id: string; email: string; role: string; password_hash: string; created_at: Date }[]
-    >`
-      select id, email, role, password_hash, created_at from users where email = ${body.email}`;
+    const row = await userForSignIn(sql, body.email);
     const ok = await verifyPassword(body.password, row?.password_hash ?? await DUMMY_HASH) &&
       row !== undefined;
     if (!ok) throw new ApiError(401, "wrong email or password");
@@ -89,16 +80,13 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
 
   app.get("/api/me", async (c) => {
     const user = c.get("user");
-    const [row] = await sql<{ created_at: Date }[]>`
-      select created_at from users where id = ${user.id}`;
-    const conns = await sql<{ access: string; status: string }[]>`
-      select access, status from connections where user_id = ${user.id}`;
+    const { createdAt, connections: conns } = await userOverview(sql, user.id);
     return c.json({
       user: {
         id: user.id,
         email: user.email,
         role: user.role,
-        created_at: row.created_at.toISOString(),
+        created_at: createdAt.toISOString(),
       },
       portfolio_mode: portfolioMode(conns),
       connections: {
