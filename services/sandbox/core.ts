@@ -56,6 +56,11 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Milliseconds since the epoch as an ISO 8601 UTC timestamp. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 /** A decimal string as a JSON number (the providers' SDKs type these fields as numbers). */
 export function num(s: string | null | undefined): number | null {
   return s === null || s === undefined ? null : Number(s);
