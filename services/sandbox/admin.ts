@@ -10,7 +10,7 @@ import type { AlpacaSandbox } from "./alpaca/mod.ts";
 import type { CallLog } from "./calls.ts";
 import { AdminError } from "./core.ts";
 import type { PlaidSandbox } from "./plaid.ts";
-import type { SnapTradeSandbox } from "./snaptrade.ts";
+import type { SnapTradeSandbox } from "./snaptrade/mod.ts";
 import type { WebhookDispatcher } from "./webhooks.ts";
 
 /** Whether the admin API answers: `demo` and `test` do, `off` refuses. */

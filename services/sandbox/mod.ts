@@ -12,7 +12,7 @@ import { CallLog } from "./calls.ts";
 import type { SandboxCore } from "./core.ts";
 import { discard, loadState, type SandboxState, StateFile } from "./persist.ts";
 import { createPlaid, type PlaidSandbox } from "./plaid.ts";
-import { createSnapTrade, type SnapTradeSandbox } from "./snaptrade.ts";
+import { createSnapTrade, type SnapTradeSandbox } from "./snaptrade/mod.ts";
 import { type SandboxLog, WebhookDispatcher } from "./webhooks.ts";
 
 export { CallLog } from "./calls.ts";

@@ -6,7 +6,7 @@
  */
 import type { AlpacaState } from "./alpaca/mod.ts";
 import type { PlaidState } from "./plaid.ts";
-import type { SnapTradeState } from "./snaptrade.ts";
+import type { SnapTradeState } from "./snaptrade/mod.ts";
 import type { SandboxLog } from "./webhooks.ts";
 
 /** Bumped when the snapshot's shape changes incompatibly (an old file is then ignored). */

@@ -2,7 +2,7 @@
  * Helpers for the sandbox's own tests: a webhook receiver and a signed raw SnapTrade request.
  * @module
  */
-import { snapTradeRequestSignature } from "./snaptrade.ts";
+import { snapTradeRequestSignature } from "./snaptrade/mod.ts";
 
 /** One webhook the receiver got. */
 export interface Received {

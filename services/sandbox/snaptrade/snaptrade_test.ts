@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Snaptrade, SnaptradeAuth } from "snaptrade-typescript-sdk";
-import { canonicalJson } from "./canonical_json.ts";
-import { startSandbox } from "./mod.ts";
-import { SIGNATURE_ERROR } from "./snaptrade.ts";
-import { signedSnapTrade, webhookReceiver } from "./test_support.ts";
-import { hmacBase64 } from "./webhooks.ts";
+import { canonicalJson } from "../canonical_json.ts";
+import { startSandbox } from "../mod.ts";
+import { signedSnapTrade, webhookReceiver } from "../test_support.ts";
+import { hmacBase64 } from "../webhooks.ts";
+import { SIGNATURE_ERROR } from "./mod.ts";
 
 const CLIENT_ID = "MERIDIAN-TEST";
 const CONSUMER_KEY = "test-consumer-key-123";

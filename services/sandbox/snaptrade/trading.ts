@@ -1,0 +1,328 @@
+/**
+ * SnapTrade trading: `/trade/impact` quotes placed once within five minutes, `/trade/place`,
+ * and order cancels. Only trade connections to brokerages that trade may; market orders and
+ * marketable limits fill at once (position, cash and an activity change), others rest open.
+ * @module
+ */
+import { Decimal } from "decimal.js";
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { iso, num, type SandboxCore } from "../core.ts";
+import { KNOWN_TICKERS, type Security, securityFor } from "../demo_data.ts";
+import { authUser, callerAccount, fail, ownAccount } from "./request.ts";
+import { accountJson, currency, universalSymbol } from "./shapes.ts";
+import { type Account, type SnapTradeStore, TRADE_TTL_MS, type TradeQuote } from "./state.ts";
+import type { SnapTradeWebhooks } from "./webhooks.ts";
+
+const dec = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(String);
+
+const ImpactBody = z.object({
+  account_id: z.string(),
+  action: z.enum(["BUY", "SELL"]),
+  universal_symbol_id: z.string(),
+  order_type: z.enum(["Limit", "Market", "StopLimit", "Stop"]),
+  time_in_force: z.enum(["FOK", "Day", "GTC", "IOC"]),
+  price: dec.nullish(),
+  stop: dec.nullish(),
+  units: dec.nullish(),
+  notional_value: dec.nullish(),
+});
+
+const ForceBody = z.object({
+  account_id: z.string(),
+  action: z.enum(["BUY", "SELL", "BUY_TO_OPEN", "BUY_TO_CLOSE", "SELL_TO_OPEN", "SELL_TO_CLOSE"]),
+  universal_symbol_id: z.string().nullish(),
+  symbol: z.string().nullish(),
+  order_type: z.enum(["Limit", "Market", "StopLimit", "Stop"]),
+  time_in_force: z.enum(["FOK", "Day", "GTC", "IOC", "GTD"]),
+  trading_session: z.enum(["REGULAR", "EXTENDED"]).nullish(),
+  expiry_date: z.string().nullish(),
+  price: dec.nullish(),
+  stop: dec.nullish(),
+  units: dec.nullish(),
+  notional_value: dec.nullish(),
+  client_order_id: z.string().nullish(),
+});
+
+function symbolById(acct: Account, id: string): Security | undefined {
+  const held = acct.data.holdings.find((h) => h.security.id === id)?.security;
+  return held ?? KNOWN_TICKERS.map(securityFor).find((s) => s.id === id);
+}
+
+/** Registers the trading routes on the API app. */
+export function tradingRoutes(
+  api: Hono,
+  deps: { core: SandboxCore; store: SnapTradeStore; hooks: SnapTradeWebhooks },
+): void {
+  const { core, store, hooks } = deps;
+
+  /** Checks a trade is allowed; answers the refusal or the units to trade. */
+  function checkTrade(
+    c: Context,
+    acct: Account,
+    sec: Security,
+    action: "BUY" | "SELL",
+    units: string | null | undefined,
+    notional: string | null | undefined,
+    limitPrice: string | null | undefined,
+  ): Response | string {
+    const a = store.authOf(acct);
+    if (a.type !== "trade" || !a.brokerage.allowsTrading) {
+      return fail(
+        c,
+        403,
+        "This connection is read-only. Reconnect it with connectionType=trade to place trades.",
+        "1141",
+      );
+    }
+    const price = new Decimal(limitPrice ?? sec.price);
+    let u: Decimal;
+    if (units) u = new Decimal(units);
+    else if (notional) u = new Decimal(notional).div(price).toDecimalPlaces(6, Decimal.ROUND_DOWN);
+    else return fail(c, 400, "Either units or notional_value is required", "1068");
+    if (u.lte(0)) return fail(c, 400, "units must be positive", "1068");
+    if (!u.isInteger() && !a.brokerage.allowsFractional) {
+      return fail(c, 400, `${a.brokerage.name} does not support fractional units`, "1068");
+    }
+    if (action === "SELL") {
+      const held = acct.data.holdings.find((h) => h.security.id === sec.id);
+      if (!held || new Decimal(held.units).lt(u)) {
+        return fail(c, 400, "Insufficient units to sell", "1068");
+      }
+    } else if (u.mul(price).gt(acct.data.cash)) {
+      return fail(c, 400, "Insufficient buying power", "1068");
+    }
+    return u.toFixed();
+  }
+
+  function placeOrder(
+    acct: Account,
+    sec: Security,
+    action: "BUY" | "SELL",
+    orderType: string,
+    timeInForce: string,
+    units: string,
+    limitPrice: string | null,
+    stopPrice: string | null,
+  ): Record<string, unknown> {
+    const now = core.now();
+    const market = new Decimal(sec.price);
+    const fills = orderType === "Market" ||
+      (orderType === "Limit" && limitPrice !== null &&
+        (action === "BUY" ? market.lte(limitPrice) : market.gte(limitPrice)));
+    const record: Record<string, unknown> = {
+      brokerage_order_id: crypto.randomUUID(),
+      status: fills ? "EXECUTED" : "ACCEPTED",
+      universal_symbol: universalSymbol(sec),
+      option_symbol: null,
+      action,
+      total_quantity: units,
+      open_quantity: fills ? "0" : units,
+      canceled_quantity: "0",
+      filled_quantity: fills ? units : "0",
+      execution_price: fills ? sec.price : null,
+      limit_price: limitPrice,
+      stop_price: stopPrice,
+      order_type: orderType,
+      time_in_force: timeInForce,
+      time_placed: iso(now),
+      time_updated: iso(now),
+      time_executed: fills ? iso(now) : null,
+      expiry_date: null,
+      symbol: sec.id,
+      child_brokerage_order_ids: null,
+    };
+    acct.orders.push({ record, placedAt: now, open: !fills, executed: fills });
+    if (fills) {
+      applyFill(acct, sec, action, units);
+      hooks.holdingsUpdated(store.authOf(acct), acct, 50);
+    }
+    return record;
+  }
+
+  function applyFill(acct: Account, sec: Security, action: "BUY" | "SELL", units: string) {
+    const d = acct.data;
+    const cost = new Decimal(units).mul(sec.price);
+    const existing = d.holdings.find((h) => h.security.id === sec.id);
+    if (action === "BUY") {
+      d.cash = new Decimal(d.cash).minus(cost).toFixed(2);
+      if (existing) {
+        const total = new Decimal(existing.units).plus(units);
+        existing.averageCost = new Decimal(existing.units).mul(existing.averageCost).plus(cost)
+          .div(total).toDecimalPlaces(4).toFixed();
+        existing.units = total.toFixed();
+      } else d.holdings.push({ security: sec, units, averageCost: sec.price });
+    } else if (existing) {
+      d.cash = new Decimal(d.cash).plus(cost).toFixed(2);
+      const left = new Decimal(existing.units).minus(units);
+      if (left.isZero()) d.holdings.splice(d.holdings.indexOf(existing), 1);
+      else existing.units = left.toFixed();
+    }
+    d.transactions.push({
+      id: crypto.randomUUID(),
+      date: iso(core.now()).slice(0, 10),
+      type: action,
+      security: sec,
+      units: action === "BUY" ? units : new Decimal(units).neg().toFixed(),
+      price: sec.price,
+      amount: (action === "BUY" ? cost.neg() : cost).toFixed(2),
+      fee: "0",
+      currency: d.currency,
+      description: `${action === "BUY" ? "Bought" : "Sold"} ${units} ${sec.ticker}`,
+    });
+  }
+
+  api.post("/trade/impact", async (c) => {
+    const u = authUser(c, store);
+    if (u instanceof Response) return u;
+    const parsed = ImpactBody.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success) return fail(c, 400, "Invalid trade parameters", "1068");
+    const b = parsed.data;
+    const acct = ownAccount(c, store, u, b.account_id);
+    if (acct instanceof Response) return acct;
+    const sec = symbolById(acct, b.universal_symbol_id);
+    if (!sec) return fail(c, 400, "Unknown universal_symbol_id", "1068");
+    if ((b.order_type === "Limit" || b.order_type === "StopLimit") && !b.price) {
+      return fail(c, 400, "price is required for limit orders", "1068");
+    }
+    const units = checkTrade(c, acct, sec, b.action, b.units, b.notional_value, b.price);
+    if (units instanceof Response) return units;
+    const quote: TradeQuote = {
+      id: crypto.randomUUID(),
+      accountId: acct.id,
+      userId: u.userId,
+      security: sec,
+      action: b.action,
+      orderType: b.order_type,
+      timeInForce: b.time_in_force,
+      units,
+      price: b.price ?? null,
+      stop: b.stop ?? null,
+      createdAt: core.now(),
+      placed: false,
+    };
+    store.trades.set(quote.id, quote);
+    const value = new Decimal(units).mul(b.price ?? sec.price);
+    const remaining = b.action === "BUY"
+      ? new Decimal(acct.data.cash).minus(value)
+      : new Decimal(acct.data.cash).plus(value);
+    const impact = {
+      account: acct.id,
+      currency: acct.data.currency,
+      remaining_cash: remaining.toDecimalPlaces(2).toNumber(),
+      estimated_commission: 0,
+      forex_fees: 0,
+    };
+    return c.json({
+      trade: {
+        id: quote.id,
+        account: acct.id,
+        order_type: b.order_type,
+        time_in_force: b.time_in_force,
+        symbol: {
+          universal_symbol_id: sec.id,
+          currency: currency(sec.currency),
+          local_id: null,
+          description: sec.name,
+          symbol: sec.ticker,
+          brokerage_symbol_id: sec.id,
+        },
+        action: b.action,
+        units: Number(units),
+        price: num(b.price ?? sec.price),
+      },
+      trade_impacts: [impact],
+      combined_remaining_balance: {
+        account: accountJson(acct, store.authOf(acct)),
+        currency: currency(acct.data.currency),
+        cash: impact.remaining_cash,
+      },
+    });
+  });
+
+  api.post("/trade/place", async (c) => {
+    const u = authUser(c, store);
+    if (u instanceof Response) return u;
+    const parsed = ForceBody.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success) return fail(c, 400, "Invalid trade parameters", "1068");
+    const b = parsed.data;
+    const acct = ownAccount(c, store, u, b.account_id);
+    if (acct instanceof Response) return acct;
+    const sec = b.universal_symbol_id
+      ? symbolById(acct, b.universal_symbol_id)
+      : b.symbol
+      ? securityFor(b.symbol)
+      : undefined;
+    if (!sec) return fail(c, 400, "Unknown symbol", "1068");
+    const action = b.action.startsWith("BUY") ? "BUY" : "SELL";
+    if ((b.order_type === "Limit" || b.order_type === "StopLimit") && !b.price) {
+      return fail(c, 400, "price is required for limit orders", "1068");
+    }
+    const units = checkTrade(c, acct, sec, action, b.units, b.notional_value, b.price);
+    if (units instanceof Response) return units;
+    return c.json(
+      placeOrder(
+        acct,
+        sec,
+        action,
+        b.order_type,
+        b.time_in_force,
+        units,
+        b.price ?? null,
+        b.stop ?? null,
+      ),
+    );
+  });
+
+  api.post("/trade/:tradeId", (c) => {
+    const u = authUser(c, store);
+    if (u instanceof Response) return u;
+    const quote = store.trades.get(c.req.param("tradeId"));
+    if (!quote || quote.userId !== u.userId) {
+      return fail(c, 404, "Unable to find the specified trade", "1011");
+    }
+    if (quote.placed) return fail(c, 400, "This trade has already been placed", "1071");
+    if (core.now() - quote.createdAt > TRADE_TTL_MS) {
+      return fail(c, 400, "This trade has expired; request a new trade impact", "1072");
+    }
+    const acct = ownAccount(c, store, u, quote.accountId);
+    if (acct instanceof Response) return acct;
+    const units = checkTrade(c, acct, quote.security, quote.action, quote.units, null, quote.price);
+    if (units instanceof Response) return units;
+    quote.placed = true;
+    return c.json(
+      placeOrder(
+        acct,
+        quote.security,
+        quote.action,
+        quote.orderType,
+        quote.timeInForce,
+        units,
+        quote.price,
+        quote.stop,
+      ),
+    );
+  });
+
+  // The legacy route answers the whole order; the current one only its id.
+  const cancel = (legacy: boolean) => async (c: Context) => {
+    const acct = callerAccount(c, store);
+    if (acct instanceof Response) return acct;
+    const body = await c.req.json().catch(() => ({})) as { brokerage_order_id?: string };
+    const o = acct.orders.find((o) => o.record.brokerage_order_id === body.brokerage_order_id);
+    if (!o) return fail(c, 404, "Unable to find the specified order", "1011");
+    if (!o.open) return fail(c, 400, "The order can no longer be canceled", "1073");
+    o.open = false;
+    Object.assign(o.record, {
+      status: "CANCELED",
+      canceled_quantity: o.record.open_quantity,
+      open_quantity: "0",
+      time_updated: iso(core.now()),
+    });
+    return c.json(
+      legacy ? o.record : { brokerage_order_id: o.record.brokerage_order_id, raw_response: null },
+    );
+  };
+  api.post("/accounts/:accountId/trading/cancel", cancel(false));
+  api.post("/accounts/:accountId/orders/cancel", cancel(true));
+}
