@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { AlpacaSandbox } from "./alpaca/mod.ts";
 import type { CallLog } from "./calls.ts";
 import { AdminError } from "./core.ts";
-import type { PlaidSandbox } from "./plaid.ts";
+import type { PlaidSandbox } from "./plaid/mod.ts";
 import type { SnapTradeSandbox } from "./snaptrade/mod.ts";
 import type { WebhookDispatcher } from "./webhooks.ts";
 

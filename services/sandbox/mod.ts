@@ -11,7 +11,7 @@ import { type AlpacaSandbox, createAlpacaSandbox } from "./alpaca/mod.ts";
 import { CallLog } from "./calls.ts";
 import type { SandboxCore } from "./core.ts";
 import { discard, loadState, type SandboxState, StateFile } from "./persist.ts";
-import { createPlaid, type PlaidSandbox } from "./plaid.ts";
+import { createPlaid, type PlaidSandbox } from "./plaid/mod.ts";
 import { createSnapTrade, type SnapTradeSandbox } from "./snaptrade/mod.ts";
 import { type SandboxLog, WebhookDispatcher } from "./webhooks.ts";
 

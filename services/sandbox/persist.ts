@@ -5,7 +5,7 @@
  * @module
  */
 import type { AlpacaState } from "./alpaca/mod.ts";
-import type { PlaidState } from "./plaid.ts";
+import type { PlaidState } from "./plaid/mod.ts";
 import type { SnapTradeState } from "./snaptrade/mod.ts";
 import type { SandboxLog } from "./webhooks.ts";
 

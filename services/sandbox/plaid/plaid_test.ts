@@ -8,9 +8,9 @@ import {
   PlaidApi,
   Products,
 } from "plaid";
-import { startSandbox } from "./mod.ts";
-import { webhookReceiver } from "./test_support.ts";
-import { sha256Hex } from "./webhooks.ts";
+import { startSandbox } from "../mod.ts";
+import { webhookReceiver } from "../test_support.ts";
+import { sha256Hex } from "../webhooks.ts";
 
 const CLIENT_ID = "plaid-test-client";
 const SECRET = "plaid-test-secret";
