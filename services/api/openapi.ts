@@ -16,20 +16,26 @@ type Op = {
   response?: z.ZodType;
   auth?: false;
   errors?: number[];
+  /** Other successful answers than `ok`. */
+  also?: { status: number; response: z.ZodType }[];
   stream?: true;
   redirect?: true;
 };
+
+/** What a connection flow may answer beyond its own: the provider's refusal or outage, limits. */
+const FLOW_ERRORS = [429, 502, 503];
 
 const OPS: Op[] = [
   {
     method: "post",
     path: "/api/auth/signup",
-    summary: "Create an account (the first becomes owner)",
+    summary:
+      "Create an account (the first becomes owner); the same answer for a taken email, then sign in",
     body: S.SignupBody,
-    ok: 201,
-    response: z.object({ user: S.UserView }),
+    ok: 202,
+    response: S.SignupAccepted,
     auth: false,
-    errors: [400, 403, 409, 429],
+    errors: [403, 429],
   },
   {
     method: "post",
@@ -39,7 +45,7 @@ const OPS: Op[] = [
     ok: 200,
     response: z.object({ user: S.UserView }),
     auth: false,
-    errors: [400, 401, 429],
+    errors: [401, 429],
   },
   { method: "post", path: "/api/auth/logout", summary: "Sign out", ok: 204, auth: false },
   {
@@ -64,7 +70,8 @@ const OPS: Op[] = [
     body: S.RefreshBody,
     ok: 202,
     response: S.RefreshAccepted,
-    errors: [400, 404, 429],
+    also: [{ status: 200, response: S.RefreshUpToDate }],
+    errors: [404, 429],
   },
   {
     method: "get",
@@ -93,7 +100,7 @@ const OPS: Op[] = [
     path: "/api/connections/{id}",
     summary: "Remove a connection and its data",
     ok: 204,
-    errors: [404],
+    errors: [404, ...FLOW_ERRORS],
   },
   {
     method: "post",
@@ -102,7 +109,7 @@ const OPS: Op[] = [
     body: S.ReconnectBody,
     ok: 200,
     response: S.ReconnectView,
-    errors: [400, 404],
+    errors: [404, 409, 422, ...FLOW_ERRORS],
   },
   {
     method: "post",
@@ -111,7 +118,7 @@ const OPS: Op[] = [
     body: S.SnapTradePortalBody,
     ok: 200,
     response: S.PortalView,
-    errors: [400, 502],
+    errors: FLOW_ERRORS,
   },
   {
     method: "get",
@@ -128,7 +135,7 @@ const OPS: Op[] = [
     body: S.PlaidLinkBody,
     ok: 200,
     response: S.PlaidLinkView,
-    errors: [502],
+    errors: FLOW_ERRORS,
   },
   {
     method: "post",
@@ -137,7 +144,7 @@ const OPS: Op[] = [
     body: S.PlaidExchangeBody,
     ok: 201,
     response: S.ConnectedView,
-    errors: [400, 502],
+    errors: [404, ...FLOW_ERRORS],
   },
   {
     method: "get",
@@ -154,7 +161,7 @@ const OPS: Op[] = [
     body: S.AlpacaBody,
     ok: 201,
     response: S.ConnectedView,
-    errors: [400, 422],
+    errors: [404, 409, 422, ...FLOW_ERRORS],
   },
   {
     method: "get",
@@ -253,10 +260,28 @@ export function openApiDocument(): unknown {
         }
         : { description: "No content" };
     }
-    const errors = new Set([...(op.errors ?? []), ...(op.auth === false ? [] : [401])]);
+    // Besides its own: 400 for a bad path, query or body (413 and 415 for a body that is too
+    // large or not JSON), 401 without a session, 404 for an id that is not the user's, and
+    // 503 with Retry-After whenever PostgreSQL or NATS is unreachable.
+    for (const more of op.also ?? []) {
+      responses[String(more.status)] = {
+        description: "OK",
+        content: { "application/json": { schema: schema(more.response, "output") } },
+      };
+    }
+    const errors = new Set([
+      ...(op.errors ?? []),
+      ...(op.auth === false ? [] : [401]),
+      ...(op.body || op.query || op.path.includes("{id}") ? [400] : []),
+      ...(op.body ? [413, 415] : []),
+      ...(op.path.includes("{id}") ? [404] : []),
+      503,
+    ]);
     for (const code of errors) {
       responses[String(code)] = {
-        description: code === 429 ? "Too many requests (see Retry-After)" : "Error",
+        description: code === 429 || code === 503
+          ? "Not now: come back after Retry-After seconds"
+          : "Error",
         content: { "application/json": { schema: schema(S.ErrorBody, "output") } },
       };
     }

@@ -44,6 +44,12 @@ export const LoginBody = z.object({
   password: z.string().min(1).max(256),
 }).strict();
 
+/** What sign-up answers, for a new email and a taken one alike. */
+export const SignupAccepted = z.object({
+  status: z.literal("accepted"),
+  next: z.literal("sign_in"),
+});
+
 export const UserView = z.object({
   id: Id,
   email: z.string(),
