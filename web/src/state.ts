@@ -10,6 +10,13 @@ import {
   type RefreshAnswer,
 } from "./api.ts";
 import { PROVIDER_NAMES } from "./format.ts";
+import {
+  applySyncEvent,
+  cooldownMessage,
+  type Refreshing,
+  startRefresh,
+  type SyncEvent,
+} from "./refresh_machine.ts";
 
 export const me = signal<Me | null>(null);
 export const authChecked = signal(false);
@@ -21,7 +28,7 @@ export const connections = signal<Connection[] | null>(null);
 export const liveValue = signal<{ total: string; currency: string; time: string } | null>(null);
 export const streamState = signal<"connecting" | "live" | "reconnecting">("connecting");
 /** The request ids of a refresh in flight. */
-export const syncing = signal<{ requestIds: string[]; open: Set<string>; started: number } | null>(
+export const syncing = signal<Refreshing | null>(
   null,
 );
 export const syncNote = signal<string | null>(null);
@@ -104,8 +111,6 @@ async function finishSync(failed: string[]): Promise<void> {
   else toast("success", "Holdings updated");
 }
 
-const failures: string[] = [];
-
 /** Asks for a refresh of what is flagged or stale. */
 export async function refresh(): Promise<void> {
   if (syncing.value) return;
@@ -117,18 +122,13 @@ export async function refresh(): Promise<void> {
       await Promise.all([loadHoldings(), loadPending()]);
       return;
     }
-    const ids = answer.connections?.map((c) => c.connection_id) ?? [];
-    failures.length = 0;
-    syncing.value = {
-      requestIds: answer.request_ids ?? [],
-      open: new Set(ids),
-      started: Date.now(),
-    };
+    const ids = answer.connections.map((c) => c.connection_id);
+    syncing.value = startRefresh(answer.request_ids, ids, Date.now());
     syncNote.value = `Syncing ${ids.length} connection${ids.length === 1 ? "" : "s"}…`;
     // If progress events never arrive (stream down), still finish after a while.
     syncTimer = setTimeout(() => finishSync([]), 90_000);
     // A fast sync may have reported before this answer arrived.
-    const mine = new Set(answer.request_ids ?? []);
+    const mine = new Set(answer.request_ids);
     for (const e of recentSync.filter((e) => mine.has(e.request_id))) onSyncProgress(e, true);
   } catch (e) {
     if (e instanceof ApiError && e.status === 429) {
@@ -136,15 +136,8 @@ export async function refresh(): Promise<void> {
       const until = Date.now() + (e.retryAfterS ?? 60) * 1000;
       clearInterval(waitTimer);
       const show = () => {
-        const s = Math.ceil((until - Date.now()) / 1000);
-        if (s <= 0) {
-          clearInterval(waitTimer);
-          refreshMessage.value = null;
-          return;
-        }
-        refreshMessage.value = `You refreshed moments ago. Please wait ${s} second${
-          s === 1 ? "" : "s"
-        } before refreshing again.`;
+        refreshMessage.value = cooldownMessage((until - Date.now()) / 1000);
+        if (refreshMessage.value === null) clearInterval(waitTimer);
       };
       show();
       waitTimer = setInterval(show, 1000);
@@ -154,13 +147,6 @@ export async function refresh(): Promise<void> {
   }
 }
 
-type SyncEvent = {
-  request_id: string;
-  connection_id: string;
-  provider: string;
-  phase: string;
-  detail?: string;
-};
 /** Recent sync events, kept in case they arrive before the refresh request's answer. */
 const recentSync: SyncEvent[] = [];
 
@@ -170,23 +156,14 @@ export function onSyncProgress(p: SyncEvent, replay = false): void {
     recentSync.push(p);
     if (recentSync.length > 100) recentSync.shift();
   }
-  const s = syncing.value;
-  if (!s || !s.requestIds.includes(p.request_id)) {
-    // A sync this browser did not start (another tab, a webhook policy): refresh the view.
-    if (p.phase === "succeeded") void Promise.all([loadHoldings(), loadPending()]);
-    return;
-  }
-  if (p.phase === "started") {
-    syncNote.value = `Syncing with ${PROVIDER_NAMES[p.provider] ?? p.provider}…`;
-  }
-  if (p.phase === "failed" || p.phase === "skipped") {
-    failures.push(p.detail ?? `${p.provider} could not be synced`);
-  }
-  if (p.phase === "succeeded" || p.phase === "failed" || p.phase === "skipped") {
-    const open = new Set(s.open);
-    open.delete(p.connection_id);
-    syncing.value = { ...s, open };
-    if (open.size === 0) void finishSync([...failures]);
+  const step = applySyncEvent(syncing.value, p, (key) => PROVIDER_NAMES[key] ?? key);
+  if (step.kind === "foreign") {
+    if (step.reload) void Promise.all([loadHoldings(), loadPending()]);
+  } else if (step.kind === "done") {
+    void finishSync(step.failures);
+  } else {
+    syncing.value = step.state;
+    if (step.note) syncNote.value = step.note;
   }
 }
 

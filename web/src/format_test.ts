@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import {
+  formatMoney,
+  formatPercent,
+  formatQuantity,
+  formatSignedMoney,
+  timeAgo,
+  tone,
+} from "./format.ts";
+
+Deno.test("tone is read off the decimal string, never a float", () => {
+  assert.equal(tone("0.00"), "flat");
+  assert.equal(tone("-0"), "flat");
+  assert.equal(tone("0.0000001"), "up");
+  assert.equal(tone("-0.0000001"), "down");
+  assert.equal(tone(null), "flat");
+  assert.equal(tone(undefined), "flat");
+});
+
+Deno.test("signed amounts and percentages carry their sign as text", () => {
+  assert.match(formatSignedMoney("12.3", "USD"), /^\+\$12\.30$/);
+  assert.match(formatSignedMoney("-4", "USD"), /^−\$4\.00$/);
+  assert.match(formatSignedMoney("0", "USD"), /^\$0\.00$/);
+  assert.equal(formatSignedMoney(null, "USD"), "—");
+  assert.equal(formatPercent("1.25"), "+1.25 %");
+  assert.equal(formatPercent("-0.40"), "−0.40 %");
+  assert.equal(formatPercent("0.00"), "0.00 %");
+  assert.equal(formatPercent(null), "");
+});
+
+Deno.test("money in its currency, an unknown currency code still shows two places", () => {
+  assert.match(formatMoney("1234.5", "USD"), /1,234\.50/);
+  assert.match(formatMoney("1234.5", "CAD"), /1,234\.50/);
+  assert.equal(formatMoney("1234.5", "NOT A CODE"), "1,234.50");
+  assert.equal(formatMoney(undefined, "USD"), "—");
+  assert.equal(formatQuantity("0.1234567"), "0.123457");
+});
+
+Deno.test("time ago in words", () => {
+  const now = Date.parse("2026-11-30T12:00:00Z");
+  assert.equal(timeAgo(null, now), "never");
+  assert.equal(timeAgo("2026-11-30T11:59:30Z", now), "just now");
+  assert.equal(timeAgo("2026-11-30T11:55:00Z", now), "5 minutes ago");
+  assert.equal(timeAgo("2026-11-30T09:00:00Z", now), "3 hours ago");
+  assert.equal(timeAgo("2026-11-28T12:00:00Z", now), "2 days ago");
+});
