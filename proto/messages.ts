@@ -3,6 +3,7 @@
  * decimal strings; times are ISO-8601 UTC strings.
  * @module
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { PROVIDERS } from "./subjects.ts";
 
@@ -45,10 +46,33 @@ export const TRANSACTION_TYPES = [
 ] as const;
 export const TransactionType = z.enum(TRANSACTION_TYPES);
 
+/**
+ * A webhook's event id as stored and forwarded: the relay's outbox key, the `Nats-Msg-Id` and
+ * ingress's `UNIQUE(provider, event_id)`. Either a provider id that is 1–128 printable ASCII
+ * characters without spaces and does not start with `~`, or `~` and a hex SHA-256 (see
+ * {@link webhookEventId}). NATS headers mangle control characters and PostgreSQL text refuses
+ * NUL, so an unrestricted id could be acknowledged and then lost or never recorded.
+ */
+export const WebhookEventId = z.string().regex(
+  /^(?:[\x21-\x7d][\x21-\x7e]{0,127}|~[0-9a-f]{64})$/,
+  "expected 1-128 printable ASCII characters, or ~ and a SHA-256",
+);
+
+/**
+ * The one rule that turns a provider's event id into a {@link WebhookEventId}: an id that is
+ * already one is kept; any other becomes `~` and the SHA-256 of its JSON string form (which
+ * keeps control characters and lone surrogates distinct), so distinct provider ids never
+ * share a key and redeliveries of one id always get the same key. Idempotent.
+ */
+export function webhookEventId(providerId: string): string {
+  if (WebhookEventId.safeParse(providerId).success) return providerId;
+  return "~" + createHash("sha256").update(JSON.stringify(providerId), "utf8").digest("hex");
+}
+
 /** `webhooks.<provider>`: a webhook the relay verified, with its raw body. */
 export const WebhookEnvelope = z.object({
   provider: z.enum(["snaptrade", "plaid"]),
-  event_id: z.string().min(1).max(256),
+  event_id: WebhookEventId,
   received_at: Timestamp,
   /** The request body as received (UTF-8 JSON text), less SnapTrade's deprecated `webhookSecret`. */
   body: z.string(),

@@ -65,7 +65,22 @@ const SNAPTRADE_IGNORE = new Set([
   "CONNECTION_FAILED",
 ]);
 
-const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+/**
+ * A webhook string as PostgreSQL text can hold it: NUL (which text refuses) and lone
+ * surrogates (which have no UTF-8 form) become U+FFFD. Every string a decision takes from a
+ * body passes through here, so any signed webhook is recorded on its first delivery; an id
+ * that had a NUL can only match nothing, as no stored id holds one.
+ */
+export function pgText(s: string): string {
+  return s.toWellFormed().replaceAll("\0", "\ufffd");
+}
+
+/** The first `max` UTF-16 units of `s`, never ending in half a surrogate pair. */
+export function clip(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max).toWellFormed();
+}
+
+const str = (v: unknown): string | null => typeof v === "string" && v.length > 0 ? pgText(v) : null;
 
 /** Decides a SnapTrade webhook. */
 export function decideSnaptrade(body: Record<string, unknown>): Decision {
@@ -97,7 +112,7 @@ export function decideSnaptrade(body: Record<string, unknown>): Decision {
             connection: ref,
             status: "error",
             reason: detail
-              ? `CONNECTION_BROKEN: ${detail}`.slice(0, 500)
+              ? clip(`CONNECTION_BROKEN: ${detail}`, 500)
               : "CONNECTION_BROKEN: the brokerage connection needs to be reconnected",
           }
           : none,
@@ -159,8 +174,11 @@ export function decidePlaid(body: Record<string, unknown>): Decision {
             kind: "status",
             connection: ref,
             status: "error",
-            reason: (str(error?.error_code) ?? "ITEM_ERROR") +
-              (str(error?.error_message) ? `: ${str(error?.error_message)}` : ""),
+            reason: clip(
+              (str(error?.error_code) ?? "ITEM_ERROR") +
+                (str(error?.error_message) ? `: ${str(error?.error_message)}` : ""),
+              500,
+            ),
           },
         };
       case "USER_PERMISSION_REVOKED":
@@ -178,8 +196,7 @@ export function decidePlaid(body: Record<string, unknown>): Decision {
           intent: {
             kind: "warning",
             connection: ref,
-            warning: [code, why, when ? `on ${when}` : null].filter(Boolean).join(": ")
-              .slice(0, 500),
+            warning: clip([code, why, when ? `on ${when}` : null].filter(Boolean).join(": "), 500),
           },
         };
       }

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { encode, PortfolioPending, subjects, type WebhookEnvelope } from "@meridian/proto";
 import type { Logger, Sql } from "@meridian/runtime";
 import { listPendingUpdates, requestRefresh } from "@meridian/portfolio";
-import { decide, type Intent, type Outcome, outcomeOf } from "./decide.ts";
+import { clip, decide, type Intent, type Outcome, outcomeOf } from "./decide.ts";
 
 /** What processing one envelope did. */
 export interface Processed {
@@ -66,7 +66,7 @@ export async function processEnvelope(deps: EffectDeps, env: WebhookEnvelope): P
     const inserted = await tx`
       insert into webhook_events
         (provider, event_id, event_type, received_at, user_id, connection_id, outcome)
-      values (${env.provider}, ${env.event_id}, ${eventType.slice(0, 200)}, ${env.received_at},
+      values (${env.provider}, ${env.event_id}, ${clip(eventType, 200)}, ${env.received_at},
               ${userId}, ${conn?.id ?? null}, ${outcome})
       on conflict (provider, event_id) do nothing
       returning id`;
