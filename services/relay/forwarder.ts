@@ -1,11 +1,15 @@
 /**
  * Forwards outbox rows to JetStream `webhooks.<provider>` in order, with `Nats-Msg-Id` = the
- * event id, and marks them forwarded only after their PubAck.
+ * event id, and marks them forwarded only after their PubAck. A row that cannot be published
+ * for a reason of its own (its envelope fails the schema, it exceeds max_payload, the server
+ * refuses that message) is set aside as poisoned instead of blocking the rows behind it; a
+ * connection or server problem stops the batch and it is retried. Nothing a row holds can
+ * stop the loop.
  * @module
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { encode, subjects, WebhookEnvelope } from "@meridian/proto";
-import { gauge, histogram, type Logger } from "@meridian/runtime";
+import { encode, subjects, WebhookEnvelope, webhookEventId } from "@meridian/proto";
+import { counter, gauge, histogram, type Logger } from "@meridian/runtime";
 import type { Outbox, OutboxRow } from "./outbox.ts";
 
 const forwardLatency = histogram(
@@ -15,36 +19,125 @@ const forwardLatency = histogram(
   [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600],
 );
 const forwarded = gauge("relay_outbox_backlog", "Outbox rows not yet forwarded to JetStream");
+const poisonedTotal = counter(
+  "relay_outbox_poisoned_total",
+  "Outbox rows set aside as unpublishable, by reason",
+  ["reason"],
+);
+
+/** A row set aside, and why. */
+export interface PoisonedRow {
+  row: OutboxRow;
+  /** A short reason: `schema`, `max_payload` or `rejected`, then the error message. */
+  failure: string;
+}
+
+/** What publishing a batch did. */
+export interface PublishResult {
+  /** Rows acknowledged by JetStream. */
+  acked: OutboxRow[];
+  /** Rows that cannot be published as they are. */
+  poisoned: PoisonedRow[];
+  /** A connection or server problem: the rows after the last one settled are to be retried. */
+  error?: unknown;
+}
 
 /**
- * Publishes `rows` pipelined (one connection keeps their order) and returns the leading run
- * of rows that were acknowledged.
+ * Errors that say nothing about the row: the connection, the server or its configuration.
+ * (A JetStream API error with a 5xx or 404 status is one too: the stream is missing or
+ * unavailable.)
+ */
+const TRANSIENT = new Set([
+  "TimeoutError",
+  "ClosedConnectionError",
+  "DrainingConnectionError",
+  "ConnectionError",
+  "NoRespondersError",
+  "RequestError",
+  "PermissionViolationError",
+  "AuthorizationError",
+  "UserAuthenticationExpiredError",
+  "JetStreamNotEnabled",
+  "JetStreamError",
+  "JetStreamStatusError",
+]);
+
+/** Why a row's publish failed, when the row is the reason; null when it is worth a retry. */
+export function rowFailure(e: unknown): string | null {
+  const err = e as { name?: string; message?: string; status?: number } | null;
+  const name = err?.name ?? "";
+  const message = String(err?.message ?? e);
+  if (/max_payload/i.test(message)) return `max_payload: ${message}`;
+  if (name === "JetStreamApiError") {
+    // 400: the server refused this message (e.g. larger than the stream's max_msg_size).
+    return err?.status === 400 ? `rejected: ${message}` : null;
+  }
+  if (TRANSIENT.has(name)) return null;
+  return `rejected: ${name ? `${name}: ` : ""}${message}`;
+}
+
+/**
+ * Publishes `rows` pipelined (one connection keeps their order). Never throws: a row whose
+ * envelope does not encode, or that the server refuses for itself, is returned as poisoned;
+ * the first connection or server error ends the result (`error`), and the rows after it are
+ * neither acked nor poisoned.
  */
 export async function publishRows(
   js: JetStreamClient,
   rows: OutboxRow[],
   timeoutMs = 5_000,
-): Promise<{ acked: OutboxRow[]; error?: unknown }> {
-  const pending = rows.map((r) =>
-    js.publish(
-      subjects.webhook(r.provider),
-      encode(WebhookEnvelope, {
+): Promise<PublishResult> {
+  const pending = rows.map((r): Promise<unknown> => {
+    let data: Uint8Array;
+    // Rows stored by an older relay may hold a raw provider id: the same rule maps it to the
+    // key a redelivery would get now (a stored key maps to itself).
+    let id: string;
+    try {
+      id = webhookEventId(r.event_id);
+      data = encode(WebhookEnvelope, {
         provider: r.provider,
-        event_id: r.event_id,
+        event_id: id,
         received_at: r.received_at,
         body: r.body,
-      }),
-      { msgID: r.event_id, timeout: timeoutMs },
-    )
-  );
+      });
+    } catch (e) {
+      return Promise.resolve(new SchemaFailure(e));
+    }
+    try {
+      return js.publish(subjects.webhook(r.provider), data, { msgID: id, timeout: timeoutMs });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  });
   const settled = await Promise.allSettled(pending);
-  const acked: OutboxRow[] = [];
+  const result: PublishResult = { acked: [], poisoned: [] };
   for (let i = 0; i < rows.length; i++) {
     const s = settled[i];
-    if (s.status === "rejected") return { acked, error: s.reason };
-    acked.push(rows[i]);
+    if (s.status === "fulfilled") {
+      if (s.value instanceof SchemaFailure) {
+        result.poisoned.push({ row: rows[i], failure: `schema: ${s.value.detail}` });
+      } else result.acked.push(rows[i]);
+      continue;
+    }
+    const failure = rowFailure(s.reason);
+    if (failure === null) {
+      result.error = s.reason;
+      return result;
+    }
+    result.poisoned.push({ row: rows[i], failure });
   }
-  return { acked };
+  return result;
+}
+
+/** An envelope that does not pass its schema. */
+class SchemaFailure {
+  readonly detail: string;
+  constructor(e: unknown) {
+    const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] })?.issues;
+    this.detail = issues
+      ? issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ")
+      : String((e as Error)?.message ?? e);
+  }
 }
 
 /** The forwarding loop of a running relay. */
@@ -95,46 +188,64 @@ export class Forwarder {
   async #loop(): Promise<void> {
     let backoff = 250;
     while (!this.#stopped) {
-      if (!this.#dirty) {
-        forwarded.set(this.outbox.backlog());
-        await this.#sleep(1_000);
-        // Also look periodically, in case rows were requeued by another process.
-        this.#dirty = true;
-        continue;
+      let retry = false;
+      try {
+        retry = await this.#pass();
+      } catch (e) {
+        // The outbox itself failed (e.g. the disk); nothing a row holds gets here.
+        this.log.error("forwarder pass failed; will retry", { error: e });
+        retry = true;
       }
-      this.#dirty = false;
-      const rows = this.outbox.unforwarded(this.opts.batch ?? 500);
-      if (rows.length === 0) continue;
-      this.#dirty = true;
-      const { acked, error } = await publishRows(this.js, rows);
-      const now = this.opts.now?.() ?? Date.now();
-      this.outbox.markForwarded(acked.map((r) => r.seq), new Date(now).toISOString());
-      for (const r of acked) {
-        forwardLatency.labels(r.provider).observe(
-          Math.max(0, now - Date.parse(r.received_at)) / 1000,
-        );
-      }
-      if (error && /max.?payload/i.test(String((error as Error)?.message ?? error))) {
-        // Too large for this NATS server: it would block the queue for ever. Set it aside
-        // (kept in the outbox; `relay:replay` sends it once max_payload is raised).
-        const row = rows[acked.length];
-        this.outbox.markForwarded([row.seq], "unforwardable:max_payload");
-        this.log.error("webhook larger than NATS max_payload; set aside", {
-          provider: row.provider,
-          event_id: row.event_id,
-          bytes: row.body.length,
-        });
-        continue;
-      }
-      if (error) {
-        this.log.warn("forwarding to JetStream failed; will retry", {
-          error: String((error as Error)?.message ?? error),
-          backlog: this.outbox.backlog(),
-          retry_ms: backoff,
-        });
+      if (retry) {
         await this.#sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
       } else backoff = 250;
     }
+  }
+
+  /** One pass: sleeps when idle, else forwards one batch. Returns true to back off. */
+  async #pass(): Promise<boolean> {
+    if (!this.#dirty) {
+      forwarded.set(this.outbox.backlog());
+      await this.#sleep(1_000);
+      // Also look periodically, in case rows were requeued by another process.
+      this.#dirty = true;
+      return false;
+    }
+    this.#dirty = false;
+    const rows = this.outbox.unforwarded(this.opts.batch ?? 500);
+    if (rows.length === 0) return false;
+    this.#dirty = true;
+    const { acked, poisoned, error } = await publishRows(this.js, rows);
+    const now = this.opts.now?.() ?? Date.now();
+    const at = new Date(now).toISOString();
+    this.outbox.markForwarded(acked.map((r) => r.seq), at);
+    for (const r of acked) {
+      forwardLatency.labels(r.provider).observe(
+        Math.max(0, now - Date.parse(r.received_at)) / 1000,
+      );
+    }
+    if (poisoned.length) {
+      this.outbox.markPoisoned(poisoned.map((p) => ({ seq: p.row.seq, failure: p.failure })), at);
+      for (const p of poisoned) {
+        poisonedTotal.labels(p.failure.slice(0, p.failure.indexOf(":"))).inc();
+        // Kept in the outbox; `relay:replay --poisoned` sends it once the cause is fixed.
+        this.log.error("webhook cannot be forwarded; set aside", {
+          provider: p.row.provider,
+          seq: p.row.seq,
+          event_id: p.row.event_id.slice(0, 300),
+          failure: p.failure.slice(0, 300),
+          bytes: p.row.body.length,
+        });
+      }
+    }
+    if (error) {
+      this.log.warn("forwarding to JetStream failed; will retry", {
+        error: String((error as Error)?.message ?? error),
+        backlog: this.outbox.backlog(),
+      });
+      return true;
+    }
+    return false;
   }
 }

@@ -1,23 +1,32 @@
 /**
- * Re-forwards webhooks from the relay's outbox to JetStream, e.g. after the WEBHOOKS stream was
- * lost. Ingress dedupes on the event id, so replays yield no extra effects.
+ * Re-forwards webhooks from the relay's outbox to JetStream: every row received since a time
+ * (e.g. after the WEBHOOKS stream was lost), or the rows the forwarder set aside as poisoned
+ * (e.g. once NATS' max_payload was raised). Ingress dedupes on the event id, so replays yield
+ * no extra effects. Rows that publish are marked forwarded; rows that still cannot be
+ * published stay poisoned, with the new reason.
  *
  *   deno task relay:replay --since 2026-01-01T00:00:00Z [--provider snaptrade|plaid]
+ *   deno task relay:replay --poisoned [--provider snaptrade|plaid]
  * @module
  */
 import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { connectNats, createLogger, loadConfig } from "@meridian/runtime";
 import { publishRows } from "./forwarder.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, type OutboxRow } from "./outbox.ts";
 
+const USAGE = "usage: relay:replay (--since <ISO time> | --poisoned) [--provider snaptrade|plaid]";
 const { values } = parseArgs({
   args: Deno.args,
-  options: { since: { type: "string" }, provider: { type: "string" } },
+  options: {
+    since: { type: "string" },
+    poisoned: { type: "boolean", default: false },
+    provider: { type: "string" },
+  },
 });
 const since = values.since ? new Date(values.since) : null;
-if (!since || Number.isNaN(since.getTime())) {
-  console.error("usage: relay:replay --since <ISO time> [--provider snaptrade|plaid]");
+if (values.poisoned === (since !== null) || (since && Number.isNaN(since.getTime()))) {
+  console.error(USAGE);
   Deno.exit(2);
 }
 if (values.provider && !["snaptrade", "plaid"].includes(values.provider)) {
@@ -35,19 +44,35 @@ const nats = await connectNats({
   pass: config.RELAY_NATS_PASS,
 });
 const js = jetstream(nats.nc);
+const next = (after: number): OutboxRow[] =>
+  since
+    ? outbox.since(since.toISOString(), values.provider, after, 500)
+    : outbox.poisoned(values.provider, after, 500);
 let after = 0;
-let n = 0;
+let sent = 0;
+let failed = 0;
 for (;;) {
-  const rows = outbox.since(since.toISOString(), values.provider, after, 500);
+  const rows = next(after);
   if (rows.length === 0) break;
-  const { acked, error } = await publishRows(js, rows);
-  n += acked.length;
+  const { acked, poisoned, error } = await publishRows(js, rows);
+  const at = new Date().toISOString();
+  outbox.markForwarded(acked.map((r) => r.seq), at);
+  outbox.markPoisoned(poisoned.map((p) => ({ seq: p.row.seq, failure: p.failure })), at);
+  sent += acked.length;
+  failed += poisoned.length;
+  for (const p of poisoned) {
+    console.error(`#${p.row.seq} ${p.row.provider} still cannot be forwarded: ${p.failure}`);
+  }
   if (error) {
-    console.error(`stopped after ${n} webhook(s): ${(error as Error).message ?? error}`);
+    console.error(`stopped after ${sent} webhook(s): ${(error as Error).message ?? error}`);
     Deno.exit(1);
   }
   after = rows[rows.length - 1].seq;
 }
-console.log(`re-forwarded ${n} webhook(s) received since ${since.toISOString()}`);
+const what = since ? `received since ${since.toISOString()}` : "set aside as poisoned";
+console.log(
+  `re-forwarded ${sent} webhook(s) ${what}` + (failed ? `; ${failed} still poisoned` : ""),
+);
 await nats.nc.drain();
 outbox.close();
+if (failed) Deno.exit(1);
