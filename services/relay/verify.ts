@@ -5,6 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
+import { counter } from "@meridian/runtime";
 import { CanonicalJsonError, parseCanonical } from "./canonical_json.ts";
 
 /** Seconds of clock skew accepted in either direction. */
@@ -19,7 +20,14 @@ export type Verdict =
     /** What to store and forward when it differs from the received body (a secret removed). */
     storedBody?: string;
   }
-  | { ok: false; status: 400 | 401 | 503; reason: string; error: string };
+  | {
+    ok: false;
+    status: 400 | 401 | 503;
+    reason: string;
+    error: string;
+    /** With a 503: seconds after which a retry can succeed (the `Retry-After` header). */
+    retryAfterS?: number;
+  };
 
 const refuse = (status: 400 | 401, reason: string, error: string): Verdict => ({
   ok: false,
@@ -78,7 +86,8 @@ export class SnaptradeVerifier {
       : typeof body.webookId === "string" // the typo SnapTrade's trade events carry
       ? body.webookId
       : null;
-    if (!id || id.length > 256) return refuse(400, "bad_payload", "missing webhookId");
+    // Any non-empty id is accepted: the relay maps it to a safe key (webhookEventId).
+    if (!id) return refuse(400, "bad_payload", "missing webhookId");
     const ts = typeof body.eventTimestamp === "string" ? Date.parse(body.eventTimestamp) : NaN;
     if (!Number.isFinite(ts)) return refuse(400, "bad_payload", "missing eventTimestamp");
     if (Math.abs(nowMs - ts) > MAX_SKEW_S * 1000) {
@@ -113,32 +122,105 @@ export class KeyUnavailableError extends Error {
 
 const UNKNOWN_KID_TTL_MS = 60_000;
 
-/** Verifies Plaid webhooks; caches keys by kid as Plaid's official sample does. */
+/**
+ * Plaid key ids are UUIDs; anything outside URL-safe characters or longer than this is refused
+ * before it can cost a key fetch.
+ */
+const KID = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/**
+ * A token bucket on an injected clock: `burst` tokens, refilled at `perMinute`. It bounds how
+ * often unauthenticated requests (any JWT header names a kid) can make the relay call Plaid.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #at: number | null = null;
+
+  constructor(readonly burst: number, readonly perMinute: number) {
+    this.#tokens = burst;
+  }
+
+  /** Takes a token at `nowMs`: 0 when taken, else the milliseconds until one is available. */
+  take(nowMs: number): number {
+    const perMs = this.perMinute / 60_000;
+    if (this.#at !== null) {
+      this.#tokens = Math.min(this.burst, this.#tokens + Math.max(0, nowMs - this.#at) * perMs);
+    }
+    this.#at = Math.max(nowMs, this.#at ?? nowMs);
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - this.#tokens) / perMs);
+  }
+}
+
+/** Limits of {@link PlaidVerifier}'s calls to Plaid's key endpoint. */
+export interface PlaidKeyLimits {
+  /** Key fetches allowed at once after a quiet period (default 5). */
+  burst?: number;
+  /** Key fetches allowed per minute over time (default 12). */
+  perMinute?: number;
+  /** Cached keys are re-fetched (to learn of their expiry) at most this often (default 10 min). */
+  refreshIntervalMs?: number;
+}
+
+/** Thrown by a lookup when the key-fetch budget is spent: the webhook is answered 503. */
+class KeyBudgetSpent extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super("key fetch budget spent");
+  }
+}
+
+const keyFetches = counter(
+  "relay_plaid_key_fetches_total",
+  "Plaid verification key fetches, by result",
+  ["result"],
+);
+
+/**
+ * Verifies Plaid webhooks; caches keys by kid as Plaid's official sample does. Key fetches for
+ * kids not yet known come out of one global budget, since any unsigned request can name one.
+ */
 export class PlaidVerifier {
   #keys = new Map<string, { jwk: PlaidJwk; key: CryptoKey | Uint8Array | null }>();
   #unknown = new Map<string, number>();
   #inflight = new Map<string, Promise<PlaidJwk | null>>();
+  #budget: TokenBucket;
+  #refreshEveryMs: number;
+  #refreshedAt = -Infinity;
 
-  constructor(private fetchKey: PlaidKeyFetcher) {}
+  constructor(private fetchKey: PlaidKeyFetcher, limits: PlaidKeyLimits = {}) {
+    this.#budget = new TokenBucket(limits.burst ?? 5, limits.perMinute ?? 12);
+    this.#refreshEveryMs = limits.refreshIntervalMs ?? 10 * 60_000;
+  }
+
+  #fetch(kid: string): Promise<PlaidJwk | null> {
+    return this.fetchKey(kid).then(
+      (jwk) => {
+        keyFetches.labels(jwk ? "found" : "unknown").inc();
+        return jwk;
+      },
+      (e) => {
+        keyFetches.labels("error").inc();
+        throw e;
+      },
+    );
+  }
 
   async #lookup(kid: string, nowMs: number) {
     const cached = this.#keys.get(kid);
     if (cached) return cached;
     const miss = this.#unknown.get(kid);
     if (miss !== undefined && nowMs - miss < UNKNOWN_KID_TTL_MS) return null;
-    // Unknown kid: fetch it once (single flight), and refresh the cached keys not yet known
-    // to be expired, so a key Plaid has since expired stops verifying.
+    // Unknown kid: fetch it once (single flight) if the budget allows.
     let p = this.#inflight.get(kid);
     if (!p) {
-      p = this.fetchKey(kid).finally(() => this.#inflight.delete(kid));
+      const wait = this.#budget.take(nowMs);
+      if (wait > 0) throw new KeyBudgetSpent(wait);
+      p = this.#fetch(kid).finally(() => this.#inflight.delete(kid));
       this.#inflight.set(kid, p);
-      for (const [other, entry] of this.#keys) {
-        if (!entry.jwk.expired_at) {
-          this.fetchKey(other).then((jwk) => {
-            if (jwk) this.#keys.set(other, { jwk, key: entry.key });
-          }).catch(() => {});
-        }
-      }
+      this.#refreshCached(nowMs);
     }
     const jwk = await p;
     if (!jwk || jwk.kid !== kid) {
@@ -149,6 +231,23 @@ export class PlaidVerifier {
     const entry = { jwk, key: jwk.expired_at ? null : await importJWK(jwk, "ES256") };
     this.#keys.set(kid, entry);
     return entry;
+  }
+
+  /**
+   * A new kid may mean Plaid rotated keys: re-fetch the cached keys not yet known to be
+   * expired, so a key Plaid has since expired stops verifying; at most once per interval and
+   * only while the budget lasts.
+   */
+  #refreshCached(nowMs: number): void {
+    if (nowMs - this.#refreshedAt < this.#refreshEveryMs) return;
+    this.#refreshedAt = nowMs;
+    for (const [other, entry] of this.#keys) {
+      if (entry.jwk.expired_at) continue;
+      if (this.#budget.take(nowMs) > 0) return;
+      this.#fetch(other).then((jwk) => {
+        if (jwk) this.#keys.set(other, { jwk, key: entry.key });
+      }).catch(() => {});
+    }
   }
 
   /** Verifies the `Plaid-Verification` JWT against the raw body bytes. */
@@ -163,16 +262,28 @@ export class PlaidVerifier {
     } catch {
       return refuse(401, "bad_signature", "malformed Plaid-Verification JWT");
     }
-    if (!kid || kid.length > 200) return refuse(401, "unknown_kid", "JWT has no usable kid");
+    if (typeof kid !== "string" || !KID.test(kid)) {
+      return refuse(401, "bad_kid", "JWT has no usable kid");
+    }
     let entry;
     try {
       entry = await this.#lookup(kid, nowMs);
     } catch (e) {
+      if (e instanceof KeyBudgetSpent) {
+        return {
+          ok: false,
+          status: 503,
+          reason: "key_budget",
+          error: "too many unknown verification keys; retry later",
+          retryAfterS: Math.max(1, Math.ceil(e.retryAfterMs / 1000)),
+        };
+      }
       return {
         ok: false,
         status: 503,
         reason: "key_unavailable",
         error: e instanceof KeyUnavailableError ? "verification key unavailable" : "key error",
+        retryAfterS: 30,
       };
     }
     if (!entry) return refuse(401, "unknown_kid", "unknown verification key");
