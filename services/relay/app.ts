@@ -1,15 +1,27 @@
 /**
  * The relay's HTTP routes: `POST /webhooks/snaptrade` and `POST /webhooks/plaid`. A webhook is
- * answered 200 only after it is committed to the outbox; bad input is always a 4xx `{error}`.
+ * answered 200 only after it is committed to the outbox, and only when the forwarder can
+ * publish it as is (its envelope encodes and fits NATS); bad input is always a 4xx `{error}`.
  * @module
  */
-import { Hono } from "hono";
-import { BodyError, counter, readBody } from "@meridian/runtime";
+import { type Context, Hono } from "hono";
+import { encode, WebhookEnvelope, webhookEventId } from "@meridian/proto";
+import { BodyError, counter, peerOf, readBody } from "@meridian/runtime";
+import { isLoopback } from "./edge.ts";
 import type { Outbox } from "./outbox.ts";
 import { type PlaidVerifier, type SnaptradeVerifier, type Verdict } from "./verify.ts";
 
-/** The largest body accepted (also below NATS' default 1 MB max_payload with headroom). */
+/** The largest body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The largest encoded envelope accepted: NATS' default max_payload (1 MiB) less room for the
+ * message headers. JSON escaping can make an envelope larger than its body.
+ */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024 - 4096;
+/** Milliseconds a client has to deliver a whole body once its headers are in. */
+export const BODY_DEADLINE_MS = 10_000;
+/** Requests one client address may have in flight at once; more are answered 429. */
+export const MAX_IN_FLIGHT_PER_CLIENT = 32;
 
 const accepted = counter("relay_webhooks_accepted_total", "Webhooks verified and stored", [
   "provider",
@@ -28,12 +40,31 @@ function acceptedChild(provider: string, outcome: string) {
   return c;
 }
 
+/**
+ * The default client of a request: the socket's peer. A loopback peer is the machine itself or
+ * a local reverse proxy whose clients are unknown here, so it gets no per-client limit rather
+ * than one shared by every sender behind it.
+ */
+export function socketClient(c: Context): string | null {
+  const peer = peerOf(c.env);
+  return !peer || isLoopback(peer) ? null : peer;
+}
+
 /** What the routes need. */
 export interface RelayDeps {
   outbox: Outbox;
   snaptrade: SnaptradeVerifier;
   plaid: PlaidVerifier;
   now?: () => number;
+  /**
+   * The client a request counts against for the in-flight limit; null means unknown (no
+   * limit). Default {@link socketClient}; the seam for a trusted-proxy policy.
+   */
+  clientAddress?: (c: Context) => string | null;
+  /** Default {@link MAX_IN_FLIGHT_PER_CLIENT}. */
+  maxInFlightPerClient?: number;
+  /** Default {@link BODY_DEADLINE_MS}. */
+  bodyDeadlineMs?: number;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -42,16 +73,57 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function relayRoutes(deps: RelayDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
+  const clientOf = deps.clientAddress ?? socketClient;
+  const maxInFlight = deps.maxInFlightPerClient ?? MAX_IN_FLIGHT_PER_CLIENT;
+  const bodyDeadlineMs = deps.bodyDeadlineMs ?? BODY_DEADLINE_MS;
+  const inFlight = new Map<string, number>();
 
-  const handle = (provider: "snaptrade" | "plaid") => async (c: import("hono").Context) => {
-    const refuse = (status: 400 | 401 | 413 | 503, reason: string, error: string) => {
+  const handle = (provider: "snaptrade" | "plaid") => async (c: Context) => {
+    const refuse = (
+      status: 400 | 401 | 408 | 413 | 429 | 503,
+      reason: string,
+      error: string,
+      retryAfterS?: number,
+    ) => {
       rejected.labels(provider, reason).inc();
+      if (retryAfterS !== undefined) c.header("Retry-After", String(retryAfterS));
       return c.json({ error }, status);
     };
-    let body: Uint8Array;
+    const client = clientOf(c);
+    const busy = client === null ? 0 : inFlight.get(client) ?? 0;
+    if (busy >= maxInFlight) {
+      return refuse(429, "too_many_in_flight", "too many requests in flight from this client", 1);
+    }
+    if (client !== null) inFlight.set(client, busy + 1);
     try {
-      body = await readBody(c.req.raw, MAX_BODY_BYTES);
+      return await receive(c, provider, refuse);
+    } finally {
+      if (client !== null) {
+        const n = inFlight.get(client)! - 1;
+        if (n > 0) inFlight.set(client, n);
+        else inFlight.delete(client);
+      }
+    }
+  };
+
+  async function receive(
+    c: Context,
+    provider: "snaptrade" | "plaid",
+    refuse: (
+      status: 400 | 401 | 408 | 413 | 429 | 503,
+      reason: string,
+      error: string,
+      retryAfterS?: number,
+    ) => Response,
+  ): Promise<Response> {
+    let body: Uint8Array;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), bodyDeadlineMs);
+    try {
+      body = await readBody(c.req.raw, MAX_BODY_BYTES, { signal: deadline.signal });
     } catch (e) {
+      // The rest of the body is unwanted: end the connection rather than read it.
+      c.header("Connection", "close");
       if (e instanceof BodyError) {
         return refuse(
           e.status,
@@ -60,6 +132,8 @@ export function relayRoutes(deps: RelayDeps): Hono {
         );
       }
       return refuse(400, "unreadable_body", "request body could not be read");
+    } finally {
+      clearTimeout(timer);
     }
     let text: string;
     try {
@@ -87,29 +161,50 @@ export function relayRoutes(deps: RelayDeps): Hono {
         if (!o || typeof o !== "object" || Array.isArray(o)) {
           return refuse(400, "bad_payload", "payload is not an object");
         }
-        eventType = `${String(o.webhook_type ?? "")}.${String(o.webhook_code ?? "")}`;
+        eventType = `${typeof o.webhook_type === "string" ? o.webhook_type : ""}.${
+          typeof o.webhook_code === "string" ? o.webhook_code : ""
+        }`;
       }
     }
     if (!verdict.ok) {
-      if (verdict.status === 503) c.header("Retry-After", "30");
-      return refuse(verdict.status, verdict.reason, verdict.error);
+      return refuse(verdict.status, verdict.reason, verdict.error, verdict.retryAfterS);
+    }
+    const envelope = {
+      provider,
+      event_id: webhookEventId(verdict.eventId),
+      received_at: new Date(t).toISOString(),
+      body: verdict.storedBody ?? text,
+    };
+    // What the forwarder will publish, checked before the 200: a webhook acknowledged but
+    // unpublishable would be a webhook lost.
+    let size: number;
+    try {
+      size = encode(WebhookEnvelope, envelope).byteLength;
+    } catch {
+      return refuse(400, "bad_payload", "webhook cannot be forwarded");
+    }
+    if (size > MAX_ENVELOPE_BYTES) {
+      return refuse(
+        413,
+        "too_large",
+        `webhook larger than ${MAX_ENVELOPE_BYTES} bytes once encoded`,
+      );
     }
     let outcome;
     try {
       outcome = await deps.outbox.append({
         provider,
-        eventId: verdict.eventId,
-        eventType,
-        receivedAt: new Date(t).toISOString(),
-        body: verdict.storedBody ?? text,
+        eventId: envelope.event_id,
+        eventType: eventType.slice(0, 200),
+        receivedAt: envelope.received_at,
+        body: envelope.body,
       });
     } catch {
-      c.header("Retry-After", "5");
-      return refuse(503, "outbox_unavailable", "cannot store the webhook now; retry");
+      return refuse(503, "outbox_unavailable", "cannot store the webhook now; retry", 5);
     }
     acceptedChild(provider, outcome).inc();
     return c.json({ status: outcome === "stored" ? "accepted" : "duplicate" }, 200);
-  };
+  }
 
   app.post("/webhooks/snaptrade", handle("snaptrade"));
   app.post("/webhooks/plaid", handle("plaid"));

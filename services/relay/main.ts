@@ -1,12 +1,15 @@
 /**
  * The relay: the only public endpoint. It holds no database credentials and answers webhooks
  * from its local outbox even while NATS is down, so NATS comes up in the background and the
- * forwarder starts once it is connected.
+ * forwarder starts once it is connected. Its public port is an {@link Edge} in front of an
+ * HTTP server on loopback, because Deno.serve alone never times out a slow request head.
  * @module
  */
+import { Hono } from "hono";
 import { jetstream } from "@nats-io/jetstream";
-import { runService } from "@meridian/runtime";
+import { opsRoutes, runService } from "@meridian/runtime";
 import { relayRoutes } from "./app.ts";
+import { Edge } from "./edge.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Outbox } from "./outbox.ts";
 import { plaidBaseUrl, plaidKeyFetcher } from "./plaid_keys.ts";
@@ -15,10 +18,11 @@ import { PlaidVerifier, SnaptradeVerifier } from "./verify.ts";
 const RETENTION_DAYS = 30;
 
 let outbox: Outbox;
+/** Stops HTTP intake (idempotent): before the forwarder, so no request outlives it. */
+let stopIntake: () => Promise<void>;
 
 await runService({
   name: "relay",
-  port: (config) => config.RELAY_PORT,
   nats: "background",
   natsAuth: (config) => ({ user: config.RELAY_NATS_USER, pass: config.RELAY_NATS_PASS }),
   start: ({ config, log, readiness, shutdown }) => {
@@ -30,20 +34,39 @@ await runService({
       if (n) log.info("pruned forwarded outbox rows", { rows: n });
     }, 3_600_000);
     shutdown.add("prune", () => clearInterval(prune));
-    log.info("outbox open", { outbox: config.RELAY_OUTBOX_PATH, backlog: outbox.backlog() });
+
+    const app = new Hono();
+    app.route("/", opsRoutes(readiness, "relay", { metrics: false }));
+    app.route(
+      "/",
+      relayRoutes({
+        outbox,
+        snaptrade: new SnaptradeVerifier(config.SNAPTRADE_CONSUMER_KEY),
+        plaid: new PlaidVerifier(
+          plaidKeyFetcher(plaidBaseUrl(config), config.PLAID_CLIENT_ID, config.PLAID_SECRET),
+        ),
+        // The client as the edge saw it. X-Forwarded-For is not believed here.
+        clientAddress: (c) => edge.clientOf(c.env),
+      }),
+    );
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const edge = new Edge({ hostname: config.LISTEN_HOST, port: config.RELAY_PORT }, server.addr);
+    let stopped: Promise<void> | undefined;
+    stopIntake = () => stopped ??= edge.close().then(() => server.shutdown());
+    shutdown.add("http", () => stopIntake());
+    log.info("outbox open", {
+      outbox: config.RELAY_OUTBOX_PATH,
+      backlog: outbox.backlog(),
+      port: edge.addr.port,
+    });
   },
-  http: ({ config }) =>
-    relayRoutes({
-      outbox,
-      snaptrade: new SnaptradeVerifier(config.SNAPTRADE_CONSUMER_KEY),
-      plaid: new PlaidVerifier(
-        plaidKeyFetcher(plaidBaseUrl(config), config.PLAID_CLIENT_ID, config.PLAID_SECRET),
-      ),
-    }),
   onNats: ({ log }, nats) => {
     const forwarder = new Forwarder(outbox, jetstream(nats.nc), log);
     forwarder.start();
     log.info("forwarding", { backlog: outbox.backlog() });
-    return () => forwarder.stop();
+    return async () => {
+      await stopIntake();
+      await forwarder.stop();
+    };
   },
 });
