@@ -19,10 +19,10 @@ Deno.test("readyz reflects every check and start-up; metrics are Prometheus text
   assert.equal((await app.request("/readyz")).status, 200);
   natsUp = false;
   assert.equal((await app.request("/readyz")).status, 503);
-  counter("ops_test_total", "a test counter").inc();
+  counter("meridian_ops_test_total", "a test counter").inc();
   res = await app.request("/metrics");
   assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
-  assert.match(await res.text(), /^ops_test_total 1$/m);
+  assert.match(await res.text(), /^meridian_ops_test_total 1$/m);
 });
 
 Deno.test("a public listener never serves metrics; before its routes are mounted it answers 503", async () => {

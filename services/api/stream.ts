@@ -16,7 +16,7 @@ import {
   SyncProgress,
 } from "@meridian/proto";
 import type { z } from "zod";
-import { gauge, type Logger } from "@meridian/runtime";
+import { counter, gauge, type Logger } from "@meridian/runtime";
 
 /** Event names the stream carries. */
 export type StreamEventName = "pending" | "sync" | "value" | "snapshot";
@@ -66,7 +66,10 @@ const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
 const clientsGauge = gauge("meridian_api_stream_clients", "Open SSE streams");
-const droppedGauge = gauge("meridian_api_stream_dropped_total", "SSE clients dropped as too slow");
+const droppedTotal = counter(
+  "meridian_api_stream_dropped_total",
+  "SSE clients dropped as too slow",
+);
 
 function frame(e: { id?: string; event: string; data: string }): Uint8Array {
   return encoder.encode(
@@ -180,7 +183,7 @@ export class StreamHub {
     const size = c.controller.desiredSize;
     if (size !== null && size <= -this.maxQueued) {
       this.#dropped++;
-      droppedGauge.set(this.#dropped);
+      droppedTotal.inc();
       this.#end(c);
       return;
     }

@@ -8,14 +8,14 @@ import { consumers, safeDecode, subjects, WebhookEnvelope } from "@meridian/prot
 import { counter } from "@meridian/runtime";
 import { type EffectDeps, processEnvelope } from "./effects.ts";
 
-const events = counter("ingress_webhooks_total", "Webhooks processed, by outcome", [
+const events = counter("meridian_ingress_webhooks_total", "Webhooks processed, by outcome", [
   "provider",
   "outcome",
 ]);
-const failures = counter("ingress_failures_total", "Failed webhook processing attempts", [
+const failures = counter("meridian_ingress_failures_total", "Failed webhook processing attempts", [
   "provider",
 ]);
-const dead = counter("ingress_dead_letters_total", "Webhooks sent to WEBHOOKS_DLQ", ["provider"]);
+const dead = counter("meridian_ingress_dead_letters_total", "Webhooks sent to WEBHOOKS_DLQ", ["provider"]);
 
 function providerOf(subject: string): "snaptrade" | "plaid" {
   return subject.endsWith(".plaid") ? "plaid" : "snaptrade";

@@ -67,7 +67,7 @@ export interface SyncTrigger {
   requestedAt: string;
 }
 
-const outcomes = counter("sync_runs_total", "Connection syncs by provider and outcome", [
+const outcomes = counter("meridian_sync_runs_total", "Connection syncs by provider and outcome", [
   "provider",
   "phase",
 ]);

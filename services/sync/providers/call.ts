@@ -46,12 +46,12 @@ export class ProviderError extends Error {
   }
 }
 
-const calls = counter("sync_provider_calls_total", "Provider calls made by sync", [
+const calls = counter("meridian_sync_provider_calls_total", "Provider calls made by sync", [
   "provider",
   "operation",
   "status",
 ]);
-const latency = histogram("sync_provider_call_seconds", "Provider call latency", [
+const latency = histogram("meridian_sync_provider_call_duration_seconds", "Provider call latency", [
   "provider",
   "operation",
 ]);
