@@ -15,7 +15,9 @@ const events = counter("meridian_ingress_webhooks_total", "Webhooks processed, b
 const failures = counter("meridian_ingress_failures_total", "Failed webhook processing attempts", [
   "provider",
 ]);
-const dead = counter("meridian_ingress_dead_letters_total", "Webhooks sent to WEBHOOKS_DLQ", ["provider"]);
+const dead = counter("meridian_ingress_dead_letters_total", "Webhooks sent to WEBHOOKS_DLQ", [
+  "provider",
+]);
 
 function providerOf(subject: string): "snaptrade" | "plaid" {
   return subject.endsWith(".plaid") ? "plaid" : "snaptrade";
