@@ -871,7 +871,7 @@ Deno.test(
           received.push(new TextDecoder().decode(value));
         }
       })();
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => h.app.hub.clients > 0, { what: "B's stream to open" });
       h.nats.nc.publish(
         subjects.portfolioPending(a.userId),
         encode(PortfolioPending, {
@@ -906,7 +906,8 @@ Deno.test(
         }),
       );
       await h.nats.nc.flush();
-      await new Promise((r) => setTimeout(r, 300));
+      // B's own event was published last on one connection: once it is here, A's are past.
+      await eventually(() => received.join("").includes("event: sync"), { what: "B's event" });
       await reader.cancel();
       await reading.catch(() => {});
       const text = received.join("");
@@ -959,7 +960,7 @@ Deno.test(
           }),
         );
       const reading = readEvents(first, (t) => (t.match(/event: pending/g) ?? []).length >= 3);
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => h.app.hub.clients > 0, { what: "the stream to open" });
       for (let i = 0; i < 3; i++) pending(i);
       const text = await reading;
       assert.match(text, /^retry: \d+/);
@@ -996,7 +997,7 @@ Deno.test(
       // Invalid payloads are dropped, not forwarded.
       const s3 = await call(h, "/api/stream", { cookie });
       const r3 = readEvents(s3, () => false, 800);
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => h.app.hub.clients > 0, { what: "the stream to open" });
       h.nats.nc.publish(subjects.portfolioPending(a.userId), new TextEncoder().encode("{not json"));
       assert.doesNotMatch(await r3, /event: pending/);
     });
@@ -1144,6 +1145,10 @@ Deno.test(
         });
       };
       await sync("99");
+      // The cache listens before anyone else: once another listener has the event, the next
+      // read must be fresh, with no wait.
+      let heard = false;
+      h.app.hub.onEvent((userId, event) => heard ||= userId === a.userId && event === "sync");
       h.nats.nc.publish(
         subjects.syncProgress(a.userId),
         encode(SyncProgress, {
@@ -1157,13 +1162,14 @@ Deno.test(
         }),
       );
       await h.nats.nc.flush();
-      await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => heard, { what: "the sync event" });
       assert.equal(await quantity(), "198");
 
       // Written by another instance's sync with no event here: visible within a second.
       await sync("7");
-      await new Promise((r) => setTimeout(r, 1100));
-      assert.equal(await quantity(), "14");
+      await eventually(async () => await quantity() === "14", {
+        what: "the other instance's sync",
+      });
       const changed = await call(h, "/api/holdings", {
         cookie,
         headers: { "if-none-match": etag },

@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { Keyring } from "@meridian/runtime";
-import { freePort, processEnv, startNats, testDatabase } from "@meridian/runtime/testing";
+import {
+  eventually,
+  freePort,
+  processEnv,
+  startNats,
+  testDatabase,
+} from "@meridian/runtime/testing";
 import { build } from "../../web/build.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -86,22 +92,17 @@ async function stop(p: Proc) {
 }
 
 async function waitReady(url: string, procs: Proc[], timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(
-    `${url} not ready:\n${
-      procs.map((p) => `--- ${p.name}\n${p.log.join("").slice(-2000)}`).join("\n")
-    }`,
-  );
+  await eventually(async () => {
+    const res = await fetch(url);
+    await res.body?.cancel();
+    return res.ok;
+  }, { timeoutMs, intervalMs: 300, what: url }).catch((e) => {
+    throw new Error(
+      `${e.message}:\n${
+        procs.map((p) => `--- ${p.name}\n${p.log.join("").slice(-2000)}`).join("\n")
+      }`,
+    );
+  });
 }
 
 Deno.test({

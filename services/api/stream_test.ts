@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { StreamHub } from "./stream.ts";
 
 const dec = new TextDecoder();
@@ -27,8 +28,7 @@ Deno.test("a client that does not read is dropped once its queue is full", async
   slowReader.closed.catch(() => {});
   const fast = hub.open("u1", undefined, () => Promise.resolve({}));
   const reading = readFor(fast, 300);
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(hub.clients, 2);
+  await eventually(() => hub.clients === 2, { what: "both streams open" });
   for (let i = 0; i < 20; i++) {
     hub.publish("u1", "pending", JSON.stringify({ i }));
     await new Promise((r) => setTimeout(r, 2)); // the fast reader keeps up
@@ -52,7 +52,7 @@ Deno.test("the ring is bounded; resuming from before it gives a snapshot", async
   const hub = new StreamHub({ ringSize: 3, heartbeatMs: 60_000 });
   const first = hub.open("u1", undefined, () => Promise.resolve({}));
   const reading = readFor(first, 200);
-  await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => hub.clients === 1, { what: "the stream to open" });
   for (let i = 0; i < 6; i++) hub.publish("u1", "sync", JSON.stringify({ i }));
   const ids = [...(await reading).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
   assert.equal(ids.length, 6);
@@ -78,7 +78,7 @@ Deno.test("heartbeats keep idle streams alive; events of others never arrive", a
   // start() needs NATS; drive the heartbeat directly.
   const s = hub.open("u1", undefined, () => Promise.resolve({}));
   const reading = readFor(s, 200);
-  await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => hub.clients === 1, { what: "the stream to open" });
   hub.heartbeat();
   hub.publish("u2", "value", "{}");
   const text = await reading;
