@@ -23,11 +23,11 @@ export const BODY_DEADLINE_MS = 10_000;
 /** Requests one client address may have in flight at once; more are answered 429. */
 export const MAX_IN_FLIGHT_PER_CLIENT = 32;
 
-const accepted = counter("relay_webhooks_accepted_total", "Webhooks verified and stored", [
+const accepted = counter("meridian_relay_webhooks_accepted_total", "Webhooks verified and stored", [
   "provider",
   "outcome",
 ]);
-const rejected = counter("relay_webhooks_rejected_total", "Webhooks refused, by reason", [
+const rejected = counter("meridian_relay_webhooks_rejected_total", "Webhooks refused, by reason", [
   "provider",
   "reason",
 ]);

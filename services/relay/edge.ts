@@ -49,7 +49,7 @@ export const EDGE_LIMITS: Required<EdgeLimits> = {
 };
 
 const closedConnections = counter(
-  "relay_edge_closed_total",
+  "meridian_relay_edge_closed_total",
   "Client connections the relay's edge closed, by reason",
   ["reason"],
 );

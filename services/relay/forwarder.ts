@@ -13,14 +13,17 @@ import { counter, gauge, histogram, type Logger } from "@meridian/runtime";
 import type { Outbox, OutboxRow } from "./outbox.ts";
 
 const forwardLatency = histogram(
-  "relay_forward_latency_seconds",
+  "meridian_relay_forward_latency_seconds",
   "Time from a webhook's receipt to its JetStream PubAck",
   ["provider"],
   [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600],
 );
-const forwarded = gauge("relay_outbox_backlog", "Outbox rows not yet forwarded to JetStream");
+const forwarded = gauge(
+  "meridian_relay_outbox_backlog",
+  "Outbox rows not yet forwarded to JetStream",
+);
 const poisonedTotal = counter(
-  "relay_outbox_poisoned_total",
+  "meridian_relay_outbox_poisoned_total",
   "Outbox rows set aside as unpublishable, by reason",
   ["reason"],
 );

@@ -173,7 +173,7 @@ class KeyBudgetSpent extends Error {
 }
 
 const keyFetches = counter(
-  "relay_plaid_key_fetches_total",
+  "meridian_relay_plaid_key_fetches_total",
   "Plaid verification key fetches, by result",
   ["result"],
 );
