@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { buckets, consumers, streams } from "@meridian/proto";
 import { createLogger } from "./log.ts";
@@ -43,13 +44,9 @@ Deno.test("the connection reports not ready while the server is down and recover
   try {
     assert.equal(handle.connected(), true);
     await server.stop();
-    for (let i = 0; i < 100 && handle.connected(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(handle.connected(), false);
+    await eventually(() => !handle.connected(), { timeoutMs: 5_000, what: "the disconnect" });
     await server.restart();
-    for (let i = 0; i < 200 && !handle.connected(); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(handle.connected(), true);
+    await eventually(() => handle.connected(), { timeoutMs: 10_000, what: "the reconnect" });
   } finally {
     await handle.nc.close();
     await server.close();

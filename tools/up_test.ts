@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { freePort, processEnv, startNats, testCluster } from "@meridian/runtime/testing";
+import {
+  eventually,
+  freePort,
+  processEnv,
+  startNats,
+  testCluster,
+} from "@meridian/runtime/testing";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -35,18 +41,16 @@ async function readyz(port: number): Promise<number> {
   }
 }
 
+/** Waits on `fn` for up to `timeoutMs`, failing with `context` (the supervisor's output). */
 async function until(
   what: string,
   fn: () => Promise<boolean> | boolean,
   timeoutMs: number,
   context: () => string = () => "",
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${context()}`);
+  await eventually(fn, { timeoutMs, intervalMs: 200, what }).catch((e) => {
+    throw new Error(`${e.message}${context()}`);
+  });
 }
 
 /** The supervisor's last lines, so a failure on a CI machine says what each service was doing. */

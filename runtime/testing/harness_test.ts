@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { waitForPortClosed } from "./processes.ts";
 
 Deno.test({
@@ -34,10 +35,10 @@ Deno.test({
     await waitForPortClosed(started.nats, 15_000);
     await waitForPortClosed(started.pg, 15_000);
     for (const dir of [started.natsDir, started.pgDir]) {
-      for (let i = 0; i < 50 && await Deno.stat(dir).then(() => true, () => false); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await assert.rejects(Deno.stat(dir), Deno.errors.NotFound, `${dir} removed`);
+      await eventually(() => Deno.stat(dir).then(() => false, () => true), {
+        timeoutMs: 5_000,
+        what: `${dir} removed`,
+      });
     }
   },
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { Snaptrade, SnaptradeAuth } from "snaptrade-typescript-sdk";
 import { DEMO_ALPACA_KEY_ID, DEMO_ALPACA_SECRET, startSandbox } from "./mod.ts";
 import { webhookReceiver } from "./test_support.ts";
@@ -237,7 +238,8 @@ Deno.test("webhooks to a receiver that is down are retried, then dropped without
       basePath: `${sb.url}/snaptrade/api/v1`,
     });
     await st.authentication.registerSnapTradeUser({ userId: "someone" });
-    await new Promise((r) => setTimeout(r, 50));
+    // Signing is asynchronous: wait for all three attempts, then for the retries to settle.
+    await eventually(() => hooks.got.length === 3, { what: "three delivery attempts" });
     await sb.webhooks.idle();
     assert.equal(hooks.got.length, 3);
     assert.ok(logs.includes("webhook dropped"));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { trading } from "@alpacahq/alpaca-trade-api";
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
 import { Configuration, CountryCode, PlaidApi, Products } from "plaid";
@@ -250,10 +251,10 @@ Deno.test("persistence: SnapTrade, Plaid and Alpaca state and the Plaid signing 
         timeInForce: "day",
       },
     });
-    for (let i = 0; i < 100; i++) {
-      if ((await ap.orders.getOrderByOrderID({ orderId: order.id! })).status === "filled") break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(
+      async () => (await ap.orders.getOrderByOrderID({ orderId: order.id! })).status === "filled",
+      { what: "the order to fill" },
+    );
     s.sb.alpaca!.admin.setHolding(DEMO_ALPACA_KEY_ID, "MSFT", "13.75");
     const alpacaRead = async () => ({
       account: await alpacaRaw(s.url, "/v2/account", created.key_id, created.secret),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { Decimal } from "decimal.js";
 import { errors, trading } from "@alpacahq/alpaca-trade-api";
 import {
@@ -77,11 +78,10 @@ Deno.test("positions: crypto by slash-less symbol only, closing part of a positi
     const o = await api.positions.deleteOpenPosition({ symbolOrAssetId: "NVDA", percentage: 25 });
     assert.equal(o.qty, "10");
     assert.equal(o.side, "sell");
-    let pos = await api.positions.getOpenPosition({ symbolOrAssetId: "NVDA" });
-    while (pos.qty !== "30") {
-      await new Promise((r) => setTimeout(r, 10));
-      pos = await api.positions.getOpenPosition({ symbolOrAssetId: "NVDA" });
-    }
+    const pos = await eventually(async () => {
+      const p = await api.positions.getOpenPosition({ symbolOrAssetId: "NVDA" });
+      return p.qty === "30" && p;
+    }, { what: "the sale to fill" });
     // The sale keeps the average entry price.
     assert.equal(pos.avgEntryPrice, "95.5");
     assert.equal(pos.costBasis, "2865");
@@ -142,11 +142,10 @@ Deno.test("account activities: seeded deposit and buys, fills, page tokens", asy
       } as trading.PostOrderRequest,
     });
     const fillsNow = () => activities.getAccountActivities({ activityTypes: ["FILL"] });
-    let latest = await fillsNow();
-    while (latest[0].orderId !== o.id) {
-      await new Promise((r) => setTimeout(r, 10));
-      latest = await fillsNow();
-    }
+    const latest = await eventually(async () => {
+      const fills = await fillsNow();
+      return fills[0].orderId === o.id && fills;
+    }, { what: "the order's fill activity" });
     assert.equal(latest.length, 7);
     // The per-type route answers the same list.
     const byType = await activities.getAccountActivitiesByActivityType({ activityType: "FILL" });
@@ -233,11 +232,10 @@ Deno.test("a market order fills at the simulated price and moves cash and positi
         timeInForce: "day",
       } as trading.PostOrderRequest,
     });
-    let filled = o;
-    while (filled.status !== "filled") {
-      await new Promise((r) => setTimeout(r, 10));
-      filled = await api.orders.getOrderByOrderID({ orderId: o.id! });
-    }
+    const filled = await eventually(async () => {
+      const now = await api.orders.getOrderByOrderID({ orderId: o.id! });
+      return now.status === "filled" && now;
+    }, { what: "the order to fill" });
     assert.equal(filled.filledQty, "2.5");
     const cost = new Decimal(filled.filledAvgPrice!).mul("2.5");
     const after = await api.accounts.getAccount();
