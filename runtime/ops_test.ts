@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { counter } from "./metrics.ts";
+import { checkMetricName, counter } from "./metrics.ts";
 import { opsRoutes, Readiness, startingRoutes } from "./ops.ts";
 
 Deno.test("readyz reflects every check and start-up; metrics are Prometheus text", async () => {
@@ -41,4 +41,14 @@ Deno.test("a public listener never serves metrics; before its routes are mounted
   assert.equal((await starting.request("/healthz")).status, 200);
   assert.equal((await starting.request("/readyz")).status, 503);
   assert.equal((await starting.request("/metrics")).status, 503);
+});
+
+Deno.test("metric names are meridian_<service>_<what>_<unit>, counters end in _total", () => {
+  checkMetricName("meridian_relay_outbox_backlog", "gauge");
+  checkMetricName("meridian_sync_runs_total", "counter");
+  checkMetricName("meridian_relay_forward_latency_seconds", "histogram");
+  assert.throws(() => checkMetricName("relay_outbox_backlog", "gauge"), /meridian_/);
+  assert.throws(() => checkMetricName("meridian_api_stream_dropped_total", "gauge"));
+  assert.throws(() => checkMetricName("meridian_sync_runs", "counter"));
+  assert.throws(() => checkMetricName("meridian_sync_call_latency", "histogram"));
 });
