@@ -69,6 +69,14 @@ export interface RelayDeps {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** Answers a refusal: counted by reason, with `Retry-After` when given. */
+type Refuse = (
+  status: 400 | 401 | 408 | 413 | 429 | 503,
+  reason: string,
+  error: string,
+  retryAfterS?: number,
+) => Response;
+
 /** The relay routes. */
 export function relayRoutes(deps: RelayDeps): Hono {
   const app = new Hono();
@@ -79,12 +87,7 @@ export function relayRoutes(deps: RelayDeps): Hono {
   const inFlight = new Map<string, number>();
 
   const handle = (provider: "snaptrade" | "plaid") => async (c: Context) => {
-    const refuse = (
-      status: 400 | 401 | 408 | 413 | 429 | 503,
-      reason: string,
-      error: string,
-      retryAfterS?: number,
-    ) => {
+    const refuse: Refuse = (status, reason, error, retryAfterS) => {
       rejected.labels(provider, reason).inc();
       if (retryAfterS !== undefined) c.header("Retry-After", String(retryAfterS));
       return c.json({ error }, status);
@@ -109,12 +112,7 @@ export function relayRoutes(deps: RelayDeps): Hono {
   async function receive(
     c: Context,
     provider: "snaptrade" | "plaid",
-    refuse: (
-      status: 400 | 401 | 408 | 413 | 429 | 503,
-      reason: string,
-      error: string,
-      retryAfterS?: number,
-    ) => Response,
+    refuse: Refuse,
   ): Promise<Response> {
     let body: Uint8Array;
     const deadline = new AbortController();
@@ -122,7 +120,8 @@ export function relayRoutes(deps: RelayDeps): Hono {
     try {
       body = await readBody(c.req.raw, MAX_BODY_BYTES, { signal: deadline.signal });
     } catch (e) {
-      // The rest of the body is unwanted: end the connection rather than read it.
+      // The rest of the body is unwanted: the client should not reuse this connection (Deno.serve
+      // would read on at the client's pace; the edge cuts that off).
       c.header("Connection", "close");
       if (e instanceof BodyError) {
         return refuse(
