@@ -189,7 +189,7 @@ if (Deno.args[0] === "--load") {
   const db = await testDatabase();
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
-  await provisionAll({ nc, connected: () => true });
+  await provisionAll({ nc });
 
   // One user with 200 positions (plus a second connection's 2), signed in.
   const user = await seedUser(db.sql, "bench@example.com", { positions: 200 });

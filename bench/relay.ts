@@ -66,7 +66,7 @@ if (Deno.args[0] === "--bare") {
   const loadBefore = Deno.loadavg();
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
-  await provisionAll({ nc, connected: () => true });
+  await provisionAll({ nc });
   await nc.close();
   const dir = await Deno.makeTempDir({ prefix: "relay-bench-" });
   const relayPort = freePort();

@@ -68,7 +68,7 @@ Deno.test("requestRefresh: picks, cools down atomically, publishes one request p
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
   try {
-    await provisionAll({ nc, connected: () => true });
+    await provisionAll({ nc });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const { userId, conn } = await seed(db.sql);

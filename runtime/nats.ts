@@ -7,6 +7,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   AckPolicy,
   DeliverPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
@@ -33,9 +37,14 @@ export interface NatsOptions {
   pass?: string;
 }
 
-/** A NATS connection plus whether it is currently connected. */
+/**
+ * A NATS connection with its JetStream and KV clients (core, JetStream and KV apart, each
+ * with its own surface), and whether it is currently connected.
+ */
 export interface NatsHandle {
   nc: NatsConnection;
+  js: JetStreamClient;
+  kvm: Kvm;
   /** True while the client holds a live connection to a server. */
   connected(): boolean;
 }
@@ -72,7 +81,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
       }
     }
   })().catch(() => {});
-  return { nc, connected: () => up && !nc.isClosed() };
+  return { nc, js: jetstream(nc), kvm: new Kvm(nc), connected: () => up && !nc.isClosed() };
 }
 
 function streamConfig(def: StreamDef) {
@@ -128,8 +137,8 @@ export async function ensureConsumer(jsm: JetStreamManager, def: ConsumerDef): P
 }
 
 /** Creates one KV bucket if it does not exist. */
-export async function ensureBucket(handle: NatsHandle, def: BucketDef) {
-  return await new Kvm(handle.nc).create(def.name, {
+export async function ensureBucket(kvm: Kvm, def: BucketDef) {
+  return await kvm.create(def.name, {
     history: def.history,
     ttl: def.ttlS * 1000,
     description: def.description,
@@ -137,17 +146,26 @@ export async function ensureBucket(handle: NatsHandle, def: BucketDef) {
 }
 
 /** Provisions every stream, consumer and bucket of the contract; safe to run concurrently. */
-export async function provisionAll(handle: NatsHandle): Promise<void> {
+export async function provisionAll(handle: Pick<NatsHandle, "nc">): Promise<void> {
   const jsm = await jetstreamManager(handle.nc);
+  const kvm = new Kvm(handle.nc);
   for (const def of Object.values(streams)) await retryOnConflict(() => ensureStream(jsm, def));
   for (const def of Object.values(consumers)) await retryOnConflict(() => ensureConsumer(jsm, def));
-  for (const def of Object.values(buckets)) await retryOnConflict(() => ensureBucket(handle, def));
+  for (const def of Object.values(buckets)) await retryOnConflict(() => ensureBucket(kvm, def));
+}
+
+/** The JetStream API error code of `e` (10059 stream not found …), or null for any other error. */
+export function jetStreamErrorCode(e: unknown): number | null {
+  return e instanceof JetStreamApiError ? e.code : null;
 }
 
 function isNotFound(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? e);
-  return /not found/i.test(msg);
+  const code = jetStreamErrorCode(e);
+  return code === JetStreamApiCodes.StreamNotFound || code === JetStreamApiCodes.ConsumerNotFound;
 }
+
+/** API codes of a concurrent creation that got there first (name in use, already exists). */
+const CREATED_CONCURRENTLY = new Set([10058, 10013, 10148]);
 
 async function retryOnConflict(fn: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0;; attempt++) {
@@ -155,9 +173,7 @@ async function retryOnConflict(fn: () => Promise<unknown>): Promise<void> {
       await fn();
       return;
     } catch (e) {
-      if (
-        attempt >= 3 || !/already in use|already exists|in use/i.test(String((e as Error)?.message))
-      ) throw e;
+      if (attempt >= 3 || !CREATED_CONCURRENTLY.has(jetStreamErrorCode(e) ?? 0)) throw e;
       await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
     }
   }

@@ -1,6 +1,8 @@
 /**
  * What every service's `main.ts` calls: configuration, logger, ops endpoints, NATS (with
  * provisioning), PostgreSQL (with migrations), readiness and graceful shutdown, wired once.
+ * `start` builds the service's state and returns it; `http` and `onNats` receive it, so a
+ * `main.ts` holds no module-level variables.
  * @module
  */
 import { Hono } from "hono";
@@ -12,25 +14,37 @@ import { connectNats, type NatsHandle, provisionAll } from "./nats.ts";
 import { opsRoutes, Readiness, startingRoutes } from "./ops.ts";
 import { Shutdown } from "./shutdown.ts";
 
-/** Everything a service's start function receives. */
-export interface ServiceContext {
+/**
+ * How a service uses NATS: `required` (connected and provisioned before `start`), `background`
+ * (the relay: it serves while NATS is down, and `onNats` runs once NATS is there) or `none`.
+ */
+export type NatsMode = "required" | "background" | "none";
+
+/** A service's database: none, or a pool (of `max`, default 10) with migrations applied. */
+export type DatabaseMode = false | true | { max: number };
+
+/** What every service gets. */
+export interface ServiceBase {
   name: string;
   config: Config;
   log: Logger;
-  nats: NatsHandle;
-  /** Present when the service was declared with `database: true`. */
-  sql: Sql | undefined;
   readiness: Readiness;
   shutdown: Shutdown;
 }
 
-/** What a service that reaches NATS in the background gets: everything but NATS. */
-export type BackgroundServiceContext = Omit<ServiceContext, "nats">;
+/** What `start` and `http` receive: `sql` with a database, `nats` when NATS is required. */
+export type ServiceContext<D extends DatabaseMode = false, N extends NatsMode = "required"> =
+  & ServiceBase
+  & (D extends false ? unknown : { sql: Sql })
+  & (N extends "required" ? { nats: NatsHandle } : unknown);
 
-interface CommonSpec {
+/** How a service is declared. */
+export interface ServiceSpec<S, D extends DatabaseMode, N extends NatsMode> {
   name: string;
-  /** Connect to PostgreSQL (a pool of `max`, default 10) and apply migrations before `start`. */
-  database?: boolean | { max: number };
+  /** Connect to PostgreSQL and apply migrations before `start`. */
+  database?: D;
+  /** Default `required`. */
+  nats?: N;
   /**
    * The port of the service's own (public) HTTP app, which also serves `/healthz` and
    * `/readyz`; `/metrics` stays on the private `METRICS_PORT` listener.
@@ -38,31 +52,19 @@ interface CommonSpec {
   port?: (config: Config) => number;
   /** NATS credentials, when the service runs with its own NATS user. */
   natsAuth?: (config: Config) => { user?: string; pass?: string };
-}
-
-/** How a service is declared: it starts once NATS is connected (and provisioned). */
-export interface ServiceSpec extends CommonSpec {
-  nats?: "required";
-  /** Builds the service's HTTP app, if it has one; runs after `start`. */
-  http?: (ctx: ServiceContext) => Hono;
-  /** Starts the service's work; returns when it is running. */
-  start?: (ctx: ServiceContext) => Promise<void> | void;
-}
-
-/**
- * A service that must serve while NATS is down (the relay): `start` and `http` run without
- * NATS, there is no NATS readiness check, and `onNats` is called once NATS is connected (and,
- * without restricted credentials, provisioned). On shutdown its HTTP intake stops first, then
- * what `onNats` returned, then NATS drains, then the steps `start` registered.
- */
-export interface BackgroundServiceSpec extends CommonSpec {
-  nats: "background";
-  http?: (ctx: BackgroundServiceContext) => Hono;
-  start?: (ctx: BackgroundServiceContext) => Promise<void> | void;
-  /** Called once, when NATS is connected; may return a stop function for shutdown. */
+  /** Starts the service's work and returns its state. */
+  start?: (ctx: ServiceContext<D, N>) => S | Promise<S>;
+  /** Builds the service's HTTP app (served on `port`) from its state; runs after `start`. */
+  http?: (ctx: ServiceContext<D, N>, state: S) => Hono;
+  /**
+   * With `nats: "background"`: called once NATS is connected (and, without restricted
+   * credentials, provisioned); may return a stop function. On shutdown HTTP intake stops
+   * first, then what `onNats` returned, then NATS drains, then the steps `start` registered.
+   */
   onNats?: (
-    ctx: BackgroundServiceContext,
+    ctx: ServiceContext<D, N>,
     nats: NatsHandle,
+    state: S,
   ) => void | (() => unknown) | Promise<void | (() => unknown)>;
 }
 
@@ -93,13 +95,12 @@ async function retry<T>(
   }
 }
 
-/** Runs a service until SIGINT/SIGTERM. */
-export function runService(spec: ServiceSpec): Promise<ServiceContext>;
-/** Runs a service that serves before NATS is reachable, until SIGINT/SIGTERM. */
-export function runService(spec: BackgroundServiceSpec): Promise<BackgroundServiceContext>;
-export async function runService(
-  spec: ServiceSpec | BackgroundServiceSpec,
-): Promise<ServiceContext | BackgroundServiceContext> {
+/** Runs a service until SIGINT/SIGTERM; resolves once it is started, with its context and state. */
+export async function runService<
+  S = void,
+  D extends DatabaseMode = false,
+  N extends NatsMode = "required",
+>(spec: ServiceSpec<S, D, N>): Promise<{ ctx: ServiceContext<D, N>; state: S }> {
   const config = loadConfig();
   for (const name of SECRET_VARIABLES) registerSecret(config[name]);
   const log = createLogger(spec.name, config.LOG_LEVEL);
@@ -107,7 +108,7 @@ export async function runService(
   shutdown.installSignalHandlers();
   if (config.STOP_ON_STDIN_EOF) void shutdown.stopWhenStdinCloses();
   const readiness = new Readiness();
-  const background = spec.nats === "background";
+  const mode: NatsMode = spec.nats ?? "required";
 
   // The private ops listener: /metrics with /healthz and /readyz. A service with a public port
   // of its own serves only /healthz and /readyz there, and a 503 until its routes are mounted.
@@ -131,7 +132,7 @@ export async function runService(
   const stopHttp = () => server?.shutdown();
   // In the background mode HTTP intake is registered last (so it stops first): what `start`
   // opened must outlive the requests in flight.
-  if (!background) shutdown.add("http", stopHttp);
+  if (mode !== "background") shutdown.add("http", stopHttp);
   log.info("listening", { port: server?.addr.port ?? null, metrics_port: opsServer.addr.port });
 
   const auth = spec.natsAuth?.(config) ?? {};
@@ -143,10 +144,10 @@ export async function runService(
     return nats;
   };
   let nats: NatsHandle | undefined;
-  if (!background) {
-    nats = await connect();
-    shutdown.add("nats", () => nats!.nc.drain());
-    readiness.add("nats", () => nats!.connected());
+  if (mode === "required") {
+    const handle = nats = await connect();
+    shutdown.add("nats", () => handle.nc.drain());
+    readiness.add("nats", () => handle.connected());
   }
 
   let sql: Sql | undefined;
@@ -164,23 +165,25 @@ export async function runService(
     if (applied.length) log.info("migrations applied", { versions: applied });
   }
 
-  const base = { name: spec.name, config, log, sql, readiness, shutdown };
-  const ctx: ServiceContext | BackgroundServiceContext = background
-    ? base
-    : { ...base, nats: nats! };
-  // deno-lint-ignore no-explicit-any -- `ctx` matches the spec's own mode (checked above)
-  await spec.start?.(ctx as any);
+  // What the declared modes promise (`sql` with a database, `nats` when required) is there.
+  const ctx = {
+    name: spec.name,
+    config,
+    log,
+    readiness,
+    shutdown,
+    ...(sql ? { sql } : {}),
+    ...(mode === "required" ? { nats } : {}),
+  } as ServiceContext<D, N>;
+  const state = await spec.start?.(ctx) as S;
   if (spec.http) {
-    // deno-lint-ignore no-explicit-any
-    const own = spec.http(ctx as any);
     const combined = new Hono();
     combined.route("/", opsRoutes(readiness, spec.name, { metrics: false }));
-    combined.route("/", own);
+    combined.route("/", spec.http(ctx, state));
     handler = combined.fetch;
   }
 
-  if (background) {
-    const bg = spec as BackgroundServiceSpec;
+  if (mode === "background") {
     let stop: (() => unknown) | void;
     shutdown.add("nats", () => nats?.nc.drain());
     shutdown.add("nats work", () => stop?.());
@@ -188,10 +191,10 @@ export async function runService(
     connect().then(async (handle) => {
       if (shutdown.signal.aborted) return void handle.nc.close();
       nats = handle;
-      stop = await bg.onNats?.(ctx, handle);
+      stop = await spec.onNats?.(ctx, handle, state);
     }).catch((e) => log.error("nats connection failed", { error: e }));
   }
   readiness.markStarted();
   log.info("ready");
-  return ctx;
+  return { ctx, state };
 }

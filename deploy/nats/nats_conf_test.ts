@@ -48,7 +48,7 @@ Deno.test("nats.conf: the relay user may publish webhooks.> and nothing else", a
   try {
     assert.match(await rawConnect(nats.port, "relay", "relay-test-pass"), /PONG/);
     assert.match(await rawConnect(nats.port, "relay", "wrong"), /^-ERR 'Authorization Violation'/m);
-    await provisionAll({ nc: services, connected: () => true });
+    await provisionAll({ nc: services });
     const seen: string[] = [];
     const sub = services.subscribe(">", { callback: (_e, m) => void seen.push(m.subject) });
     const errors: string[] = [];

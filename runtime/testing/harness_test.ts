@@ -1,4 +1,3 @@
-import assert from "node:assert/strict";
 import { eventually } from "@meridian/runtime/testing";
 import { waitForPortClosed } from "./processes.ts";
 

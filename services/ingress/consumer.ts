@@ -3,7 +3,7 @@
  * deliveries the message goes to WEBHOOKS_DLQ.
  * @module
  */
-import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import { consumers, safeDecode, subjects, WebhookEnvelope } from "@meridian/proto";
 import { counter } from "@meridian/runtime";
 import { type EffectDeps, processEnvelope } from "./effects.ts";
@@ -28,8 +28,7 @@ export async function handleMessage(deps: EffectDeps, m: JsMsg): Promise<void> {
   const provider = providerOf(m.subject);
   const env = safeDecode(WebhookEnvelope, m.data);
   const toDeadLetter = async (why: string) => {
-    const js = jetstream(deps.nc);
-    await js.publish(subjects.webhookDead(provider), m.data, {
+    await deps.js.publish(subjects.webhookDead(provider), m.data, {
       msgID: `dead-${m.info.streamSequence}`,
     });
     dead.labels(provider).inc();
@@ -76,7 +75,7 @@ export async function handleMessage(deps: EffectDeps, m: JsMsg): Promise<void> {
 
 /** Consumes WEBHOOKS until `signal` aborts; re-attaches after errors. */
 export async function runConsumer(deps: EffectDeps, signal: AbortSignal): Promise<void> {
-  const js = jetstream(deps.nc);
+  const js = deps.js;
   while (!signal.aborted) {
     try {
       const c = await js.consumers.get(consumers.ingress.stream, consumers.ingress.durable);

@@ -24,7 +24,7 @@ Deno.test("ingress: NUL, lone surrogates and long strings in any field are recor
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
   try {
-    await provisionAll({ nc, connected: () => true });
+    await provisionAll({ nc });
     const deps = { sql: db.sql, js: jetstream(nc), nc, log, cooldownS: 60, ttlH: 24 };
     const { sql } = db;
     const [u] = await sql`insert into users (email, password_hash)

@@ -46,7 +46,7 @@ async function setup() {
   const db = await testDatabase();
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
-  await provisionAll({ nc, connected: () => true });
+  await provisionAll({ nc });
   const deps = { sql: db.sql, js: jetstream(nc), nc, log, cooldownS: 60, ttlH: 24 };
   return {
     db,
@@ -261,7 +261,7 @@ Deno.test("ingress consumer: a poison message is dead-lettered after 5 deliverie
     assert.deepEqual(rows.map((r) => r.event_id), ["fine"]);
 
     await sql.unsafe("drop trigger boom on webhook_events");
-    const n = await replayDead(h.nc);
+    const n = await replayDead(jetstream(h.nc));
     assert.equal(n, 1); // the invalid envelope cannot be replayed
     for (let i = 0; i < 100; i++) {
       if ((await sql`select 1 from webhook_events where event_id = 'poison'`).length) break;

@@ -1,5 +1,4 @@
 /** The ingress service: WEBHOOKS → webhook_events, pending flags, connection status. */
-import { jetstream } from "@nats-io/jetstream";
 import { runService } from "@meridian/runtime";
 import { runConsumer } from "./consumer.ts";
 import { startReconciler } from "./reconcile.ts";
@@ -7,20 +6,20 @@ import { startReconciler } from "./reconcile.ts";
 await runService({
   name: "ingress",
   database: true,
-  start: (ctx) => {
+  start: ({ sql, nats, config, log, shutdown }) => {
     const deps = {
-      sql: ctx.sql!,
-      js: jetstream(ctx.nats.nc),
-      nc: ctx.nats.nc,
-      log: ctx.log,
-      cooldownS: ctx.config.REFRESH_COOLDOWN_S,
-      ttlH: ctx.config.HOLDINGS_TTL_H,
+      sql,
+      js: nats.js,
+      nc: nats.nc,
+      log,
+      cooldownS: config.REFRESH_COOLDOWN_S,
+      ttlH: config.HOLDINGS_TTL_H,
     };
-    const done = runConsumer(deps, ctx.shutdown.signal);
-    ctx.shutdown.add("consumer", () => done);
+    const done = runConsumer(deps, shutdown.signal);
+    shutdown.add("consumer", () => done);
     startReconciler(deps, {
-      ttlH: ctx.config.HOLDINGS_TTL_H,
-      intervalS: ctx.config.RECONCILE_INTERVAL_S,
-    }, ctx.shutdown.signal);
+      ttlH: config.HOLDINGS_TTL_H,
+      intervalS: config.RECONCILE_INTERVAL_S,
+    }, shutdown.signal);
   },
 });

@@ -7,18 +7,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { safeDecode, streams, subjects, WebhookEnvelope } from "@meridian/proto";
 import { connectNats, createLogger, loadConfig } from "@meridian/runtime";
-import type { NatsConnection } from "@nats-io/nats-core";
 
 /** Replays the dead letters; returns how many were republished. */
 export async function replayDead(
-  nc: NatsConnection,
+  js: JetStreamClient,
   opts: { provider?: "snaptrade" | "plaid"; keep?: boolean } = {},
 ): Promise<number> {
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await js.jetstreamManager();
   // Filtered client-side: subject filters on ordered consumers need a newer server.
   const consumer = await js.consumers.get(streams.webhooksDead.name);
   const info = await consumer.info();
@@ -55,7 +53,7 @@ if (import.meta.main) {
   const config = loadConfig();
   const log = createLogger("replay-dead", "warn");
   const nats = await connectNats({ url: config.NATS_URL, name: "replay-dead", log });
-  const n = await replayDead(nats.nc, {
+  const n = await replayDead(nats.js, {
     provider: values.provider as "snaptrade" | "plaid" | undefined,
     keep: values.keep,
   });

@@ -40,7 +40,7 @@ Deno.test({
     const nats = await startNats();
     const dir = await Deno.makeTempDir({ prefix: "relay-crash-" });
     const admin = await connect({ servers: nats.url });
-    await provisionAll({ nc: admin, connected: () => true });
+    await provisionAll({ nc: admin });
     await admin.close();
 
     const [u] = await db.sql`insert into users (email, password_hash)

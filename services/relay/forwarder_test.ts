@@ -57,7 +57,7 @@ Deno.test({
     const outbox = new Outbox(path);
     const forwarder = new Forwarder(outbox, jetstream(nc), log);
     try {
-      await provisionAll({ nc, connected: () => true });
+      await provisionAll({ nc });
       const now = new Date().toISOString();
       const body = (n = 10) => JSON.stringify({ eventType: "X", pad: "p".repeat(n) });
       insertRaw(outbox, "ok-1", now, body());
@@ -115,7 +115,7 @@ Deno.test({
       const big = await startNats();
       try {
         const bnc = await connect({ servers: big.url });
-        await provisionAll({ nc: bnc, connected: () => true });
+        await provisionAll({ nc: bnc });
         const replay = await tool("./replay.ts", ["--poisoned"], { ...env, NATS_URL: big.url });
         assert.equal(replay.code, 1, "a row still poisoned is a failure");
         assert.match(replay.stdout, /re-forwarded 1 webhook\(s\) set aside as poisoned; 1 still/);

@@ -6,7 +6,6 @@
  * @module
  */
 import { Hono } from "hono";
-import { jetstream } from "@nats-io/jetstream";
 import { opsRoutes, runService } from "@meridian/runtime";
 import { relayRoutes } from "./app.ts";
 import { Edge } from "./edge.ts";
@@ -17,21 +16,22 @@ import { PlaidVerifier, SnaptradeVerifier } from "./verify.ts";
 
 const RETENTION_DAYS = 30;
 
-let outbox: Outbox;
-/** Stops HTTP intake (idempotent): before the forwarder, so no request outlives it. */
-let stopIntake: () => Promise<void>;
-
 await runService({
   name: "relay",
   nats: "background",
   natsAuth: (config) => ({ user: config.RELAY_NATS_USER, pass: config.RELAY_NATS_PASS }),
   start: ({ config, log, readiness, shutdown }) => {
-    outbox = new Outbox(config.RELAY_OUTBOX_PATH);
+    const outbox = new Outbox(config.RELAY_OUTBOX_PATH);
     shutdown.add("outbox", () => outbox.close());
     readiness.add("outbox", () => outbox.backlog() >= 0);
     const prune = setInterval(() => {
-      const n = outbox.prune(new Date(Date.now() - RETENTION_DAYS * 86_400_000).toISOString());
-      if (n) log.info("pruned forwarded outbox rows", { rows: n });
+      try {
+        const n = outbox.prune(new Date(Date.now() - RETENTION_DAYS * 86_400_000).toISOString());
+        if (n) log.info("pruned forwarded outbox rows", { rows: n });
+      } catch (e) {
+        // A throw in a timer would end the process; the next hour tries again.
+        log.warn("pruning the outbox failed", { error: e });
+      }
     }, 3_600_000);
     shutdown.add("prune", () => clearInterval(prune));
 
@@ -52,16 +52,18 @@ await runService({
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
     const edge = new Edge({ hostname: config.LISTEN_HOST, port: config.RELAY_PORT }, server.addr);
     let stopped: Promise<void> | undefined;
-    stopIntake = () => stopped ??= edge.close().then(() => server.shutdown());
+    /** Stops HTTP intake (idempotent): before the forwarder, so no request outlives it. */
+    const stopIntake = () => stopped ??= edge.close().then(() => server.shutdown());
     shutdown.add("http", () => stopIntake());
     log.info("outbox open", {
       outbox: config.RELAY_OUTBOX_PATH,
       backlog: outbox.backlog(),
       port: edge.addr.port,
     });
+    return { outbox, stopIntake };
   },
-  onNats: ({ log }, nats) => {
-    const forwarder = new Forwarder(outbox, jetstream(nats.nc), log);
+  onNats: ({ log }, nats, { outbox, stopIntake }) => {
+    const forwarder = new Forwarder(outbox, nats.js, log);
     forwarder.start();
     log.info("forwarding", { backlog: outbox.backlog() });
     return async () => {

@@ -68,7 +68,7 @@ Deno.test("relay battery: valid webhooks stored and forwarded once, every bad on
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
   try {
-    await provisionAll({ nc, connected: () => true });
+    await provisionAll({ nc });
     const now = h.clock;
     const statuses: number[] = [];
     const expectBad = async (res: Response, status?: number) => {

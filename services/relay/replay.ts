@@ -10,7 +10,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { jetstream } from "@nats-io/jetstream";
 import { connectNats, createLogger, loadConfig } from "@meridian/runtime";
 import { publishRows } from "./forwarder.ts";
 import { Outbox, type OutboxRow } from "./outbox.ts";
@@ -43,7 +42,7 @@ const nats = await connectNats({
   user: config.RELAY_NATS_USER,
   pass: config.RELAY_NATS_PASS,
 });
-const js = jetstream(nats.nc);
+const js = nats.js;
 const next = (after: number): OutboxRow[] =>
   since
     ? outbox.since(since.toISOString(), values.provider, after, 500)

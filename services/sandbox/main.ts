@@ -1,12 +1,11 @@
 /** The sandbox: stand-in for SnapTrade, Plaid and Alpaca. */
-import type { Hono } from "hono";
 import { runService } from "@meridian/runtime";
-import { createSandboxApp, type SandboxApp } from "./mod.ts";
-
-let sandbox: SandboxApp | undefined;
+import { createSandboxApp } from "./mod.ts";
 
 await runService({
   name: "sandbox",
+  // The providers' stand-in talks HTTP and WebSocket only.
+  nats: "none",
   port: (c) => c.SANDBOX_PORT,
   start: async (ctx) => {
     const c = ctx.config;
@@ -14,7 +13,7 @@ await runService({
     // default (the demo user's connections live in PostgreSQL, which survives restarts too).
     const statePath = c.SANDBOX_STATE_PATH ??
       (c.SANDBOX_MODE === "demo" ? ".data/sandbox/state.json" : undefined);
-    sandbox = await createSandboxApp({
+    const sandbox = await createSandboxApp({
       baseUrl: c.SANDBOX_URL,
       // What browsers reach (portal, Hosted Link); in docker compose not the service name.
       publicUrl: c.SANDBOX_PUBLIC_URL,
@@ -29,13 +28,14 @@ await runService({
       plaid: { clientId: c.PLAID_CLIENT_ID, secret: c.PLAID_SECRET },
       log: (level, msg, fields) => ctx.log[level](msg, fields),
     });
-    ctx.shutdown.add("sandbox", () => sandbox!.close());
+    ctx.shutdown.add("sandbox", () => sandbox.close());
     ctx.log.info("sandbox ready", {
       url: c.SANDBOX_URL,
       publicUrl: c.SANDBOX_PUBLIC_URL ?? c.SANDBOX_URL,
       mode: c.SANDBOX_MODE,
       statePath: statePath ?? null,
     });
+    return sandbox;
   },
-  http: (): Hono => sandbox!.app,
+  http: (_ctx, sandbox) => sandbox.app,
 });

@@ -10,7 +10,7 @@ await runService({
   database: { max: 16 },
   async start(ctx) {
     const deps = createSyncDeps({
-      sql: ctx.sql!,
+      sql: ctx.sql,
       nc: ctx.nats.nc,
       keyring: await keyringFromConfig(ctx.config),
       config: ctx.config,

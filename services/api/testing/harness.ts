@@ -4,7 +4,7 @@
  * request helpers and helpers that make connections through those flows over HTTP.
  * @module
  */
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   type Config,
   connectNats,
@@ -71,7 +71,7 @@ export async function startHarness(
   const log = createLogger("api-test", "error");
   const nats = await connectNats({ url: natsServer.url, name: "api-test", log });
   await provisionAll(nats);
-  const js = jetstream(nats.nc);
+  const js = nats.js;
   const clock = { now: Date.now() };
   const config = parseConfig({
     PROVIDERS: "sandbox",
