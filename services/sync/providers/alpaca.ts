@@ -10,7 +10,7 @@ import {
   alpacaActivity,
   alpacaBalance,
   alpacaPosition,
-} from "../normalise/alpaca.ts";
+} from "./alpaca/normalise.ts";
 import { type CallRecorder, providerCall, ProviderError } from "./call.ts";
 import { alpacaBasePath, alpacaLimiter, interactiveView, type ProviderConfig } from "./config.ts";
 import type { Credentials, ProviderAdapter, ProviderSession } from "./types.ts";

@@ -12,7 +12,7 @@ import {
   obj,
   type Snapshot,
 } from "../normalise/common.ts";
-import { plaidHoldings, plaidSecurities, plaidTransaction } from "../normalise/plaid.ts";
+import { plaidHoldings, plaidSecurities, plaidTransaction } from "./plaid/normalise.ts";
 import { type CallRecorder, providerCall } from "./call.ts";
 import { interactiveView, plaidBasePath, plaidLimiter, type ProviderConfig } from "./config.ts";
 import type { Credentials, ProviderAdapter, ProviderSession } from "./types.ts";

@@ -19,7 +19,7 @@ import {
   snaptradeActivity,
   snaptradeBalances,
   snaptradePosition,
-} from "../normalise/snaptrade.ts";
+} from "./snaptrade/normalise.ts";
 import { type CallRecorder, providerCall } from "./call.ts";
 import {
   interactiveView,

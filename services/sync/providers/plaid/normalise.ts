@@ -31,7 +31,7 @@ import {
   type Snapshot,
   str,
   type TransactionType,
-} from "./common.ts";
+} from "../../normalise/common.ts";
 
 const TYPES: Record<string, SecurityType> = {
   cash: "cash",

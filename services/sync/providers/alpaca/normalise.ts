@@ -26,7 +26,7 @@ import {
   type SecurityType,
   str,
   type TransactionType,
-} from "./common.ts";
+} from "../../normalise/common.ts";
 
 /** An Alpaca asset (or a position's asset fields) as a Meridian security. */
 export function alpacaAsset(raw: unknown): Security {

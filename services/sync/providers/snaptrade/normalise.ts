@@ -25,7 +25,7 @@ import {
   type SecurityType,
   str,
   type TransactionType,
-} from "./common.ts";
+} from "../../normalise/common.ts";
 
 const TYPE_CODES: Record<string, SecurityType> = {
   cs: "equity",

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { dec, parseOcc, previousClose } from "./common.ts";
+
+Deno.test("dec converts JSON numbers without float artefacts", () => {
+  assert.equal(dec(0.1), "0.1");
+  assert.equal(dec(0.1 + 0.2), "0.30000000000000004"); // the number itself, not a rounding
+  assert.equal(dec(1e-7), "0.0000001");
+  assert.equal(dec(123456789.123456), "123456789.123456");
+  assert.equal(dec("12.3400"), "12.34");
+  assert.equal(dec(-0), "0");
+  assert.equal(dec(1e21), "1000000000000000000000");
+  assert.throws(() => dec("abc"));
+  assert.throws(() => dec(NaN));
+});
+
+Deno.test("OCC option symbols parse into contract details", () => {
+  assert.deepEqual(parseOcc("AAPL240119C00150000"), {
+    underlying: "AAPL",
+    expiration: "2024-01-19",
+    option_type: "call",
+    strike: "150",
+    multiplier: "100",
+  });
+  assert.equal(parseOcc("SPY   250321P00412500")?.strike, "412.5");
+  assert.equal(parseOcc("AAPL"), null);
+});
+
+Deno.test("previous close: exact decimals, never for cash or cash equivalents", () => {
+  assert.equal(previousClose(227.9, "equity"), "227.9");
+  assert.equal(previousClose("0.10", "option"), "0.1");
+  assert.equal(previousClose(1, "cash_equivalent"), null);
+  assert.equal(previousClose(1, "cash"), null);
+  assert.equal(previousClose(null, "equity"), null);
+  assert.equal(previousClose(undefined, "equity"), null);
+  assert.equal(previousClose("0", "equity"), null); // a provider's "no close"
+  assert.equal(previousClose(-3, "equity"), null);
+});
