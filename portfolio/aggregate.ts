@@ -16,7 +16,7 @@ import type {
 } from "./views.ts";
 
 /** A connection row as the aggregation needs it. */
-export interface ConnectionRow {
+export interface ConnectionSummaryRow {
   id: string;
   provider: Provider;
   institution: string;
@@ -69,7 +69,7 @@ export interface BalanceRow {
 
 /** Everything {@link aggregateHoldings} reads. */
 export interface HoldingsRows {
-  connections: ConnectionRow[];
+  connections: ConnectionSummaryRow[];
   accounts: AccountRow[];
   positions: PositionRow[];
   balances: BalanceRow[];
@@ -78,7 +78,7 @@ export interface HoldingsRows {
 const PROVIDER_ORDER: Provider[] = ["snaptrade", "plaid", "alpaca"];
 
 /** Canonical decimal string: no exponent, no trailing zeros, "-0" as "0". */
-export function dec(d: Decimal): string {
+export function decimalString(d: Decimal): string {
   if (d.isZero()) return "0";
   return d.toFixed();
 }
@@ -207,20 +207,22 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     const pl = value !== null && cost !== null ? value.minus(cost) : null;
     const day = positionDayChange(p);
     const dayBase = day === null ? new Decimal(0) : previousValue(p);
-    const previousClose = p.previous_close === null ? null : dec(new Decimal(p.previous_close));
+    const previousClose = p.previous_close === null
+      ? null
+      : decimalString(new Decimal(p.previous_close));
     account.positions.push({
       id: p.id,
       symbol: p.symbol,
       name: p.name,
       security_type: p.security_type,
-      quantity: dec(new Decimal(p.quantity)),
-      price: p.price === null ? null : dec(new Decimal(p.price)),
+      quantity: decimalString(new Decimal(p.quantity)),
+      price: p.price === null ? null : decimalString(new Decimal(p.price)),
       previous_close: previousClose,
-      value: value === null ? null : dec(value),
-      day_change: day === null ? null : dec(day),
+      value: value === null ? null : decimalString(value),
+      day_change: day === null ? null : decimalString(day),
       day_change_percent: day === null ? null : percentOf(day, dayBase),
-      cost_basis: cost === null ? null : dec(cost),
-      unrealized_pl: pl === null ? null : dec(pl),
+      cost_basis: cost === null ? null : decimalString(cost),
+      unrealized_pl: pl === null ? null : decimalString(pl),
       currency: p.currency,
       option_details: p.option_details,
       synced_at: p.synced_at.toISOString(),
@@ -278,7 +280,7 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     }
     agg.view.name ??= p.name;
     if (p.price !== null && p.synced_at.getTime() > agg.priceAt) {
-      agg.view.price = dec(new Decimal(p.price));
+      agg.view.price = decimalString(new Decimal(p.price));
       agg.priceAt = p.synced_at.getTime();
     }
     if (!agg.view.providers.includes(account.provider)) agg.view.providers.push(account.provider);
@@ -286,19 +288,19 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
       account_id: account.id,
       connection_id: account.connection_id,
       provider: account.provider,
-      quantity: dec(new Decimal(p.quantity)),
-      price: p.price === null ? null : dec(new Decimal(p.price)),
+      quantity: decimalString(new Decimal(p.quantity)),
+      price: p.price === null ? null : decimalString(new Decimal(p.price)),
       previous_close: previousClose,
-      value: value === null ? null : dec(value),
-      day_change: day === null ? null : dec(day),
-      cost_basis: cost === null ? null : dec(cost),
+      value: value === null ? null : decimalString(value),
+      day_change: day === null ? null : decimalString(day),
+      cost_basis: cost === null ? null : decimalString(cost),
     });
   }
 
   const aggregated: AggregatedPositionView[] = [];
   for (const agg of aggs.values()) {
     const v = agg.view;
-    v.quantity = dec(agg.qty);
+    v.quantity = decimalString(agg.qty);
     const t = total(v.currency);
     if (v.price !== null) {
       const value = positionValue({
@@ -309,21 +311,21 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
           p.symbol === v.symbol && p.currency === v.currency
         )?.option_details ?? null,
       })!;
-      v.value = dec(value);
+      v.value = decimalString(value);
       t.pv = t.pv.plus(value);
       if (agg.cost !== null) {
-        v.cost_basis = dec(agg.cost);
+        v.cost_basis = decimalString(agg.cost);
         const pl = value.minus(agg.cost);
-        v.unrealized_pl = dec(pl);
+        v.unrealized_pl = decimalString(pl);
         t.pl = t.pl.plus(pl);
       }
     } else {
       t.unpriced++;
-      if (agg.cost !== null) v.cost_basis = dec(agg.cost);
+      if (agg.cost !== null) v.cost_basis = decimalString(agg.cost);
     }
     if (agg.cost !== null) t.cost = t.cost.plus(agg.cost);
     if (agg.day !== null) {
-      v.day_change = dec(agg.day);
+      v.day_change = decimalString(agg.day);
       v.day_change_percent = percentOf(agg.day, agg.dayBase);
     }
     v.providers.sort((a, b) => PROVIDER_ORDER.indexOf(a) - PROVIDER_ORDER.indexOf(b));
@@ -339,8 +341,8 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     if (!account) continue;
     account.balances.push({
       currency: b.currency,
-      cash: dec(new Decimal(b.cash)),
-      buying_power: b.buying_power === null ? null : dec(new Decimal(b.buying_power)),
+      cash: decimalString(new Decimal(b.cash)),
+      buying_power: b.buying_power === null ? null : decimalString(new Decimal(b.buying_power)),
       synced_at: b.synced_at.toISOString(),
     });
     let c = cashBy.get(b.currency);
@@ -352,24 +354,24 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     c.view.accounts.push({
       account_id: account.id,
       provider: account.provider,
-      amount: dec(new Decimal(b.cash)),
+      amount: decimalString(new Decimal(b.cash)),
     });
     total(b.currency).cash = total(b.currency).cash.plus(b.cash);
   }
-  const cash = [...cashBy.values()].map((c) => ({ ...c.view, amount: dec(c.amount) }))
+  const cash = [...cashBy.values()].map((c) => ({ ...c.view, amount: decimalString(c.amount) }))
     .sort((a, b) => a.currency.localeCompare(b.currency));
 
   const totalsView: CurrencyTotalView[] = [...totals.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([currency, t]) => ({
       currency,
-      positions_value: dec(t.pv),
-      cash: dec(t.cash),
-      total: dec(t.pv.plus(t.cash)),
-      cost_basis: dec(t.cost),
-      unrealized_pl: dec(t.pl),
+      positions_value: decimalString(t.pv),
+      cash: decimalString(t.cash),
+      total: decimalString(t.pv.plus(t.cash)),
+      cost_basis: decimalString(t.cost),
+      unrealized_pl: decimalString(t.pl),
       unpriced_positions: t.unpriced,
-      day_change: t.dayKnown === 0 ? null : dec(t.day),
+      day_change: t.dayKnown === 0 ? null : decimalString(t.day),
       day_change_percent: t.dayKnown === 0 ? null : percentOf(t.day, t.dayBase),
       day_change_coverage: { known: t.dayKnown, of: t.dayOf },
     }));
@@ -386,7 +388,7 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
 }
 
 /** Per provider: connections, the oldest last sync, and whether any has pending updates. */
-export function summarizeProviders(connections: ConnectionRow[]): ProviderSummaryView[] {
+export function summarizeProviders(connections: ConnectionSummaryRow[]): ProviderSummaryView[] {
   const out: ProviderSummaryView[] = [];
   for (const provider of PROVIDER_ORDER) {
     const mine = connections.filter((c) => c.provider === provider)

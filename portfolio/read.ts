@@ -7,7 +7,7 @@ import {
   type AccountRow,
   aggregateHoldings,
   type BalanceRow,
-  type ConnectionRow,
+  type ConnectionSummaryRow,
   type PositionRow,
 } from "./aggregate.ts";
 import type { HoldingsView, PendingUpdatesView } from "./views.ts";
@@ -21,7 +21,7 @@ export async function readHoldings(
   // One repeatable-read transaction so accounts, positions and balances agree with each
   // other even while a sync replaces a connection's rows.
   const rows = await sql.begin("isolation level repeatable read read only", async (tx) => {
-    const connections = await tx<ConnectionRow[]>`
+    const connections = await tx<ConnectionSummaryRow[]>`
       select c.id, c.provider, c.institution, c.status, c.status_reason, c.warning,
              c.last_synced_at, p.since as pending_since
         from connections c left join pending_updates p on p.connection_id = c.id

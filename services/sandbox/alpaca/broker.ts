@@ -22,7 +22,7 @@ const D = Decimal.clone({ precision: 60, toExpNeg: -40, toExpPos: 40 });
 export type Dec = InstanceType<typeof D>;
 
 /** Parses a decimal string (throws on garbage). */
-export function dec(v: string): Dec {
+export function decimal(v: string): Dec {
   const d = new D(v.trim());
   if (!d.isFinite()) throw new Error(`not a number: ${v}`);
   return d;
@@ -273,10 +273,10 @@ export class Broker {
         return {
           ...o,
           asset,
-          filled_qty: dec(o.filled_qty),
-          filled_cost: dec(o.filled_cost),
-          hwm: o.hwm === null ? null : dec(o.hwm),
-          reserved: dec(o.reserved),
+          filled_qty: decimal(o.filled_qty),
+          filled_cost: decimal(o.filled_cost),
+          hwm: o.hwm === null ? null : decimal(o.hwm),
+          reserved: decimal(o.reserved),
         };
       });
       return {
@@ -285,9 +285,9 @@ export class Broker {
         key_id: s.key_id,
         secret: s.secret,
         created_at: s.created_at,
-        cash: dec(s.cash),
+        cash: decimal(s.cash),
         holdings: new Map(
-          s.holdings.map(([sym, qty, cost]) => [sym, { qty: dec(qty), cost: dec(cost) }]),
+          s.holdings.map(([sym, qty, cost]) => [sym, { qty: decimal(qty), cost: decimal(cost) }]),
         ),
         orders,
         byClientId: new Map(orders.map((o) => [o.client_order_id, o])),
@@ -333,7 +333,7 @@ export class Broker {
     if (!acct) throw new Error(`unknown Alpaca key ${keyId}`);
     const asset = findAsset(symbol);
     if (!asset) throw new Error(`unknown Alpaca symbol ${symbol}`);
-    const qty = dec(quantity);
+    const qty = decimal(quantity);
     if (qty.isNegative()) throw new Error("quantity must not be negative");
     if (qty.isZero()) {
       acct.holdings.delete(asset.symbol);

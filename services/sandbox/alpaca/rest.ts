@@ -8,7 +8,7 @@
 import { type Context, Hono } from "hono";
 import type { CallLog } from "../calls.ts";
 import { assetJson, findAsset } from "./assets.ts";
-import { type Account, AlpacaError, type Broker, dec } from "./broker.ts";
+import { type Account, AlpacaError, type Broker, decimal } from "./broker.ts";
 
 /** Requests per minute per account, as on Alpaca's Trading API. */
 export const RATE_LIMIT_PER_MINUTE = 200;
@@ -131,9 +131,9 @@ export function alpacaRest(
       throw new AlpacaError(422, 40010001, "only one of qty or percentage is accepted");
     }
     try {
-      if (qtyParam !== null) qty = dec(qtyParam);
+      if (qtyParam !== null) qty = decimal(qtyParam);
       if (pct !== null) {
-        const p = dec(pct);
+        const p = decimal(pct);
         if (p.lte(0) || p.gt(100)) throw new Error("percentage out of range");
         qty = h.qty.mul(p).div(100).toDecimalPlaces(9, 1); // 1 = ROUND_DOWN
       }

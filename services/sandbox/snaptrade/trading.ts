@@ -14,7 +14,7 @@ import { accountJson, currency, universalSymbol } from "./shapes.ts";
 import { type Account, type SnapTradeStore, TRADE_TTL_MS, type TradeQuote } from "./state.ts";
 import type { SnapTradeWebhooks } from "./webhooks.ts";
 
-const dec = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(String);
+const DecimalInput = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(String);
 
 const ImpactBody = z.object({
   account_id: z.string(),
@@ -22,10 +22,10 @@ const ImpactBody = z.object({
   universal_symbol_id: z.string(),
   order_type: z.enum(["Limit", "Market", "StopLimit", "Stop"]),
   time_in_force: z.enum(["FOK", "Day", "GTC", "IOC"]),
-  price: dec.nullish(),
-  stop: dec.nullish(),
-  units: dec.nullish(),
-  notional_value: dec.nullish(),
+  price: DecimalInput.nullish(),
+  stop: DecimalInput.nullish(),
+  units: DecimalInput.nullish(),
+  notional_value: DecimalInput.nullish(),
 });
 
 const ForceBody = z.object({
@@ -37,10 +37,10 @@ const ForceBody = z.object({
   time_in_force: z.enum(["FOK", "Day", "GTC", "IOC", "GTD"]),
   trading_session: z.enum(["REGULAR", "EXTENDED"]).nullish(),
   expiry_date: z.string().nullish(),
-  price: dec.nullish(),
-  stop: dec.nullish(),
-  units: dec.nullish(),
-  notional_value: dec.nullish(),
+  price: DecimalInput.nullish(),
+  stop: DecimalInput.nullish(),
+  units: DecimalInput.nullish(),
+  notional_value: DecimalInput.nullish(),
   client_order_id: z.string().nullish(),
 });
 
