@@ -103,8 +103,6 @@ export const ConnectionView = ConnectionSummaryView.pick({
 });
 export const ConnectionList = z.object({ connections: z.array(ConnectionView) });
 
-export const IdParam = z.object({ id: Id });
-
 export const SnapTradePortalBody = z.object({
   access: z.enum(["read", "trade"]).default("read"),
   /** A SnapTrade broker slug to open the portal on, e.g. "ALPACA". */

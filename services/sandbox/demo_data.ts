@@ -5,7 +5,7 @@
  * @module
  */
 import { Decimal } from "decimal.js";
-import { hash32, intBetween, prng, stableUuid } from "./prng.ts";
+import { intBetween, prng, stableUuid } from "./prng.ts";
 
 /** What kind of instrument a security is. */
 export type SecurityKind = "stock" | "etf" | "crypto" | "mutualfund" | "option" | "cash";
@@ -514,9 +514,6 @@ export function holdingValue(h: Holding): string {
 export function accountValue(a: DemoAccount): string {
   return a.holdings.reduce((s, h) => s.plus(holdingValue(h)), new Decimal(a.cash)).toFixed(2);
 }
-
-/** Used to tell one value from another in logs without leaking data. */
-export const DEMO_DATA_VERSION = hash32(JSON.stringify(BROKERAGES) + JSON.stringify(INSTITUTIONS));
 
 /** Every ticker the sandbox knows by name (symbol search looks here). */
 export const KNOWN_TICKERS: string[] = [
