@@ -274,7 +274,7 @@ Deno.test({
     const db = await testDatabase();
     const nats = await startNats();
     const admin = await connect({ servers: nats.url });
-    await provisionAll({ nc: admin, connected: () => true });
+    await provisionAll({ nc: admin });
     await admin.close();
     const good = await plaidKey();
     const stranger = await plaidKey();
