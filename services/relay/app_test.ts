@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { webhookEventId } from "@meridian/proto";
 import { createLogger, provisionAll } from "@meridian/runtime";
-import { startNats } from "@meridian/runtime/testing";
+import { eventually, startNats } from "@meridian/runtime/testing";
 import { MAX_BODY_BYTES, type RelayDeps, relayRoutes } from "./app.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Outbox } from "./outbox.ts";
@@ -68,10 +68,7 @@ Deno.test("relay: ids with control characters get safe keys; ids that differ aft
 
     const forwarder = new Forwarder(h.outbox, jetstream(nc), log);
     forwarder.start();
-    const until = Date.now() + 20_000;
-    while (h.outbox.backlog() > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => h.outbox.backlog() === 0, { what: "the backlog to drain" });
     await forwarder.stop();
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info("WEBHOOKS");

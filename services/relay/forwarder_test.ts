@@ -8,21 +8,12 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { webhookEventId } from "@meridian/proto";
 import { createLogger, provisionAll } from "@meridian/runtime";
-import { processEnv, startNats } from "@meridian/runtime/testing";
+import { eventually, processEnv, startNats } from "@meridian/runtime/testing";
 import { Forwarder } from "./forwarder.ts";
 import { Outbox } from "./outbox.ts";
 
 const log = createLogger("forwarder-test", "error");
 const deno = Deno.execPath();
-
-/** Waits for `check` with a deadline (never a fixed sleep). */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Stores a row as it is, as an older relay (or a bug) could have. */
 function insertRaw(outbox: Outbox, eventId: string, receivedAt: string, body: string) {
@@ -69,7 +60,7 @@ Deno.test({
       insertRaw(outbox, "too-big", now, body(20_000));
       insertRaw(outbox, "ok-2", now, body());
       forwarder.start();
-      await eventually(() => outbox.backlog() === 0, "the backlog to drain");
+      await eventually(() => outbox.backlog() === 0, { what: "the backlog to drain" });
 
       const jsm = await jetstreamManager(nc);
       const ids = async () => {
@@ -102,7 +93,9 @@ Deno.test({
         receivedAt: new Date().toISOString(),
         body: body(),
       });
-      await eventually(async () => (await ids()).includes("ok-3"), "a later row forwarded");
+      await eventually(async () => (await ids()).includes("ok-3"), {
+        what: "a later row forwarded",
+      });
       await forwarder.stop();
 
       const env = { RELAY_OUTBOX_PATH: path, LOG_LEVEL: "error", NO_COLOR: "1" };

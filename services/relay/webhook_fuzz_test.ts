@@ -11,6 +11,7 @@ import { connect } from "@nats-io/transport-node";
 import { webhookEventId } from "@meridian/proto";
 import { provisionAll } from "@meridian/runtime";
 import {
+  eventually,
   freePort,
   processEnv,
   startNats,
@@ -256,15 +257,6 @@ function spawn(script: string, env: Record<string, string>) {
   return { child, state };
 }
 
-/** Waits for `check` with a deadline (never a fixed sleep). */
-async function eventually(check: () => Promise<boolean>, what: () => string, ms: number) {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 Deno.test({
   name:
     `webhook fuzz (seed ${SEED}): every 2xx yields one webhook_events row; no 5xx but 503 Retry-After; no process exits`,
@@ -311,7 +303,7 @@ Deno.test({
         await res?.body?.cancel();
         return res?.ok ?? false;
       };
-      await eventually(ready, () => `relay ready; stderr: ${relay.state.stderr}`, 30_000);
+      await eventually(ready, { what: "the relay to be ready" });
 
       // Meanwhile, a client that dribbles its request head: the relay must cut it off.
       slow = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -405,16 +397,17 @@ Deno.test({
         (await db.sql<{ provider: string; event_id: string }[]>`
           select provider, event_id from webhook_events`).map((x) => `${x.provider}/${x.event_id}`);
       let rows: string[] = [];
-      await eventually(
-        async () => (rows = await recorded()).length >= accepted.size,
-        () =>
-          `${rows.length} of ${accepted.size} recorded; missing e.g. ` +
-          JSON.stringify(
-            [...accepted].filter(([k]) => !rows.includes(k)).slice(0, 3)
-              .map(([k, c]) => [k, c.body.slice(0, 300)]),
-          ) + `; ingress stderr: ${ingress.state.stderr.slice(-1500)}`,
-        60_000,
-      );
+      await eventually(async () => (rows = await recorded()).length >= accepted.size, {
+        timeoutMs: 60_000,
+        what: "every accepted webhook recorded",
+      }).catch((e) => {
+        const missing = [...accepted].filter(([k]) => !rows.includes(k)).slice(0, 3);
+        throw new Error(
+          `${e.message}: ${rows.length} of ${accepted.size}; missing e.g. ` +
+            JSON.stringify(missing.map(([k, c]) => [k, c.body.slice(0, 300)])) +
+            `; ingress stderr: ${ingress.state.stderr.slice(-1500)}`,
+        );
+      });
       assert.deepEqual(rows.sort(), [...accepted.keys()].sort(), "exactly one row per 2xx");
 
       const answer = await slowAnswer;
