@@ -6,7 +6,14 @@
  */
 import { type Context, Hono } from "hono";
 import { encode, WebhookEnvelope, webhookEventId } from "@meridian/proto";
-import { BodyError, counter, peerOf, readBody } from "@meridian/runtime";
+import {
+  BodyError,
+  clientAddress,
+  counter,
+  peerOf,
+  type ProxyTrust,
+  readBody,
+} from "@meridian/runtime";
 import { isLoopback } from "./edge.ts";
 import type { Outbox } from "./outbox.ts";
 import { type PlaidVerifier, type SnaptradeVerifier, type Verdict } from "./verify.ts";
@@ -41,14 +48,25 @@ function acceptedChild(provider: string, outcome: string) {
 }
 
 /**
- * The default client of a request: the socket's peer. A loopback peer is the machine itself or
- * a local reverse proxy whose clients are unknown here, so it gets no per-client limit rather
- * than one shared by every sender behind it.
+ * The client a request from `peer` counts against. Behind a proxy in `trust` (TRUSTED_PROXIES)
+ * it is the sender its `X-Forwarded-For` names; a loopback peer that is not such a proxy is the
+ * machine itself or a local proxy whose senders are unknown here, so it gets no per-client
+ * limit rather than one shared by everyone behind it. Null means no limit applies.
  */
-export function socketClient(c: Context): string | null {
-  const peer = peerOf(c.env);
-  return !peer || isLoopback(peer) ? null : peer;
+export function relayClient(
+  peer: string | null,
+  headers: Headers,
+  trust: ProxyTrust,
+): string | null {
+  if (!peer) return null;
+  if (trust(peer, 0)) {
+    const sender = clientAddress(peer, headers, trust);
+    return sender === peer ? null : sender;
+  }
+  return isLoopback(peer) ? null : peer;
 }
+
+const TRUST_NONE: ProxyTrust = () => false;
 
 /** What the routes need. */
 export interface RelayDeps {
@@ -58,7 +76,7 @@ export interface RelayDeps {
   now?: () => number;
   /**
    * The client a request counts against for the in-flight limit; null means unknown (no
-   * limit). Default {@link socketClient}; the seam for a trusted-proxy policy.
+   * limit). Default: {@link relayClient} of the socket's peer, trusting no proxy.
    */
   clientAddress?: (c: Context) => string | null;
   /** Default {@link MAX_IN_FLIGHT_PER_CLIENT}. */
@@ -81,7 +99,8 @@ type Refuse = (
 export function relayRoutes(deps: RelayDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
-  const clientOf = deps.clientAddress ?? socketClient;
+  const clientOf = deps.clientAddress ??
+    ((c: Context) => relayClient(peerOf(c.env), c.req.raw.headers, TRUST_NONE));
   const maxInFlight = deps.maxInFlightPerClient ?? MAX_IN_FLIGHT_PER_CLIENT;
   const bodyDeadlineMs = deps.bodyDeadlineMs ?? BODY_DEADLINE_MS;
   const inFlight = new Map<string, number>();

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { webhookEventId } from "@meridian/proto";
-import { createLogger, provisionAll } from "@meridian/runtime";
+import { compileTrustedProxies, createLogger, provisionAll } from "@meridian/runtime";
 import { eventually, startNats } from "@meridian/runtime/testing";
-import { MAX_BODY_BYTES, type RelayDeps, relayRoutes } from "./app.ts";
+import { MAX_BODY_BYTES, relayClient, type RelayDeps, relayRoutes } from "./app.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Outbox } from "./outbox.ts";
 import { snaptradeBody, snaptradeSignature } from "./test_signing.ts";
@@ -186,4 +186,17 @@ Deno.test("relay: one client's requests in flight are capped (429 Retry-After); 
   } finally {
     await h.close();
   }
+});
+
+Deno.test("relay client: X-Forwarded-For counts only from TRUSTED_PROXIES", () => {
+  const trust = compileTrustedProxies("10.0.0.0/8");
+  const xff = new Headers({ "x-forwarded-for": "203.0.113.7" });
+  assert.equal(relayClient("10.1.2.3", xff, trust), "203.0.113.7");
+  // The proxy's own request, naming nobody: no per-sender limit to apply.
+  assert.equal(relayClient("10.1.2.3", new Headers(), trust), null);
+  // Anyone else's header is ignored: the peer is the sender.
+  assert.equal(relayClient("198.51.100.4", xff, trust), "198.51.100.4");
+  // Loopback that is not a listed proxy: this machine, not limited.
+  assert.equal(relayClient("127.0.0.1", xff, trust), null);
+  assert.equal(relayClient(null, xff, trust), null);
 });

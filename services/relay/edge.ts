@@ -180,14 +180,12 @@ export class Edge {
   }
 
   /**
-   * The client address behind a request the HTTP server received, given the connection info
-   * Deno.serve passed (Hono's `c.env`): null when the client is loopback or the request did
-   * not come through the edge.
+   * The peer address behind a request the HTTP server received, given the connection info
+   * Deno.serve passed (Hono's `c.env`): null when the request did not come through the edge.
    */
-  clientOf(info: unknown): string | null {
+  peerOf(info: unknown): string | null {
     const port = (info as { remoteAddr?: { port?: unknown } } | undefined)?.remoteAddr?.port;
-    const address = typeof port === "number" ? this.#clients.get(port) : undefined;
-    return address === undefined || this.#limits.unlimited(address) ? null : address;
+    return (typeof port === "number" ? this.#clients.get(port) : undefined) ?? null;
   }
 
   /** Stops accepting and closes every connection. */

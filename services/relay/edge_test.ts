@@ -111,7 +111,7 @@ Deno.test("edge: a silent connection is closed at the head deadline, an idle kee
 });
 
 Deno.test("edge: a client over its connection limit gets 429; the server learns each request's client", async () => {
-  const up = upstream((info) => edge.clientOf(info));
+  const up = upstream((info) => edge.peerOf(info));
   // Loopback clients are unlimited by default; here they count, to exercise the limit.
   const edge = new Edge({ hostname: "127.0.0.1", port: 0 }, up.server.addr, {
     maxConnectionsPerClient: 2,

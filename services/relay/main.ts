@@ -6,9 +6,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { opsRoutes, runService } from "@meridian/runtime";
-import { relayRoutes } from "./app.ts";
-import { Edge } from "./edge.ts";
+import { compileTrustedProxies, opsRoutes, runService } from "@meridian/runtime";
+import { relayClient, relayRoutes } from "./app.ts";
+import { Edge, isLoopback } from "./edge.ts";
 import { Forwarder } from "./forwarder.ts";
 import { Outbox } from "./outbox.ts";
 import { plaidBaseUrl, plaidKeyFetcher } from "./plaid_keys.ts";
@@ -35,6 +35,7 @@ await runService({
     }, 3_600_000);
     shutdown.add("prune", () => clearInterval(prune));
 
+    const trust = compileTrustedProxies(config.TRUSTED_PROXIES);
     const app = new Hono();
     app.route("/", opsRoutes(readiness, "relay", { metrics: false }));
     app.route(
@@ -45,12 +46,15 @@ await runService({
         plaid: new PlaidVerifier(
           plaidKeyFetcher(plaidBaseUrl(config), config.PLAID_CLIENT_ID, config.PLAID_SECRET),
         ),
-        // The client as the edge saw it. X-Forwarded-For is not believed here.
-        clientAddress: (c) => edge.clientOf(c.env),
+        // The sender as the edge saw it; behind a TRUSTED_PROXIES proxy, the one it names.
+        clientAddress: (c) => relayClient(edge.peerOf(c.env), c.req.raw.headers, trust),
       }),
     );
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-    const edge = new Edge({ hostname: config.LISTEN_HOST, port: config.RELAY_PORT }, server.addr);
+    // A trusted proxy carries many senders' connections: none of its own is limited.
+    const edge = new Edge({ hostname: config.LISTEN_HOST, port: config.RELAY_PORT }, server.addr, {
+      unlimited: (address) => isLoopback(address) || trust(address, 0),
+    });
     let stopped: Promise<void> | undefined;
     /** Stops HTTP intake (idempotent): before the forwarder, so no request outlives it. */
     const stopIntake = () => stopped ??= edge.close().then(() => server.shutdown());
