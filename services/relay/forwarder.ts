@@ -7,7 +7,8 @@
  * stop the loop.
  * @module
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamClient } from "@nats-io/jetstream";
+import { InvalidArgumentError } from "@nats-io/nats-core";
 import { encode, subjects, WebhookEnvelope, webhookEventId } from "@meridian/proto";
 import { counter, gauge, histogram, type Logger } from "@meridian/runtime";
 import type { Outbox, OutboxRow } from "./outbox.ts";
@@ -65,15 +66,19 @@ const TRANSIENT = new Set([
   "JetStreamStatusError",
 ]);
 
-/** Why a row's publish failed, when the row is the reason; null when it is worth a retry. */
+/**
+ * Why a row's publish failed, when the row is the reason; null when it is worth a retry. Told
+ * apart by the error's class and JetStream status, never by its text.
+ */
 export function rowFailure(e: unknown): string | null {
-  const err = e as { name?: string; message?: string; status?: number } | null;
+  const err = e as { name?: string; message?: string } | null;
   const name = err?.name ?? "";
   const message = String(err?.message ?? e);
-  if (/max_payload/i.test(message)) return `max_payload: ${message}`;
-  if (name === "JetStreamApiError") {
+  // The client refuses a message larger than the server's max_payload before sending it.
+  if (e instanceof InvalidArgumentError) return `max_payload: ${message}`;
+  if (e instanceof JetStreamApiError) {
     // 400: the server refused this message (e.g. larger than the stream's max_msg_size).
-    return err?.status === 400 ? `rejected: ${message}` : null;
+    return e.status === 400 ? `rejected: ${message}` : null;
   }
   if (TRANSIENT.has(name)) return null;
   return `rejected: ${name ? `${name}: ` : ""}${message}`;
