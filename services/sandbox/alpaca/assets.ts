@@ -153,3 +153,12 @@ export function assetJson(a: AlpacaAsset): Record<string, unknown> {
     margin_requirement_short: a.marginable ? "150" : "100",
   };
 }
+
+/** `GET /v2/assets` filtered by `status` and `asset_class`. */
+export function listAssets(q: URLSearchParams): Record<string, unknown>[] {
+  const status = q.get("status");
+  const cls = q.get("asset_class");
+  return [...ASSETS.values()]
+    .filter((a) => (!status || a.status === status) && (!cls || a.class === cls))
+    .map(assetJson);
+}

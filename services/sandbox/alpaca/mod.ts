@@ -7,10 +7,11 @@
 
 import type { Hono } from "hono";
 import type { CallLog } from "../calls.ts";
-import { type AccountState, Broker } from "./broker.ts";
+import { Broker, seedHistory } from "./broker.ts";
 import { DATA_FEEDS, DataStreamHub } from "./data_stream.ts";
 import { PriceBook } from "./prices.ts";
 import { alpacaRest } from "./rest.ts";
+import { type AccountState, seedHolding, setHolding } from "./state.ts";
 import { TradingStreamHub } from "./trading_stream.ts";
 
 /** Key id of the pre-created demo paper account. */
@@ -104,16 +105,16 @@ function seedAccounts(broker: Broker): void {
     cash: DEMO_ALPACA_CASH,
     number: "PA3DEMO0001",
   });
-  for (const [s, q, p] of DEMO_ALPACA_HOLDINGS) broker.seedHolding(demo, s, q, p);
-  broker.seedHistory(demo, DEMO_HISTORY_START);
+  for (const [s, q, p] of DEMO_ALPACA_HOLDINGS) seedHolding(demo, s, q, p);
+  seedHistory(demo, DEMO_HISTORY_START);
   const test = broker.createAccount({
     keyId: TEST_ALPACA_KEY_ID,
     secret: TEST_ALPACA_SECRET,
     cash: "100000",
     number: "PA3TEST0002",
   });
-  broker.seedHolding(test, "AAPL", "10", "200.00");
-  broker.seedHistory(test, DEMO_HISTORY_START);
+  seedHolding(test, "AAPL", "10", "200.00");
+  seedHistory(test, DEMO_HISTORY_START);
 }
 
 /** Builds the Alpaca imitation with its demo and test accounts (or the saved ones). */
@@ -173,7 +174,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
       return data.handle(req, feed);
     },
     admin: {
-      setHolding: (keyId, symbol, quantity) => broker.setHolding(keyId, symbol, quantity),
+      setHolding: (keyId, symbol, quantity) => setHolding(keyOf(keyId), symbol, quantity),
       breakConnection(keyId) {
         keyOf(keyId).broken = true;
         data.dropKey(keyId);

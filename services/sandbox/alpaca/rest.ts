@@ -7,8 +7,12 @@
 
 import { type Context, Hono } from "hono";
 import type { CallLog } from "../calls.ts";
-import { assetJson, findAsset } from "./assets.ts";
-import { type Account, AlpacaError, type Broker, decimal } from "./broker.ts";
+import { assetJson, findAsset, listAssets } from "./assets.ts";
+import { type Broker, listActivities, listOrders } from "./broker.ts";
+import { decimal } from "./decimal.ts";
+import { AlpacaError } from "./errors.ts";
+import { orderJson } from "./shapes.ts";
+import type { Account } from "./state.ts";
 
 /** Requests per minute per account, as on Alpaca's Trading API. */
 export const RATE_LIMIT_PER_MINUTE = 200;
@@ -87,7 +91,7 @@ export function alpacaRest(
       if (!id) return fail(c, new AlpacaError(422, 40010001, "client_order_id is required"));
       const o = acct.byClientId.get(id);
       if (!o) return fail(c, new AlpacaError(404, 40410000, "order not found"));
-      return c.json(broker.orderJson(o));
+      return c.json(orderJson(o));
     }
     await next();
   });
@@ -95,12 +99,12 @@ export function alpacaRest(
   app.get("/v2/account", (c) => c.json(broker.accountJson(c.get("acct"))));
 
   app.get("/v2/account/activities", (c) => {
-    return c.json(broker.listActivities(c.get("acct"), new URL(c.req.url).searchParams));
+    return c.json(listActivities(c.get("acct"), new URL(c.req.url).searchParams));
   });
 
   app.get("/v2/account/activities/:type", (c) => {
     const q = new URL(c.req.url).searchParams;
-    return c.json(broker.listActivities(c.get("acct"), q, c.req.param("type")));
+    return c.json(listActivities(c.get("acct"), q, c.req.param("type")));
   });
 
   app.get("/v2/positions", (c) => c.json(broker.positionsJson(c.get("acct"))));
@@ -152,7 +156,7 @@ export function alpacaRest(
   app.delete("/v2/positions/:symbol", (c) => {
     const acct = c.get("acct");
     const o = closePosition(acct, c.req.param("symbol"), new URL(c.req.url).searchParams);
-    return c.json(broker.orderJson(o));
+    return c.json(orderJson(o));
   });
 
   app.delete("/v2/positions", (c) => {
@@ -163,7 +167,7 @@ export function alpacaRest(
       const symbol = String(p.symbol);
       try {
         const o = closePosition(acct, symbol, new URLSearchParams());
-        out.push({ symbol, status: 200, body: broker.orderJson(o) });
+        out.push({ symbol, status: 200, body: orderJson(o) });
       } catch (e) {
         if (!(e instanceof AlpacaError)) throw e;
         out.push({ symbol, status: e.status, body: e.body() });
@@ -180,11 +184,11 @@ export function alpacaRest(
       return fail(c, new AlpacaError(400, 40010000, "request body format is invalid"));
     }
     const o = broker.placeOrder(c.get("acct"), body);
-    return c.json(broker.orderJson(o));
+    return c.json(orderJson(o));
   });
 
   app.get("/v2/orders", (c) => {
-    return c.json(broker.listOrders(c.get("acct"), new URL(c.req.url).searchParams));
+    return c.json(listOrders(c.get("acct"), new URL(c.req.url).searchParams));
   });
 
   app.delete("/v2/orders", (c) => c.json(broker.cancelAll(c.get("acct")), 207));
@@ -192,7 +196,7 @@ export function alpacaRest(
   app.get("/v2/orders/:id", (c) => {
     const o = c.get("acct").orders.find((x) => x.id === c.req.param("id"));
     if (!o) return fail(c, new AlpacaError(404, 40410000, "order not found"));
-    return c.json(broker.orderJson(o));
+    return c.json(orderJson(o));
   });
 
   app.delete("/v2/orders/:id", (c) => {
@@ -200,7 +204,7 @@ export function alpacaRest(
     return c.body(null, 204);
   });
 
-  app.get("/v2/assets", (c) => c.json(broker.listAssets(new URL(c.req.url).searchParams)));
+  app.get("/v2/assets", (c) => c.json(listAssets(new URL(c.req.url).searchParams)));
 
   app.get("/v2/assets/:symbol", (c) => {
     const raw = c.req.param("symbol");
