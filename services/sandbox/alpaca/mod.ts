@@ -7,7 +7,8 @@
 
 import type { Hono } from "hono";
 import type { CallLog } from "../calls.ts";
-import { Broker, seedHistory } from "./broker.ts";
+import { seedHistory } from "./activities.ts";
+import { Broker } from "./broker.ts";
 import { DATA_FEEDS, DataStreamHub } from "./data_stream.ts";
 import { PriceBook } from "./prices.ts";
 import { alpacaRest } from "./rest.ts";

@@ -7,10 +7,12 @@
 
 import { type Context, Hono } from "hono";
 import type { CallLog } from "../calls.ts";
+import { listActivities } from "./activities.ts";
 import { assetJson, findAsset, listAssets } from "./assets.ts";
-import { type Broker, listActivities, listOrders } from "./broker.ts";
+import type { Broker } from "./broker.ts";
 import { decimal } from "./decimal.ts";
 import { AlpacaError } from "./errors.ts";
+import { listOrders } from "./order_list.ts";
 import { orderJson } from "./shapes.ts";
 import type { Account } from "./state.ts";
 
