@@ -15,7 +15,7 @@ import {
 } from "../services/sync/connections/mod.ts";
 import { submitHostedForm } from "../services/sync/html_form.ts";
 import { startSyncEnv } from "../services/sync/testing/env.ts";
-import { LIMITS } from "../services/sync/providers/config.ts";
+import { SNAPTRADE_LIMIT } from "../services/sync/providers/snaptrade/client.ts";
 
 const WINDOW_MS = 60_000;
 const USERS = 10;
@@ -90,7 +90,7 @@ try {
     syncs_failed: failed,
     provider_calls: calls,
     allowed_per_min: ALLOWED,
-    limiter: `${LIMITS.snaptrade.limit} per ${LIMITS.snaptrade.windowMs / 1000} s`,
+    limiter: `${SNAPTRADE_LIMIT.limit} per ${SNAPTRADE_LIMIT.windowMs / 1000} s`,
     achieved_per_min: Math.round(achieved * 10) / 10,
     ratio: Math.round((achieved / ALLOWED) * 1000) / 1000,
     http_429: sdk429 + recorded429,

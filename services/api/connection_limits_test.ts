@@ -4,7 +4,8 @@
  * answers 503 at once instead of queueing the request.
  */
 import assert from "node:assert/strict";
-import { INTERACTIVE, plaidLimiter } from "../sync/providers/config.ts";
+import { INTERACTIVE } from "../sync/providers/config.ts";
+import { plaidLimiter } from "../sync/providers/plaid/client.ts";
 import { call, type Harness, login, startHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 

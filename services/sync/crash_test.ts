@@ -4,9 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { freePort, processEnv } from "@meridian/runtime/testing";
-import { completePlaidLink, plaidLinkToken, requestSync } from "./connections/mod.ts";
+import { completePlaidLink, plaidLinkToken } from "./connections/mod.ts";
 import { submitHostedForm } from "./html_form.ts";
 import { ABANDONED } from "./store.ts";
+import { requestSync } from "./testing/connect.ts";
 import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
 
 /** Syncs the connection in this process, now. */
@@ -84,7 +85,7 @@ Deno.test({
       await env.admin("/latency", { ms: 3_000 });
       child = startSyncProcess(env);
       const callsBefore = await plaidCalls(env);
-      await requestSync(env.deps, alice, "plaid", [conn.id], "stale");
+      await requestSync(env, alice, "plaid", [conn.id], "stale");
       await eventually(async () =>
         (await runs(env, conn.id)).some((r) => r.status === "running") &&
         (await plaidCalls(env)) > callsBefore

@@ -6,24 +6,13 @@
  * (it keeps its state in memory) are replaced.
  * @module
  */
+import type { Provider } from "@meridian/proto";
+import { publishSyncRequest } from "@meridian/portfolio";
 import { hashPassword } from "@meridian/runtime";
 import type { SyncDeps } from "./deps.ts";
-import {
-  completePlaidLink,
-  completeSnaptradeConnection,
-  connectAlpaca,
-  plaidLinkToken,
-  requestSync,
-  snaptradePortalUrl,
-} from "./connections/mod.ts";
-import { submitHostedForm } from "./html_form.ts";
 
 export const DEMO_EMAIL = "demo@example.com";
 export const DEMO_PASSWORD = "meridian-demo";
-export const DEMO_ALPACA_KEY_ID = "PKDEMO00000000000001";
-export const DEMO_ALPACA_SECRET = "demo-alpaca-secret-0000000000000000000001";
-const PROVIDERS = ["snaptrade", "plaid", "alpaca"] as const;
-type P = typeof PROVIDERS[number];
 
 /** Creates (or finds) the demo user; owner when nobody owns the installation yet. */
 export async function ensureDemoUser(deps: SyncDeps): Promise<string> {
@@ -61,52 +50,28 @@ async function waitForSync(deps: SyncDeps, connectionId: string, since: Date, ti
   return { status: "timeout", error: "no sync finished in time" };
 }
 
-async function connect(deps: SyncDeps, userId: string, p: P): Promise<string> {
-  const redirect = `${deps.config.PUBLIC_URL.replace(/\/+$/, "")}/connections/done`;
-  if (p === "snaptrade") {
-    const { url } = await snaptradePortalUrl(deps, userId, {
-      broker: "QUESTRADE",
-      redirectUrl: redirect,
-    });
-    const back = new URL(await submitHostedForm(url));
-    const id = back.searchParams.get("connection_id");
-    if (back.searchParams.get("status") !== "SUCCESS" || !id) {
-      throw new Error("portal did not succeed");
-    }
-    return (await completeSnaptradeConnection(deps, userId, id)).id;
-  }
-  if (p === "plaid") {
-    const t = await plaidLinkToken(deps, userId, {
-      redirectUrl: redirect,
-      webhookUrl: `${deps.config.RELAY_PUBLIC_URL.replace(/\/+$/, "")}/webhooks/plaid`,
-    });
-    if (!t.hosted_link_url) throw new Error("Plaid returned no hosted link");
-    await submitHostedForm(t.hosted_link_url);
-    const [c] = await completePlaidLink(deps, userId, { link_token: t.link_token });
-    if (!c) throw new Error("Hosted Link added no item");
-    return c.id;
-  }
-  return (await connectAlpaca(deps, userId, {
-    keyId: DEMO_ALPACA_KEY_ID,
-    secret: DEMO_ALPACA_SECRET,
-    paper: true,
-  })).id;
-}
-
 /** Seeds once; throws when the sandbox is not answering yet. */
 export async function seedDemoOnce(
   deps: SyncDeps,
-): Promise<{ userId: string; connections: Record<P, string> }> {
+): Promise<{ userId: string; connections: Record<Provider, string> }> {
   const userId = await ensureDemoUser(deps);
-  const connections = {} as Record<P, string>;
-  for (const p of PROVIDERS) {
-    const skipWait = p === "snaptrade" && !deps.config.FF_SNAPTRADE_INVESTMENT_SYNC;
+  const connections = {} as Record<Provider, string>;
+  const redirect = `${deps.config.PUBLIC_URL.replace(/\/+$/, "")}/connections/done`;
+  for (const provider of deps.providers.all()) {
+    const p = provider.key;
+    // A provider this server does not sync never finishes a sync to wait for.
+    const skipWait = provider.syncDisabled(deps.config) !== null;
     const [existing] = await deps.sql<{ id: string }[]>`
       select id from connections where user_id = ${userId} and provider = ${p}
       order by created_at limit 1`;
     if (existing) {
       const since = new Date(Date.now() - 1000);
-      await requestSync(deps, userId, p, [existing.id], "stale");
+      await publishSyncRequest(deps.js, {
+        userId,
+        provider: p,
+        connectionIds: [existing.id],
+        reason: "stale",
+      });
       const r = skipWait ? { status: "succeeded" } : await waitForSync(deps, existing.id, since);
       if (r.status === "succeeded") {
         connections[p] = existing.id;
@@ -115,13 +80,11 @@ export async function seedDemoOnce(
       // The sandbox forgot it (restarted): replace the connection.
       deps.log.info("demo connection no longer works; replacing it", { provider: p });
       await deps.sql`delete from connections where id = ${existing.id} and user_id = ${userId}`;
-      if (p === "snaptrade") {
-        await deps
-          .sql`delete from provider_users where user_id = ${userId} and provider = 'snaptrade'`;
-      }
+      // It forgot the user's registration too, where the provider keeps one (SnapTrade).
+      await deps.sql`delete from provider_users where user_id = ${userId} and provider = ${p}`;
     }
     const since = new Date(Date.now() - 1000);
-    const id = await connect(deps, userId, p);
+    const id = await provider.connectDemo(deps, userId, redirect);
     connections[p] = id;
     if (!skipWait) {
       const r = await waitForSync(deps, id, since);

@@ -19,7 +19,16 @@ Deno.test("doctor reports configuration without printing secrets", async () => {
   );
   const text = JSON.stringify(checks);
   for (const s of [consumerKey, plaidSecret, keyring.split(":")[1]]) assert.ok(!text.includes(s));
-  const by = (p: string, c: string) => checks.find((x) => x.provider === p && x.check === c)!;
+  const rows = new Map(checks.map((x) => [`${x.provider} ${x.check}`, x]));
+  assert.deepEqual([...rows.keys()], [
+    "general mode",
+    "general SECRETS_KEYRING",
+    "snaptrade keys",
+    "plaid keys",
+    "alpaca keys",
+    "alpaca market data",
+  ]);
+  const by = (p: string, c: string) => rows.get(`${p} ${c}`)!;
   assert.equal(by("snaptrade", "keys").ok, true);
   assert.equal(by("plaid", "keys").ok, false, "live mode with the sandbox Plaid client id");
   assert.match(by("plaid", "keys").detail, /production keys/);

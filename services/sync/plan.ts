@@ -4,7 +4,7 @@
  * holdings webhook says nothing about them. Pure.
  * @module
  */
-import type { Provider, SyncRequest } from "@meridian/proto";
+import type { SyncRequest } from "@meridian/proto";
 
 /** Why a sync fetches the connection's transactions. */
 export type TransactionsWhy =
@@ -18,8 +18,8 @@ export type TransactionsWhy =
 
 /** What {@link transactionsNeeded} decides from. */
 export interface TransactionsInput {
-  /** The connection's provider. */
-  provider: Provider;
+  /** The connection's provider sends webhooks when account activity changes. */
+  activityWebhooks: boolean;
   /** The trigger's reason. */
   reason: SyncRequest["reason"];
   /** When the connection's transactions were last fetched; null = never. */
@@ -39,9 +39,9 @@ export interface TransactionsInput {
  */
 export function transactionsNeeded(i: TransactionsInput): TransactionsWhy | null {
   if (i.reason === "initial") return "initial";
-  // Alpaca sends no webhook when account activity changes, and its calls are not billed, so
-  // a refresh is the only way a person sees new activity before the TTL.
-  if (i.provider === "alpaca") return "no_webhooks";
+  // Without activity webhooks (Alpaca, whose calls are not billed either), a refresh is the
+  // only way a person sees new activity before the TTL.
+  if (!i.activityWebhooks) return "no_webhooks";
   if (i.reason === "stale") return "stale";
   if (i.transactionsSyncedAt === null) return "never_synced";
   if (i.pendingTransactions) return "flagged";

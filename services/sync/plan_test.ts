@@ -4,7 +4,7 @@ import { type TransactionsInput, transactionsNeeded } from "./plan.ts";
 const now = new Date("2025-06-02T12:00:00Z");
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
 const base: TransactionsInput = {
-  provider: "plaid",
+  activityWebhooks: true,
   reason: "manual",
   transactionsSyncedAt: hoursAgo(1),
   pendingTransactions: false,
@@ -33,7 +33,7 @@ Deno.test("transactions are fetched when needed", () => {
   assert.equal(transactionsNeeded({ ...base, reason: "stale" }), "stale");
 });
 
-Deno.test("Alpaca, which sends no activity webhooks, fetches activity on every refresh", () => {
-  assert.equal(transactionsNeeded({ ...base, provider: "alpaca" }), "no_webhooks");
-  assert.equal(transactionsNeeded({ ...base, provider: "snaptrade" }), null);
+Deno.test("a provider without activity webhooks fetches activity on every refresh", () => {
+  assert.equal(transactionsNeeded({ ...base, activityWebhooks: false }), "no_webhooks");
+  assert.equal(transactionsNeeded({ ...base, activityWebhooks: true }), null);
 });

@@ -29,16 +29,18 @@ function leaseKey(sql: Sql | TransactionSql | ReservedSql, connectionId: string)
   return sql`hashtextextended(${"meridian.sync.lease:" + connectionId}, 0)`;
 }
 
-/** Loads one connection of one user, or null. */
+/** Loads one connection of one user (at `provider`, when given), or null. */
 export async function loadConnection(
   sql: Sql,
   userId: string,
   connectionId: string,
+  provider?: Provider,
 ): Promise<ConnectionRow | null> {
+  const at = provider ? sql`and provider = ${provider}` : sql``;
   const [row] = await sql<ConnectionRow[]>`
     select id, user_id, provider, external_id, access, status, institution,
            secret_key_id, secret_ciphertext
-    from connections where id = ${connectionId} and user_id = ${userId}`;
+    from connections where id = ${connectionId} and user_id = ${userId} ${at}`;
   return row ?? null;
 }
 
@@ -70,15 +72,6 @@ export async function loadSyncState(sql: Sql, conn: ConnectionRow): Promise<Sync
     pendingTransactions: row?.pending_transactions ?? false,
     accountExternalIds: new Set(accounts.map((a) => a.external_id)),
   };
-}
-
-/** The SnapTrade registration of a user, or null. */
-export async function loadSnaptradeUser(sql: Sql, userId: string) {
-  const [row] = await sql<
-    { external_user_id: string; secret_key_id: string; secret_ciphertext: Uint8Array }[]
-  >`select external_user_id, secret_key_id, secret_ciphertext from provider_users
-    where user_id = ${userId} and provider = 'snaptrade'`;
-  return row ?? null;
 }
 
 /** True when a run that started at or after `since` already succeeded for the connection. */

@@ -1,67 +1,24 @@
 import assert from "node:assert/strict";
 import { decode, PortfolioPending, subjects, SyncProgress } from "@meridian/proto";
-import { Keyring, SecretError } from "@meridian/runtime";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import {
-  completePlaidLink,
-  completeSnaptradeConnection,
   connectAlpaca,
   ConnectionFlowError,
   ensureSnaptradeUser,
   NotFoundError,
-  plaidLinkToken,
   reconnect,
   removeConnection,
-  requestSync,
   snaptradePortalUrl,
 } from "./connections/mod.ts";
-import { submitHostedForm } from "./html_form.ts";
 import { dec } from "./normalise/common.ts";
-import { ProviderError, SnaptradeAdapter } from "./providers/mod.ts";
+import { ProviderError, ProviderRegistry, SnaptradeProvider } from "./providers/mod.ts";
 import type { ProviderSession } from "./providers/types.ts";
-import { rotateSecrets } from "./rotate_secrets.ts";
-import { openCredentials } from "./secrets.ts";
-import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+import { connectPlaid, connectSnaptrade, REDIRECT, requestSync } from "./testing/connect.ts";
+import { connectionRows, eventually, runs, settled, startSyncEnv } from "./testing/env.ts";
 import { fetchSnapshot, SyncWorker } from "./worker.ts";
 import { CallRecorder } from "./providers/call.ts";
 import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
-import { alpacaApis } from "./providers/alpaca.ts";
-
-const REDIRECT = "http://127.0.0.1:9/done";
-
-async function connectSnaptrade(env: SyncEnv, userId: string, broker: string) {
-  const { url } = await snaptradePortalUrl(env.deps, userId, { broker, redirectUrl: REDIRECT });
-  const back = new URL(await submitHostedForm(url));
-  assert.equal(back.searchParams.get("status"), "SUCCESS");
-  return await completeSnaptradeConnection(
-    env.deps,
-    userId,
-    back.searchParams.get("connection_id")!,
-  );
-}
-
-async function connectPlaid(env: SyncEnv, userId: string) {
-  const t = await plaidLinkToken(env.deps, userId, { redirectUrl: REDIRECT });
-  assert.ok(t.hosted_link_url);
-  await submitHostedForm(t.hosted_link_url!);
-  const [c] = await completePlaidLink(env.deps, userId, { link_token: t.link_token });
-  return c;
-}
-
-async function runs(env: SyncEnv, connectionId: string) {
-  return await env.deps.sql<
-    { id: string; status: string; error: string | null; provider_calls: number; calls: unknown[] }[]
-  >`
-    select id, status, error, provider_calls, calls from sync_runs where connection_id = ${connectionId}
-    order by started_at`;
-}
-
-async function settled(env: SyncEnv, connectionId: string, n: number) {
-  return await eventually(async () => {
-    const r = (await runs(env, connectionId)).filter((x) => x.status !== "running");
-    return r.length >= n ? r : null;
-  });
-}
+import { alpacaApis } from "./providers/alpaca/client.ts";
 
 const key = (...parts: unknown[]) =>
   parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
@@ -86,7 +43,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         assert.equal(run.status, "succeeded", run.error ?? "");
         assert.equal(run.provider_calls, run.calls.length);
         const user = await ensureSnaptradeUser(env.deps, alice);
-        const api = env.deps.adapters.snaptrade.client;
+        const api = env.deps.providers.snaptrade.client;
         const rows = await connectionRows(env, st.id);
         assert.ok(rows.accounts.length >= 1);
         const rawAccounts = (await api.accountInformation.listUserAccounts(user)).data;
@@ -137,10 +94,10 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         const [run] = await settled(env, pl.id, 1);
         assert.equal(run.status, "succeeded", run.error ?? "");
         const [conn] = await sql`select * from connections where id = ${pl.id}`;
-        const creds = await openCredentials(env.deps.keyring, conn as never);
-        assert.equal(creds.provider, "plaid");
-        const raw = (await env.deps.adapters.plaid.client.investmentsHoldingsGet({
-          access_token: (creds as { accessToken: string }).accessToken,
+        const creds = await env.deps.providers.plaid.credentials(env.deps, conn as never);
+        assert.equal(creds.itemId, conn.external_id);
+        const raw = (await env.deps.providers.plaid.client.investmentsHoldingsGet({
+          access_token: creds.accessToken,
         })).data;
         const cashIds = new Set(
           raw.securities.filter((s: { type: string | null }) => s.type === "cash").map((
@@ -222,7 +179,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
     await t.step("another user's connection id is not found", async () => {
       await assert.rejects(removeConnection(env.deps, bob, st.id), NotFoundError);
       await assert.rejects(
-        reconnect(env.deps, bob, pl.id, { redirectUrl: REDIRECT }),
+        reconnect(env.deps, bob, pl.id, { callbackUrl: () => REDIRECT }),
         NotFoundError,
       );
       await assert.rejects(
@@ -269,7 +226,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       const n = (await runs(env, st.id)).length;
       // Clearing the flag is announced, as ingress announces setting it.
       const announced = env.deps.nc.subscribe(subjects.portfolioPending(alice), { max: 1 });
-      await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
+      await requestSync(env, alice, "snaptrade", [st.id]);
       const r = await settled(env, st.id, n + 1);
       assert.equal(r.at(-1)!.status, "succeeded");
       const [{ pending }] =
@@ -293,12 +250,11 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       "a sync that fails midway leaves the old rows and records the failure",
       async () => {
         const before = await connectionRows(env, st.id);
-        class Failing extends SnaptradeAdapter {
-          override session(...args: Parameters<SnaptradeAdapter["session"]>): ProviderSession {
+        class Failing extends SnaptradeProvider {
+          override session(...args: Parameters<SnaptradeProvider["session"]>): ProviderSession {
             const s = super.session(...args);
             return {
               ...s,
-              provider: "snaptrade",
               transactions: () =>
                 Promise.reject(
                   new ProviderError(
@@ -315,7 +271,9 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         }
         const worker = new SyncWorker({
           ...env.deps,
-          adapters: { ...env.deps.adapters, snaptrade: new Failing(env.deps.config) },
+          providers: new ProviderRegistry(env.deps.config, {
+            snaptrade: new Failing(env.deps.config),
+          }),
         });
         // "stale" fetches transactions (a manual refresh of fresh ones would not).
         const out = await worker.syncConnection(alice, st.id, {
@@ -349,7 +307,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       const n = (await runs(env, st.id)).length;
       await env.admin("/calls/reset", {});
       await Promise.all(Array.from({ length: 50 }, async () => {
-        requestIds.push(await requestSync(env.deps, alice, "snaptrade", [st.id], "manual"));
+        requestIds.push(await requestSync(env, alice, "snaptrade", [st.id]));
       }));
       await eventually(() => Promise.resolve(requestIds.every((id) => done.has(id))), 60_000);
       sub.unsubscribe();
@@ -495,182 +453,6 @@ Deno.test("sync end to end against the sandbox", async (t) => {
         assert.equal(last.pending, 0);
       },
     );
-
-    await t.step(
-      "authentication failures mark the connection with a reason to act on",
-      async () => {
-        const before = await connectionRows(env, st.id);
-        const [c] = await sql`select external_id from connections where id = ${st.id}`;
-        await env.admin("/connections/break", { provider: "snaptrade", connection: c.external_id });
-        const n = (await runs(env, st.id)).length;
-        await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
-        const r = await settled(env, st.id, n + 1);
-        assert.equal(r.at(-1)!.status, "failed");
-        const [after] =
-          await sql`select status, status_reason from connections where id = ${st.id}`;
-        assert.equal(after.status, "error");
-        assert.equal(
-          after.status_reason,
-          "Reconnect your Questrade account: the brokerage login expired",
-        );
-        assert.deepEqual(await connectionRows(env, st.id), before);
-
-        const [p] = await sql`select external_id from connections where id = ${pl.id}`;
-        await env.admin("/connections/break", { provider: "plaid", connection: p.external_id });
-        await requestSync(env.deps, alice, "plaid", [pl.id], "manual");
-        await settled(env, pl.id, 2);
-        const [pa] = await sql`select status, status_reason from connections where id = ${pl.id}`;
-        assert.equal(pa.status, "error");
-        assert.match(pa.status_reason, /^Reconnect your .+ account/);
-
-        await env.admin("/connections/break", {
-          provider: "alpaca",
-          connection: TEST_ALPACA_KEY_ID,
-        });
-        await requestSync(env.deps, alice, "alpaca", [al.id], "manual");
-        await settled(env, al.id, 2);
-        const [aa] = await sql`select status, status_reason from connections where id = ${al.id}`;
-        assert.equal(aa.status, "error");
-        assert.match(aa.status_reason, /^Reconnect your Alpaca account/);
-
-        // Reconnecting through the portal repairs a SnapTrade connection.
-        const step = await reconnect(env.deps, alice, st.id, { redirectUrl: REDIRECT });
-        assert.equal(step.provider, "snaptrade");
-        const back = new URL(await submitHostedForm((step as { url: string }).url));
-        assert.equal(back.searchParams.get("connection_id"), c.external_id);
-        const repaired = await completeSnaptradeConnection(env.deps, alice, c.external_id);
-        assert.equal(repaired.id, st.id);
-        assert.equal(repaired.status, "active");
-        await settled(env, st.id, n + 2);
-        // Plaid update mode repairs the item.
-        const pstep = await reconnect(env.deps, alice, pl.id, { redirectUrl: REDIRECT });
-        assert.equal(pstep.provider, "plaid");
-        const p2 = pstep as { link_token: string; hosted_link_url: string };
-        await submitHostedForm(p2.hosted_link_url);
-        const [fixedPlaid] = await completePlaidLink(env.deps, alice, {
-          link_token: p2.link_token,
-          updateConnectionId: pl.id,
-        });
-        assert.equal(fixedPlaid.id, pl.id);
-        assert.equal(fixedPlaid.status, "active");
-        await settled(env, pl.id, 3);
-        const [pr] =
-          await sql`select status from sync_runs where connection_id = ${pl.id} order by started_at desc limit 1`;
-        assert.equal(pr.status, "succeeded");
-
-        // Fixing and syncing again repairs the status.
-        await env.admin("/connections/fix", { provider: "snaptrade", connection: c.external_id });
-        await requestSync(env.deps, alice, "snaptrade", [st.id], "manual");
-        await settled(env, st.id, n + 2);
-        const [fixed] =
-          await sql`select status, status_reason from connections where id = ${st.id}`;
-        assert.deepEqual({ ...fixed }, { status: "active", status_reason: null });
-      },
-    );
-
-    await t.step(
-      "secrets are ciphertext at rest, absent from logs, and bound to their row",
-      async () => {
-        const user = await ensureSnaptradeUser(env.deps, alice);
-        const [plConn] = await sql`select * from connections where id = ${pl.id}`;
-        const plCreds = await openCredentials(env.deps.keyring, plConn as never) as {
-          accessToken: string;
-        };
-        const secrets = [user.userSecret, plCreds.accessToken, TEST_ALPACA_SECRET];
-        const raw = [
-          ...(await sql`select secret_ciphertext from provider_users`),
-          ...(await sql`select secret_ciphertext from connections where secret_ciphertext is not null`),
-        ].map((r) => new TextDecoder("latin1").decode(r.secret_ciphertext as Uint8Array));
-        const dump = JSON.stringify(await sql`select * from connections`) +
-          JSON.stringify(await sql`select * from sync_runs`);
-        for (const s of secrets) {
-          for (const r of raw) assert.ok(!r.includes(s), "plaintext in a ciphertext column");
-          assert.ok(!dump.includes(s), "secret in a table dump");
-          assert.ok(!env.logs.some((l) => l.includes(s)), "secret in the logs");
-        }
-        // A ciphertext copied to another connection row does not decrypt there.
-        const [alConn] = await sql`select * from connections where id = ${al.id}`;
-        await assert.rejects(
-          openCredentials(
-            env.deps.keyring,
-            {
-              ...alConn,
-              secret_key_id: plConn.secret_key_id,
-              secret_ciphertext: plConn.secret_ciphertext,
-            } as never,
-          ),
-          SecretError,
-        );
-        await sql`update connections set secret_ciphertext = ${plConn.secret_ciphertext} where id = ${al.id}`;
-        await requestSync(env.deps, alice, "alpaca", [al.id], "manual");
-        const r = await settled(env, al.id, 3);
-        assert.equal(r.at(-1)!.status, "failed");
-        await sql`update connections set secret_ciphertext = ${alConn.secret_ciphertext} where id = ${al.id}`;
-      },
-    );
-
-    await t.step("rotation re-encrypts every secret under the newest key", async () => {
-      const newSpec = `${Keyring.generateSpec("k2")},${env.keyringSpec}`;
-      const ring = await Keyring.parse(newSpec);
-      const before = await ensureSnaptradeUser(env.deps, alice);
-      const report = await rotateSecrets(sql, ring, 1);
-      assert.ok(report.providerUsers >= 2 && report.connections >= 2);
-      const keys = await sql`select secret_key_id from provider_users union all
-        select secret_key_id from connections where secret_key_id is not null`;
-      assert.ok(keys.every((k) => k.secret_key_id === "k2"));
-      const after = await ensureSnaptradeUser({ ...env.deps, keyring: ring }, alice);
-      assert.equal(after.userSecret, before.userSecret);
-      await assert.rejects(ensureSnaptradeUser(env.deps, alice), SecretError);
-      assert.equal(
-        (await rotateSecrets(sql, ring)).connections,
-        0,
-        "a second run has nothing to do",
-      );
-    });
-
-    await t.step("a malformed request is terminated and the worker carries on", async () => {
-      await env.deps.js.publish(
-        subjects.syncRequest("plaid", alice),
-        new TextEncoder().encode("{not json"),
-      );
-      await env.deps.js.publish(
-        subjects.syncRequest("plaid", alice),
-        new TextEncoder().encode('{"user_id":"x"}'),
-      );
-      await eventually(() =>
-        Promise.resolve(env.logs.filter((l) => l.includes("malformed sync request")).length >= 2)
-      );
-    });
-
-    await t.step(
-      "with FF_SNAPTRADE_INVESTMENT_SYNC off SnapTrade connections are skipped",
-      async () => {
-        const worker = new SyncWorker({
-          ...env.deps,
-          config: { ...env.deps.config, FF_SNAPTRADE_INVESTMENT_SYNC: false },
-        });
-        const out = await worker.syncConnection(alice, st.id, {
-          requestId: crypto.randomUUID(),
-          reason: "manual",
-          requestedAt: new Date().toISOString(),
-        });
-        assert.equal(out.phase, "skipped");
-      },
-    );
-
-    await t.step("removing a connection removes it at the provider and its rows", async () => {
-      await removeConnection(
-        {
-          ...env.deps,
-          keyring: await Keyring.parse(`${Keyring.generateSpec("k2")},${env.keyringSpec}`),
-        },
-        alice,
-        al.id,
-      ).catch(() => {});
-      const [{ n }] =
-        await sql`select count(*)::int as n from accounts where connection_id = ${al.id}`;
-      assert.equal(n, 0);
-    });
   } finally {
     await env.close();
   }

@@ -21,7 +21,6 @@ import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { publishPending } from "@meridian/portfolio";
 import { counter } from "@meridian/runtime";
 import type { SyncDeps } from "./deps.ts";
-import { flags } from "./deps.ts";
 import type {
   NormAccount,
   NormBalance,
@@ -31,14 +30,12 @@ import type {
 } from "./normalise/common.ts";
 import { CallRecorder, ProviderError } from "./providers/call.ts";
 import { transactionsNeeded, type TransactionsWhy } from "./plan.ts";
-import { openCredentials } from "./secrets.ts";
 import {
   claimRun,
   type ConnectionRow,
   coveredSince,
   failRun,
   loadConnection,
-  loadSnaptradeUser,
   loadSyncState,
   markConnectionError,
   replaceConnectionData,
@@ -72,18 +69,6 @@ const outcomes = counter("meridian_sync_runs_total", "Connection syncs by provid
   "phase",
 ]);
 
-/** A reason a person can act on, for a connection whose credentials stopped working. */
-export function authFailureReason(conn: Pick<ConnectionRow, "provider" | "institution">): string {
-  switch (conn.provider) {
-    case "snaptrade":
-      return `Reconnect your ${conn.institution} account: the brokerage login expired`;
-    case "plaid":
-      return `Reconnect your ${conn.institution} account: the bank asks you to sign in again`;
-    case "alpaca":
-      return `Reconnect your Alpaca account: the API key was rejected (revoked or expired); enter a new key`;
-  }
-}
-
 /**
  * Fetches what one connection holds, through its provider session: accounts, positions and
  * balances always; transactions when `withTransactions` (asked once the accounts are known)
@@ -95,16 +80,11 @@ export async function fetchSnapshot(
   recorder: CallRecorder,
   withTransactions: (accounts: NormAccount[]) => boolean = () => true,
 ): Promise<Snapshot> {
-  const creds = await openCredentials(
-    deps.keyring,
-    conn,
-    conn.provider === "snaptrade"
-      ? (await loadSnaptradeUser(deps.sql, conn.user_id)) ?? undefined
-      : undefined,
-  );
-  const canTrade = conn.access === "trade" &&
-    (conn.provider !== "snaptrade" || deps.config.FF_SNAPTRADE_TRADE_EXECUTION);
-  const session = deps.adapters[conn.provider].session(creds, recorder, canTrade);
+  const provider = deps.providers.providerFor(conn.provider);
+  const session = provider.session(await provider.credentials(deps, conn), {
+    recorder,
+    canTrade: conn.access === "trade" && provider.tradeAccess(deps.config),
+  });
   const accounts = await session.listAccounts();
   const fetchTxns = withTransactions(accounts);
   const transactions: NormTransaction[] = [];
@@ -180,6 +160,10 @@ export class SyncWorker {
     this.#slots = new Semaphore(concurrency);
   }
 
+  #provider(conn: ConnectionRow) {
+    return this.deps.providers.providerFor(conn.provider);
+  }
+
   /** Publishes one progress event (core NATS; best effort). */
   progress(
     conn: { id: string; user_id: string; provider: Provider },
@@ -250,11 +234,11 @@ export class SyncWorker {
     if (!conn) {
       return { connectionId, phase: "skipped", runId: null, detail: "no such connection" };
     }
-    if (conn.provider === "snaptrade" && !flags(this.deps.config).snaptradeInvestmentSync) {
-      const detail = "SnapTrade sync is turned off on this server";
-      this.progress(conn, trigger, "skipped", null, detail);
+    const off = this.#provider(conn).syncDisabled(this.deps.config);
+    if (off) {
+      this.progress(conn, trigger, "skipped", null, off);
       outcomes.inc({ provider: conn.provider, phase: "skipped" });
-      return { connectionId, phase: "skipped", runId: null, detail };
+      return { connectionId, phase: "skipped", runId: null, detail: off };
     }
     if (conn.status === "disabled") {
       const detail = "This connection is disabled";
@@ -317,7 +301,7 @@ export class SyncWorker {
       const state = await loadSyncState(sql, conn);
       snap = await fetchSnapshot(this.deps, conn, recorder, (accounts) => {
         txnsWhy = transactionsNeeded({
-          provider: conn.provider,
+          activityWebhooks: this.#provider(conn).capabilities.activityWebhooks,
           reason: trigger.reason,
           transactionsSyncedAt: state.transactionsSyncedAt,
           pendingTransactions: state.pendingTransactions,
@@ -380,7 +364,7 @@ export class SyncWorker {
     const { sql, log } = this.deps;
     let detail: string;
     if (e instanceof ProviderError && e.auth) {
-      detail = authFailureReason(conn);
+      detail = this.#provider(conn).authFailureReason(conn.institution);
       await markConnectionError(sql, conn, detail);
     } else if (e instanceof ProviderError) {
       detail = `${conn.institution} did not answer as expected (${
@@ -422,8 +406,8 @@ export class SyncWorker {
       }
     }
     return await Promise.all(ids.map(async (id) => {
-      const conn = await loadConnection(this.deps.sql, req.user_id, id);
-      if (!conn || conn.provider !== req.provider) {
+      const conn = await loadConnection(this.deps.sql, req.user_id, id, req.provider);
+      if (!conn) {
         this.deps.log.warn("sync request names a connection the user does not have", {
           connection_id: id,
           provider: req.provider,

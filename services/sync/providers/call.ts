@@ -56,7 +56,8 @@ const latency = histogram("meridian_sync_provider_call_duration_seconds", "Provi
   "operation",
 ]);
 
-interface ErrorFacts {
+/** What a failed call said, whichever SDK made it: the input of a provider's auth check. */
+export interface ErrorFacts {
   status: number | null;
   code: string | null;
   detail: string;
@@ -117,24 +118,12 @@ export function errorFacts(e: unknown): ErrorFacts {
   };
 }
 
-/** Whether a failure means the user must reconnect the connection. */
-export function isAuthFailure(provider: Provider, f: ErrorFacts): boolean {
-  switch (provider) {
-    case "snaptrade":
-      return f.status === 401 || f.code === "3003" || (f.status === 402);
-    case "plaid":
-      return f.code === "ITEM_LOGIN_REQUIRED" || f.code === "INVALID_ACCESS_TOKEN" ||
-        f.code === "ITEM_NOT_FOUND" || f.code === "ACCESS_NOT_GRANTED" ||
-        f.code === "PENDING_EXPIRATION" || f.code === "USER_PERMISSION_REVOKED";
-    case "alpaca":
-      return f.status === 401 || f.status === 403;
-  }
-}
-
 /** What one provider call needs: which provider, its limiter, where to record. */
 export interface CallContext {
   provider: Provider;
   limiter: RateLimiter;
+  /** The provider's answer to "must the person reconnect?" for a failure. */
+  authFailure(f: ErrorFacts): boolean;
   recorder?: CallRecorder;
   /** Attempts on 429 before giving up (default 4). */
   maxAttempts?: number;
@@ -186,7 +175,7 @@ export async function providerCall<T>(
         f.status,
         f.code,
         f.detail,
-        isAuthFailure(ctx.provider, f),
+        ctx.authFailure(f),
         f.retryAfterMs,
       );
     }

@@ -1,37 +1,13 @@
 /**
- * Provider adapters behind one interface, and the call wrapper they share.
+ * The providers: one interface (`types.ts`), one implementation per provider in its folder,
+ * the registry that routes by key, and the call wrapper and limits they share.
  * @module
  */
-import type { Provider } from "@meridian/proto";
-import { AlpacaAdapter } from "./alpaca.ts";
-import type { ProviderConfig } from "./config.ts";
-import { PlaidAdapter } from "./plaid.ts";
-import { SnaptradeAdapter } from "./snaptrade.ts";
-import type { ProviderAdapter } from "./types.ts";
-
 export * from "./call.ts";
 export * from "./config.ts";
 export * from "./rate_limit.ts";
+export * from "./registry.ts";
 export * from "./types.ts";
-export { AlpacaAdapter, PlaidAdapter, SnaptradeAdapter };
-
-/** One adapter per provider. */
-export interface Adapters {
-  snaptrade: SnaptradeAdapter;
-  plaid: PlaidAdapter;
-  alpaca: AlpacaAdapter;
-}
-
-/** Builds the three adapters for a configuration. */
-export function createAdapters(config: ProviderConfig): Adapters {
-  return {
-    snaptrade: new SnaptradeAdapter(config),
-    plaid: new PlaidAdapter(config),
-    alpaca: new AlpacaAdapter(config),
-  };
-}
-
-/** The adapter of `provider`. */
-export function adapterFor(adapters: Adapters, provider: Provider): ProviderAdapter {
-  return adapters[provider];
-}
+export { AlpacaProvider } from "./alpaca/mod.ts";
+export { PlaidProvider } from "./plaid/mod.ts";
+export { SnaptradeProvider } from "./snaptrade/mod.ts";

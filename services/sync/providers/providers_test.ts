@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { type Clock, RateLimiter } from "./rate_limit.ts";
-import { CallRecorder, providerCall, ProviderError } from "./call.ts";
+import { isAlpacaAuthFailure } from "./alpaca/client.ts";
+import { CallRecorder, type ErrorFacts, providerCall, ProviderError } from "./call.ts";
+import { isPlaidAuthFailure } from "./plaid/client.ts";
+import { isSnaptradeAuthFailure } from "./snaptrade/client.ts";
 
 function fakeClock(): Clock & { t: number } {
   const c = {
@@ -36,6 +39,7 @@ Deno.test("providerCall records calls, retries 429 after Retry-After, and hides 
     {
       provider: "plaid",
       limiter: l,
+      authFailure: isPlaidAuthFailure,
       recorder: rec,
       sleep: (ms) => (waits.push(ms), Promise.resolve()),
     },
@@ -55,7 +59,7 @@ Deno.test("providerCall records calls, retries 429 after Retry-After, and hides 
   assert.ok(waits[0] >= 2000 && waits[0] < 3100);
   await assert.rejects(
     providerCall(
-      { provider: "snaptrade", limiter: l, recorder: rec },
+      { provider: "snaptrade", limiter: l, authFailure: isSnaptradeAuthFailure, recorder: rec },
       "listUserAccounts",
       () =>
         Promise.reject({
@@ -72,4 +76,29 @@ Deno.test("providerCall records calls, retries 429 after Retry-After, and hides 
     },
   );
   assert.equal(rec.count, 3);
+});
+
+Deno.test("each provider says which of its failures mean the person must reconnect", () => {
+  const f = (status: number | null, code: string | null = null): ErrorFacts => ({
+    status,
+    code,
+    detail: "",
+    retryAfterMs: null,
+  });
+  for (const facts of [f(401), f(402), f(400, "3003")]) assert.ok(isSnaptradeAuthFailure(facts));
+  for (const facts of [f(503, "3002"), f(429), f(404)]) assert.ok(!isSnaptradeAuthFailure(facts));
+  for (
+    const code of [
+      "ITEM_LOGIN_REQUIRED",
+      "INVALID_ACCESS_TOKEN",
+      "ITEM_NOT_FOUND",
+      "ACCESS_NOT_GRANTED",
+      "PENDING_EXPIRATION",
+      "USER_PERMISSION_REVOKED",
+    ]
+  ) assert.ok(isPlaidAuthFailure(f(400, code)), code);
+  // Plaid says why in its error code, whatever the status.
+  for (const facts of [f(401), f(400, "INVALID_INPUT")]) assert.ok(!isPlaidAuthFailure(facts));
+  for (const facts of [f(401), f(403)]) assert.ok(isAlpacaAuthFailure(facts));
+  for (const facts of [f(404), f(422), f(null)]) assert.ok(!isAlpacaAuthFailure(facts));
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { providerCall } from "./call.ts";
 import { INTERACTIVE } from "./config.ts";
+import { isPlaidAuthFailure } from "./plaid/client.ts";
 import { KeyedLimiter, RateLimitedError, RateLimiter } from "./rate_limit.ts";
 
 type FakeClock = ReturnType<typeof FakeTimers.install>;
@@ -119,6 +120,7 @@ Deno.test("providerCall with a bound does not sleep out a long Retry-After", asy
         {
           provider: "plaid",
           limiter: l,
+          authFailure: isPlaidAuthFailure,
           maxWaitMs: INTERACTIVE.maxWaitMs,
           sleep: (ms) => (sleeps.push(ms), Promise.resolve()),
         },

@@ -140,3 +140,20 @@ export async function connectionRows(env: SyncEnv, connectionId: string) {
       await sql`select * from transactions where connection_id = ${connectionId} order by id`,
   };
 }
+
+/** The connection's sync runs, oldest first. */
+export async function runs(env: SyncEnv, connectionId: string) {
+  return await env.deps.sql<
+    { id: string; status: string; error: string | null; provider_calls: number; calls: unknown[] }[]
+  >`
+    select id, status, error, provider_calls, calls from sync_runs where connection_id = ${connectionId}
+    order by started_at`;
+}
+
+/** Waits until the connection has at least `n` finished runs; them. */
+export async function settled(env: SyncEnv, connectionId: string, n: number) {
+  return await eventually(async () => {
+    const r = (await runs(env, connectionId)).filter((x) => x.status !== "running");
+    return r.length >= n ? r : null;
+  });
+}
