@@ -9,20 +9,17 @@
 import { type Config, keyringFromConfig, type Logger, type Sql } from "@meridian/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
-  completePlaidLink,
-  completeSnaptradeConnection,
-  connectAlpaca,
   createSyncDeps,
-  exchangePlaidPublicToken,
-  plaidLinkToken,
+  plaidWebhookUrl,
   RateLimitedError,
+  reconnect,
+  type ReconnectStep,
   removeConnection,
-  snaptradePortalUrl,
   type SyncDeps,
   userStepLimiter,
 } from "@meridian/sync/connections";
 import { ApiError, retryLater } from "./http.ts";
-import type { ConnectionsPort } from "./ports.ts";
+import type { ConnectionsPort, ReconnectAnswer } from "./ports.ts";
 
 /**
  * A step not taken for want of budget: 429 when it is this person's own limit, 503 when it is
@@ -49,39 +46,21 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Hosted Link tokens live four hours. */
-const LINK_SESSION_TTL_S = 4 * 3600;
-
-/** Remembers the user's open Plaid Hosted Link session, for whichever instance completes it. */
-async function putLinkSession(sql: Sql, userId: string, linkToken: string, reconnectId?: string) {
-  await sql`
-    insert into plaid_link_sessions (user_id, link_token, reconnect_connection_id)
-    values (${userId}, ${linkToken}, ${reconnectId ?? null})
-    on conflict (user_id) do update set link_token = excluded.link_token,
-      reconnect_connection_id = excluded.reconnect_connection_id, created_at = now()`;
-}
-
-/**
- * Takes (and forgets) the user's open Hosted Link session, unless it has expired. Given a
- * `linkToken`, only the session with that token: a link token issued to anyone else is never
- * this user's to complete.
- */
-async function takeLinkSession(sql: Sql, userId: string, linkToken?: string) {
-  const only = linkToken === undefined ? sql`` : sql`and link_token = ${linkToken}`;
-  const [s] = await sql<
-    { link_token: string; reconnect_connection_id: string | null; fresh: boolean }[]
-  >`
-    delete from plaid_link_sessions where user_id = ${userId} ${only}
-    returning link_token, reconnect_connection_id,
-      created_at > now() - ${LINK_SESSION_TTL_S} * interval '1 second' as fresh`;
-  return s?.fresh
-    ? { linkToken: s.link_token, reconnectId: s.reconnect_connection_id ?? undefined }
-    : undefined;
+/** The api's answer for a step of repairing a connection. */
+function answer(step: ReconnectStep): ReconnectAnswer {
+  switch (step.kind) {
+    case "redirect":
+      return { kind: "next", url: step.url, linkToken: step.link_token };
+    case "repaired":
+      return { kind: "next", url: null, linkToken: null };
+    case "needs_keys":
+      return step;
+  }
 }
 
 /** The flows over one set of sync dependencies. */
 export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): ConnectionsPort {
-  const webhookUrl = `${relayPublicUrl.replace(/\/+$/, "")}/webhooks/plaid`;
+  const { snaptrade, plaid, alpaca } = deps.providers;
   // Each method is one flow step a person asked for and counts against their own limit, so
   // nobody can spend the provider budgets everyone shares.
   const steps = userStepLimiter();
@@ -90,10 +69,11 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
       steps.take(userId);
       return fn();
     });
+  const connected = (info: { id: string }) => ({ connectionId: info.id });
   return {
     snaptradePortal: (userId, opts) =>
       step(userId, async () => {
-        const { url } = await snaptradePortalUrl(deps, userId, {
+        const { url } = await snaptrade.start(deps, userId, {
           access: opts.access,
           broker: opts.broker,
           reconnectConnectionId: opts.reconnectId,
@@ -102,18 +82,20 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         return { url };
       }),
     snaptradeComplete: (userId, opts) =>
-      step(userId, async () => {
-        const info = await completeSnaptradeConnection(deps, userId, opts.authorizationId);
-        return { connectionId: info.id };
-      }),
+      step(
+        userId,
+        async () =>
+          connected(
+            await snaptrade.complete(deps, userId, { authorizationId: opts.authorizationId }),
+          ),
+      ),
     plaidLinkToken: (userId, opts) =>
       step(userId, async () => {
-        const t = await plaidLinkToken(deps, userId, {
+        const t = await plaid.start(deps, userId, {
           redirectUrl: opts.completionRedirectUrl,
-          webhookUrl,
+          webhookUrl: plaidWebhookUrl(relayPublicUrl),
           updateConnectionId: opts.reconnectId,
         });
-        await putLinkSession(deps.sql, userId, t.link_token, opts.reconnectId);
         return {
           linkToken: t.link_token,
           hostedLinkUrl: t.hosted_link_url,
@@ -121,37 +103,30 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
         };
       }),
     plaidComplete: (userId, opts) =>
-      step(userId, async () => {
-        if (opts.publicToken) {
-          const info = await exchangePlaidPublicToken(deps, userId, opts.publicToken);
-          return { connectionId: info.id };
-        }
-        const remembered = await takeLinkSession(deps.sql, userId, opts.linkToken);
-        if (!remembered) {
-          if (opts.linkToken) {
-            throw new ApiError(404, "That Plaid session was not found or has expired.");
-          }
-          throw new ApiError(400, "The Plaid session expired. Start again.");
-        }
-        const infos = await completePlaidLink(deps, userId, {
-          link_token: remembered.linkToken,
-          updateConnectionId: opts.reconnectId ?? remembered.reconnectId,
-        });
-        if (!infos[0]) {
-          throw new ApiError(400, "No account was linked in Plaid.");
-        }
-        return { connectionId: infos[0].id };
-      }),
+      step(userId, async () => connected(await plaid.complete(deps, userId, opts))),
     alpacaConnect: (userId, opts) =>
-      step(userId, async () => {
-        const info = await connectAlpaca(deps, userId, {
-          keyId: opts.keyId,
-          secret: opts.secretKey,
-          paper: opts.paper,
-          reconnectConnectionId: opts.reconnectId,
-        });
-        return { connectionId: info.id };
-      }),
+      step(userId, async () =>
+        connected(
+          await alpaca.complete(deps, userId, {
+            keyId: opts.keyId,
+            secret: opts.secretKey,
+            paper: opts.paper,
+            reconnectConnectionId: opts.reconnectId,
+          }),
+        )),
+    reconnect: (userId, id, opts) =>
+      step(userId, async () =>
+        answer(
+          await reconnect(deps, userId, id, {
+            callbackUrl: opts.callbackUrl,
+            relayUrl: relayPublicUrl,
+            keys: opts.keys && {
+              keyId: opts.keys.keyId,
+              secret: opts.keys.secretKey,
+              paper: opts.keys.paper,
+            },
+          }),
+        )),
     remove: (userId, id) => step(userId, () => removeConnection(deps, userId, id)),
   };
 }

@@ -132,39 +132,26 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const conn = await Q.connectionProvider(sql, userId, id);
     if (!conn) throw new ApiError(404, "not found");
     const body = await jsonBody(c, S.ReconnectBody);
-    if (conn.provider === "snaptrade") {
-      const redirect = new URL(`${callbackBase}/snaptrade/callback`);
-      redirect.searchParams.set("access", conn.access);
-      redirect.searchParams.set("reconnect", id);
-      const { url } = await deps.connections.snaptradePortal(userId, {
-        access: conn.access,
-        reconnectId: id,
-        redirectUrl: redirect.toString(),
-      });
-      return c.json({ provider: conn.provider, url, link_token: null, connection_id: id });
-    }
-    if (conn.provider === "plaid") {
-      const t = await deps.connections.plaidLinkToken(userId, {
-        reconnectId: id,
-        completionRedirectUrl: `${callbackBase}/plaid/callback?reconnect=${id}`,
-      });
-      return c.json({
-        provider: conn.provider,
-        url: t.hostedLinkUrl,
-        link_token: t.linkToken,
-        connection_id: id,
-      });
-    }
-    if (!body.key_id || !body.secret_key) {
-      throw invalid([{ path: ["key_id"], message: "new Alpaca keys are required to reconnect" }]);
-    }
-    await deps.connections.alpacaConnect(userId, {
-      keyId: body.key_id,
-      secretKey: body.secret_key,
-      paper: body.paper,
-      reconnectId: id,
+    // The provider decides how it is repaired: its pages (back to its callback here, which
+    // completes the repair of this connection) or the new keys in the body.
+    const callbackUrl = (provider: string) => {
+      const url = new URL(`${callbackBase}/${provider}/callback`);
+      url.searchParams.set("reconnect", id);
+      return url.toString();
+    };
+    const step = await deps.connections.reconnect(userId, id, {
+      callbackUrl,
+      keys: body.key_id && body.secret_key
+        ? { keyId: body.key_id, secretKey: body.secret_key, paper: body.paper }
+        : undefined,
     });
-    return c.json({ provider: conn.provider, url: null, link_token: null, connection_id: id });
+    if (step.kind === "needs_keys") throw invalid([{ path: ["key_id"], message: step.message }]);
+    return c.json({
+      provider: conn.provider,
+      url: step.url,
+      link_token: step.linkToken,
+      connection_id: id,
+    });
   });
 
   app.delete("/api/connections/:id", async (c) => {
