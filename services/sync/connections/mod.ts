@@ -42,6 +42,13 @@ export function userStepLimiter(): KeyedLimiter {
   return new KeyedLimiter(INTERACTIVE.perUser.limit, INTERACTIVE.perUser.windowMs);
 }
 
+/** The user's connection; another user's id is {@link NotFoundError}. */
+async function ownConnection(deps: SyncDeps, userId: string, connectionId: string) {
+  const conn = await loadConnection(deps.sql, userId, connectionId);
+  if (!conn) throw new NotFoundError();
+  return conn;
+}
+
 /**
  * Removes a connection: at its provider where it has something there (SnapTrade
  * authorization, Plaid item), then its rows (accounts, positions, balances, transactions
@@ -52,8 +59,7 @@ export async function removeConnection(
   userId: string,
   connectionId: string,
 ): Promise<void> {
-  const conn = await loadConnection(deps.sql, userId, connectionId);
-  if (!conn) throw new NotFoundError();
+  const conn = await ownConnection(deps, userId, connectionId);
   try {
     await deps.providers.providerFor(conn.provider).removeAtProvider(deps, conn);
   } catch (e) {
@@ -80,7 +86,6 @@ export async function reconnect(
   connectionId: string,
   input: ReconnectInput,
 ): Promise<ReconnectStep> {
-  const conn = await loadConnection(deps.sql, userId, connectionId);
-  if (!conn) throw new NotFoundError();
+  const conn = await ownConnection(deps, userId, connectionId);
   return await deps.providers.providerFor(conn.provider).reconnect(deps, conn, input);
 }
