@@ -69,9 +69,14 @@ export function webhookEventId(providerId: string): string {
   return "~" + createHash("sha256").update(JSON.stringify(providerId), "utf8").digest("hex");
 }
 
+/** The providers that send webhooks (Alpaca has none). */
+export const WEBHOOK_PROVIDERS = ["snaptrade", "plaid"] as const;
+export const WebhookProviderName = z.enum(WEBHOOK_PROVIDERS);
+export type WebhookProvider = z.infer<typeof WebhookProviderName>;
+
 /** `webhooks.<provider>`: a webhook the relay verified, with its raw body. */
 export const WebhookEnvelope = z.object({
-  provider: z.enum(["snaptrade", "plaid"]),
+  provider: WebhookProviderName,
   event_id: WebhookEventId,
   received_at: Timestamp,
   /** The request body as received (UTF-8 JSON text), less SnapTrade's deprecated `webhookSecret`. */

@@ -4,7 +4,15 @@
  * @module
  */
 import type { JsMsg } from "@nats-io/jetstream";
-import { consumers, safeDecode, subjects, WebhookEnvelope } from "@meridian/proto";
+import {
+  consumers,
+  lastToken,
+  safeDecode,
+  subjects,
+  WebhookEnvelope,
+  type WebhookProvider,
+  WebhookProviderName,
+} from "@meridian/proto";
 import { counter } from "@meridian/runtime";
 import { type EffectDeps, processEnvelope } from "./effects.ts";
 
@@ -19,8 +27,12 @@ const dead = counter("meridian_ingress_dead_letters_total", "Webhooks sent to WE
   "provider",
 ]);
 
-function providerOf(subject: string): "snaptrade" | "plaid" {
-  return subject.endsWith(".plaid") ? "plaid" : "snaptrade";
+/**
+ * The provider a delivery's subject names. WEBHOOKS holds only `webhooks.<provider>` subjects;
+ * anything else is dead-lettered as SnapTrade's rather than lost.
+ */
+function providerOf(subject: string): WebhookProvider {
+  return WebhookProviderName.safeParse(lastToken(subject)).data ?? "snaptrade";
 }
 
 /** Handles one delivery; never throws. */

@@ -2,6 +2,7 @@
  * Ingress domain decisions: what one provider webhook means for Meridian, as data. Pure.
  * @module
  */
+import type { WebhookProvider } from "@meridian/proto";
 
 /** Outcomes recorded in `webhook_events.outcome`. */
 export type Outcome =
@@ -17,7 +18,7 @@ export type Outcome =
 
 /** Which connection an event is about. */
 export interface ConnectionRef {
-  provider: "snaptrade" | "plaid";
+  provider: WebhookProvider;
   /** SnapTrade brokerageAuthorizationId or Plaid item_id (connections.external_id). */
   externalId: string;
 }
@@ -212,13 +213,18 @@ export function decidePlaid(body: Record<string, unknown>): Decision {
   return { eventType, intent: { kind: "unknown_type" } };
 }
 
+/** Each webhook provider's decision, routed by the provider key. */
+const DECIDERS: Record<WebhookProvider, (body: Record<string, unknown>) => Decision> = {
+  snaptrade: decideSnaptrade,
+  plaid: decidePlaid,
+};
+
 /** Decides a webhook of either provider from its parsed body. */
-export function decide(provider: "snaptrade" | "plaid", body: unknown): Decision {
+export function decide(provider: WebhookProvider, body: unknown): Decision {
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     return { eventType: "invalid", intent: { kind: "unknown_type" } };
   }
-  const o = body as Record<string, unknown>;
-  return provider === "snaptrade" ? decideSnaptrade(o) : decidePlaid(o);
+  return DECIDERS[provider](body as Record<string, unknown>);
 }
 
 /** The recorded outcome when the intent is applied to a found connection. */

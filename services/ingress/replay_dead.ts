@@ -8,13 +8,21 @@
  */
 import { parseArgs } from "node:util";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { safeDecode, streams, subjects, WebhookEnvelope } from "@meridian/proto";
+import {
+  safeDecode,
+  streams,
+  subjects,
+  WEBHOOK_PROVIDERS,
+  WebhookEnvelope,
+  type WebhookProvider,
+  WebhookProviderName,
+} from "@meridian/proto";
 import { connectNats, createLogger, loadConfig } from "@meridian/runtime";
 
 /** Replays the dead letters; returns how many were republished. */
 export async function replayDead(
   js: JetStreamClient,
-  opts: { provider?: "snaptrade" | "plaid"; keep?: boolean } = {},
+  opts: { provider?: WebhookProvider; keep?: boolean } = {},
 ): Promise<number> {
   const jsm = await js.jetstreamManager();
   // Filtered client-side: subject filters on ordered consumers need a newer server.
@@ -46,15 +54,16 @@ if (import.meta.main) {
     args: Deno.args,
     options: { provider: { type: "string" }, keep: { type: "boolean", default: false } },
   });
-  if (values.provider && values.provider !== "snaptrade" && values.provider !== "plaid") {
-    console.error("--provider must be snaptrade or plaid");
+  const provider = WebhookProviderName.optional().safeParse(values.provider);
+  if (!provider.success) {
+    console.error(`--provider must be ${WEBHOOK_PROVIDERS.join(" or ")}`);
     Deno.exit(2);
   }
   const config = loadConfig();
   const log = createLogger("replay-dead", "warn");
   const nats = await connectNats({ url: config.NATS_URL, name: "replay-dead", log });
   const n = await replayDead(nats.js, {
-    provider: values.provider as "snaptrade" | "plaid" | undefined,
+    provider: provider.data,
     keep: values.keep,
   });
   console.log(`replayed ${n} dead-lettered webhook(s)`);

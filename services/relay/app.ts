@@ -95,6 +95,49 @@ type Refuse = (
   retryAfterS?: number,
 ) => Response;
 
+/** Verifies one provider's webhook: raw bytes, the same decoded as text, and the time. */
+type VerifyWebhook = (
+  headers: Headers,
+  raw: Uint8Array,
+  text: string,
+  nowMs: number,
+) => Promise<Verdict>;
+
+const refusal = (status: 400, reason: string, error: string): Verdict => ({
+  ok: false,
+  status,
+  reason,
+  error,
+});
+
+/** Each provider's verification behind one signature, routed by the provider key. */
+function webhookVerifiers(deps: RelayDeps): Record<"snaptrade" | "plaid", VerifyWebhook> {
+  return {
+    // SnapTrade signs canonical JSON: its verifier parses the body itself.
+    snaptrade: (headers, _raw, text, nowMs) =>
+      Promise.resolve(deps.snaptrade.verify(headers, text, nowMs)),
+    // Plaid signs the raw bytes; the JSON is checked first, so garbage costs no key lookup.
+    plaid: async (headers, raw, text, nowMs) => {
+      let o: unknown;
+      try {
+        o = JSON.parse(text);
+      } catch {
+        return refusal(400, "invalid_json", "body is not valid JSON");
+      }
+      const verdict = await deps.plaid.verify(headers, raw, nowMs);
+      if (!verdict.ok) return verdict;
+      if (!o || typeof o !== "object" || Array.isArray(o)) {
+        return refusal(400, "bad_payload", "payload is not an object");
+      }
+      const { webhook_type: type, webhook_code: code } = o as Record<string, unknown>;
+      const eventType = `${typeof type === "string" ? type : ""}.${
+        typeof code === "string" ? code : ""
+      }`;
+      return { ...verdict, eventType };
+    },
+  };
+}
+
 /** The relay routes. */
 export function relayRoutes(deps: RelayDeps): Hono {
   const app = new Hono();
@@ -104,6 +147,7 @@ export function relayRoutes(deps: RelayDeps): Hono {
   const maxInFlight = deps.maxInFlightPerClient ?? MAX_IN_FLIGHT_PER_CLIENT;
   const bodyDeadlineMs = deps.bodyDeadlineMs ?? BODY_DEADLINE_MS;
   const inFlight = new Map<string, number>();
+  const verifiers = webhookVerifiers(deps);
 
   const handle = (provider: "snaptrade" | "plaid") => async (c: Context) => {
     const refuse: Refuse = (status, reason, error, retryAfterS) => {
@@ -160,30 +204,7 @@ export function relayRoutes(deps: RelayDeps): Hono {
       return refuse(400, "invalid_utf8", "body is not valid UTF-8");
     }
     const t = now();
-    let verdict: Verdict;
-    let eventType = "";
-    if (provider === "snaptrade") {
-      // The verifier parses the body itself (invalid JSON is a 400 there).
-      verdict = deps.snaptrade.verify(c.req.raw.headers, text, t);
-      if (verdict.ok) eventType = verdict.eventType;
-    } else {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return refuse(400, "invalid_json", "body is not valid JSON");
-      }
-      verdict = await deps.plaid.verify(c.req.raw.headers, body, t);
-      const o = json as Record<string, unknown> | null;
-      if (verdict.ok) {
-        if (!o || typeof o !== "object" || Array.isArray(o)) {
-          return refuse(400, "bad_payload", "payload is not an object");
-        }
-        eventType = `${typeof o.webhook_type === "string" ? o.webhook_type : ""}.${
-          typeof o.webhook_code === "string" ? o.webhook_code : ""
-        }`;
-      }
-    }
+    const verdict = await verifiers[provider](c.req.raw.headers, body, text, t);
     if (!verdict.ok) {
       return refuse(verdict.status, verdict.reason, verdict.error, verdict.retryAfterS);
     }
@@ -213,7 +234,7 @@ export function relayRoutes(deps: RelayDeps): Hono {
       outcome = await deps.outbox.append({
         provider,
         eventId: envelope.event_id,
-        eventType: eventType.slice(0, 200),
+        eventType: verdict.eventType.slice(0, 200),
         receivedAt: envelope.received_at,
         body: envelope.body,
       });

@@ -44,6 +44,16 @@ const WebhookBody = z.discriminatedUnion("provider", [
 
 const ConnectionBody = z.object({ provider: Provider, connection: z.string().min(1) });
 
+type Hook = z.infer<typeof WebhookBody>;
+type Fired = Awaited<ReturnType<SnapTradeSandbox["admin"]["fireWebhook"]>>;
+
+/** What the admin API does to any provider's connection (an Alpaca one is its key id). */
+interface ConnectionAdmin {
+  setHolding(connection: string, symbol: string, quantity: string, account?: string): void;
+  breakConnection(connection: string): void;
+  fixConnection(connection: string): void;
+}
+
 const LatencyBody = z.object({ ms: z.number().int().min(0).max(60_000) });
 
 /** What the admin API acts on. */
@@ -95,6 +105,30 @@ export function adminRoutes(d: AdminDeps): Hono {
     return d.alpaca;
   }
 
+  /** Each provider's connection admin, routed by the provider key. */
+  const admins: Record<z.infer<typeof Provider>, () => ConnectionAdmin> = {
+    snaptrade: () => d.snaptrade.admin,
+    plaid: () => d.plaid.admin,
+    alpaca: () => alpaca().admin,
+  };
+
+  /** Runs `fn` on a provider's admin; an unknown connection or account is a 404. */
+  function onConnection(provider: z.infer<typeof Provider>, fn: (a: ConnectionAdmin) => void) {
+    const admin = admins[provider]();
+    try {
+      fn(admin);
+    } catch (e) {
+      if (e instanceof AdminError) throw e;
+      throw new AdminError(404, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Each webhook-sending provider's "fire one", routed by the provider key. */
+  const fire: { [P in Hook["provider"]]: (b: Extract<Hook, { provider: P }>) => Promise<Fired> } = {
+    snaptrade: (b) => d.snaptrade.admin.fireWebhook(b.event_type, b.connection, b.account),
+    plaid: (b) => d.plaid.admin.fireWebhook(b.connection, b.webhook_type, b.webhook_code),
+  };
+
   app.get("/calls", (c) => c.json(d.calls.counts()));
   app.post("/calls/reset", (c) => {
     d.calls.reset();
@@ -111,27 +145,15 @@ export function adminRoutes(d: AdminDeps): Hono {
   app.post("/holdings", async (c) => {
     const b = await body(c, HoldingBody);
     if (b instanceof Response) return b;
-    if (b.provider === "snaptrade") {
-      d.snaptrade.admin.setHolding(b.connection, b.symbol, b.quantity, b.account);
-    } else if (b.provider === "plaid") {
-      d.plaid.admin.setHolding(b.connection, b.symbol, b.quantity, b.account);
-    } else {
-      const a = alpaca();
-      try {
-        a.admin.setHolding(b.connection, b.symbol, b.quantity);
-      } catch (e) {
-        throw new AdminError(404, e instanceof Error ? e.message : String(e));
-      }
-    }
+    onConnection(b.provider, (a) => a.setHolding(b.connection, b.symbol, b.quantity, b.account));
     return c.json({ ok: true });
   });
 
   app.post("/webhooks", async (c) => {
     const b = await body(c, WebhookBody);
     if (b instanceof Response) return b;
-    const r = b.provider === "snaptrade"
-      ? await d.snaptrade.admin.fireWebhook(b.event_type, b.connection, b.account)
-      : await d.plaid.admin.fireWebhook(b.connection, b.webhook_type, b.webhook_code);
+    // The union's member and its provider's function agree; TypeScript cannot see it.
+    const r = await (fire[b.provider] as (hook: Hook) => Promise<Fired>)(b);
     return c.json(r.error ? { status: r.status, error: r.error } : { status: r.status });
   });
 
@@ -149,18 +171,10 @@ export function adminRoutes(d: AdminDeps): Hono {
     app.post(`/connections/${action}`, async (c) => {
       const b = await body(c, ConnectionBody);
       if (b instanceof Response) return b;
-      const target = b.provider === "snaptrade"
-        ? d.snaptrade.admin
-        : b.provider === "plaid"
-        ? d.plaid.admin
-        : alpaca().admin;
-      try {
-        if (action === "break") target.breakConnection(b.connection);
-        else target.fixConnection(b.connection);
-      } catch (e) {
-        if (e instanceof AdminError) throw e;
-        throw new AdminError(404, e instanceof Error ? e.message : String(e));
-      }
+      onConnection(b.provider, (a) => {
+        if (action === "break") a.breakConnection(b.connection);
+        else a.fixConnection(b.connection);
+      });
       return c.json({ ok: true });
     });
   }

@@ -1,7 +1,7 @@
 /** Connections: connect SnapTrade, Plaid and Alpaca; status, reconnect and removal. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Connection } from "./api.ts";
-import { PROVIDER_NAMES, timeAgo } from "./format.ts";
+import { PROVIDER_NAMES, REPAIRED_WITH_KEYS, timeAgo } from "./format.ts";
 import {
   connections,
   loadConnections,
@@ -167,7 +167,7 @@ export function ConnectionsPage() {
     });
   const [alpacaFix, setAlpacaFix] = useState<string | null>(null);
   const reconnect = (c: Connection) =>
-    c.provider === "alpaca"
+    REPAIRED_WITH_KEYS.has(c.provider)
       ? setAlpacaFix(alpacaFix === c.id ? null : c.id)
       : go(`reconnect-${c.id}`, async () => {
         const r = await api<{ url: string | null }>(`/api/connections/${c.id}/reconnect`, {

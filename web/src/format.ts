@@ -56,6 +56,9 @@ export function tone(value: string | null | undefined): "up" | "down" | "flat" {
   return value.startsWith("-") ? "down" : "up";
 }
 
+/** Providers whose connections are repaired by entering new API keys, not on their own pages. */
+export const REPAIRED_WITH_KEYS: ReadonlySet<string> = new Set(["alpaca"]);
+
 export const PROVIDER_NAMES: Record<string, string> = {
   snaptrade: "SnapTrade",
   plaid: "Plaid",
