@@ -241,3 +241,24 @@ export async function connectAlpaca(
   if (res.status !== 201) throw new Error(`alpaca: ${res.status} ${await res.text()}`);
   return (await res.json()).connection_id;
 }
+
+/** A response's JSON body. */
+export async function json(res: Response) {
+  return JSON.parse(await res.text());
+}
+
+/** Runs `fn` against a fresh harness, closed afterwards whatever happens. */
+export async function withHarness(
+  fn: (h: Harness) => Promise<void>,
+  opts?: Parameters<typeof startHarness>[0],
+) {
+  const h = await startHarness(opts);
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
+/** Harness tests keep servers and timers of their own between steps. */
+export const sanitize = { sanitizeOps: false, sanitizeResources: false };
