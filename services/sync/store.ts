@@ -5,7 +5,7 @@
  */
 import type { ReservedSql, Sql, TransactionSql } from "@meridian/runtime";
 import type { HoldingsChanged, Provider } from "@meridian/proto";
-import type { Snapshot } from "./normalise/common.ts";
+import type { Snapshot } from "./normalise/model.ts";
 import type { CallRecord } from "./providers/call.ts";
 import type { SecretRow } from "./secrets.ts";
 

@@ -10,7 +10,7 @@ import {
   removeConnection,
   snaptradePortalUrl,
 } from "./connections/mod.ts";
-import { dec } from "./normalise/common.ts";
+import { toDecimalString } from "./normalise/decimal.ts";
 import { ProviderError, ProviderRegistry, SnaptradeProvider } from "./providers/mod.ts";
 import type { ProviderSession } from "./providers/types.ts";
 import { connectPlaid, connectSnaptrade, REDIRECT, requestSync } from "./testing/connect.ts";
@@ -22,7 +22,7 @@ import { alpacaApis } from "./providers/alpaca/client.ts";
 
 const key = (...parts: unknown[]) =>
   parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
-const d = (v: unknown) => (v === null || v === undefined ? null : dec(v));
+const d = (v: unknown) => (v === null || v === undefined ? null : toDecimalString(v));
 
 Deno.test("sync end to end against the sandbox", async (t) => {
   const env = await startSyncEnv();
@@ -203,7 +203,7 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       assert.ok(option);
       assert.equal(option.option_details.underlying, "AAPL");
       assert.equal(option.option_details.option_type, "call");
-      assert.equal(dec(option.option_details.strike), "250");
+      assert.equal(toDecimalString(option.option_details.strike), "250");
       assert.equal(option.option_details.expiration, "2027-01-15");
       const before = {
         pl: await connectionRows(env, pl.id),

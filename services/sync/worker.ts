@@ -27,7 +27,7 @@ import type {
   NormPosition,
   NormTransaction,
   Snapshot,
-} from "./normalise/common.ts";
+} from "./normalise/model.ts";
 import { CallRecorder, ProviderError } from "./providers/call.ts";
 import { transactionsNeeded, type TransactionsWhy } from "./plan.ts";
 import {

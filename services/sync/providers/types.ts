@@ -14,7 +14,7 @@ import type {
   NormBalance,
   NormPosition,
   NormTransaction,
-} from "../normalise/common.ts";
+} from "../normalise/model.ts";
 import type { SecretRow } from "../secrets.ts";
 import type { ConnectionRow } from "../store.ts";
 import type { CallRecorder } from "./call.ts";

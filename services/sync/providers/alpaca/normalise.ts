@@ -3,30 +3,26 @@
  * returns camelCase models with decimals already as strings. Pure.
  * @module
  */
+import { abs, mul, neg, toDecimalString, toDecimalStringOrNull } from "../../normalise/decimal.ts";
 import {
-  abs,
-  arr,
   clipSymbol,
   currency,
-  dec,
-  decOrNull,
   isoDate,
   mask,
-  mul,
-  neg,
+  parseOcc,
+  previousClose,
+} from "../../normalise/fields.ts";
+import { arr, obj, str } from "../../normalise/json.ts";
+import {
   type NormAccount,
   NormaliseError,
   type NormBalance,
   type NormPosition,
   type NormTransaction,
-  obj,
-  parseOcc,
-  previousClose,
   type Security,
   type SecurityType,
-  str,
   type TransactionType,
-} from "../../normalise/common.ts";
+} from "../../normalise/model.ts";
 
 /** An Alpaca asset (or a position's asset fields) as a Meridian security. */
 export function alpacaAsset(raw: unknown): Security {
@@ -62,12 +58,12 @@ export function alpacaPosition(accountId: string, raw: unknown): NormPosition {
     symbol: sec.symbol,
     name: sec.name,
     security_type: sec.type,
-    quantity: dec(p.qty),
+    quantity: toDecimalString(p.qty),
     price: p.currentPrice === null || p.currentPrice === undefined
       ? null
-      : abs(dec(p.currentPrice)),
+      : abs(toDecimalString(p.currentPrice)),
     previous_close: previousClose(p.lastdayPrice ?? p.lastday_price, sec.type),
-    cost_basis: decOrNull(p.costBasis),
+    cost_basis: toDecimalStringOrNull(p.costBasis),
     currency: "USD",
     option_details: sec.option_details,
     provider_security_id: sec.provider_security_id,
@@ -97,8 +93,8 @@ export function alpacaBalance(raw: unknown): NormBalance {
   return {
     account_external_id: String(a.id),
     currency: currency(a.currency),
-    cash: dec(a.cash ?? "0"),
-    buying_power: decOrNull(a.buyingPower),
+    cash: toDecimalString(a.cash ?? "0"),
+    buying_power: toDecimalStringOrNull(a.buyingPower),
   };
 }
 
@@ -153,8 +149,8 @@ export function alpacaActivity(accountId: string, raw: unknown): NormTransaction
   if (!id || !kind) throw new NormaliseError("Alpaca activity without an id or type");
   const type = alpacaActivityType(kind, a.side);
   if (kind.toUpperCase() === "FILL") {
-    const qty = dec(a.qty);
-    const price = dec(a.price);
+    const qty = toDecimalString(a.qty);
+    const price = toDecimalString(a.price);
     const gross = mul(qty, price);
     const date = isoDate(a.transaction_time ?? a.transactionTime);
     if (!date) throw new NormaliseError("Alpaca fill without a time");
@@ -181,9 +177,9 @@ export function alpacaActivity(accountId: string, raw: unknown): NormTransaction
     type,
     symbol: str(a.symbol),
     description: str(a.description),
-    quantity: decOrNull(a.qty),
-    price: decOrNull(a.per_share_amount ?? a.perShareAmount),
-    amount: dec(a.net_amount ?? a.netAmount ?? 0),
+    quantity: toDecimalStringOrNull(a.qty),
+    price: toDecimalStringOrNull(a.per_share_amount ?? a.perShareAmount),
+    amount: toDecimalString(a.net_amount ?? a.netAmount ?? 0),
     fee: null,
     currency: "USD",
     trade_date: date,

@@ -3,7 +3,8 @@
  * and its activities.
  * @module
  */
-import { type NormAccount, type NormTransaction, obj, str } from "../../normalise/common.ts";
+import { obj, str } from "../../normalise/json.ts";
+import type { NormAccount, NormTransaction } from "../../normalise/model.ts";
 import { ProviderError } from "../call.ts";
 import type { ProviderSession, SessionOptions } from "../types.ts";
 import { alpacaApis } from "./client.ts";

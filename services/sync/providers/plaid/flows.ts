@@ -10,7 +10,7 @@ import { NotFoundError, providerFailure } from "../../connections/errors.ts";
 import { type ConnectionInfo, connectionInfo, recordConnection } from "../../connections/record.ts";
 import type { SyncDeps } from "../../deps.ts";
 import { submitHostedForm } from "../../html_form.ts";
-import { arr, obj, str } from "../../normalise/common.ts";
+import { arr, obj, str } from "../../normalise/json.ts";
 import { type ConnectionRow, loadConnection } from "../../store.ts";
 import { plaidWebhookUrl } from "./client.ts";
 

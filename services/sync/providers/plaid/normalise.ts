@@ -8,30 +8,27 @@
  * `cash_equivalent`.
  * @module
  */
+import { add, neg, toDecimalString, toDecimalStringOrNull } from "../../normalise/decimal.ts";
 import {
   accountType,
-  add,
-  arr,
   clipSymbol,
   currency,
-  dec,
-  decOrNull,
   isoDate,
   mask,
-  neg,
+  previousClose,
+} from "../../normalise/fields.ts";
+import { arr, obj, str } from "../../normalise/json.ts";
+import {
   type NormAccount,
   NormaliseError,
   type NormBalance,
   type NormPosition,
   type NormTransaction,
-  obj,
-  previousClose,
   type Security,
   type SecurityType,
   type Snapshot,
-  str,
   type TransactionType,
-} from "../../normalise/common.ts";
+} from "../../normalise/model.ts";
 
 const TYPES: Record<string, SecurityType> = {
   cash: "cash",
@@ -69,7 +66,7 @@ export function plaidSecurity(raw: unknown): Security {
     option_details: contract
       ? {
         underlying: str(contract.underlying_security_ticker) ?? symbol,
-        strike: dec(contract.strike_price),
+        strike: toDecimalString(contract.strike_price),
         expiration: isoDate(contract.expiration_date) ??
           (() => {
             throw new NormaliseError("Plaid option without an expiration");
@@ -129,16 +126,16 @@ export function plaidHoldings(raw: unknown): Omit<Snapshot, "transactions"> {
     const sec = securities.get(str(h.security_id) ?? "");
     if (!sec) throw new NormaliseError("Plaid holding of an unknown security");
     const cur = currency(h.iso_currency_code ?? h.unofficial_currency_code, sec.currency);
-    const quantity = dec(h.quantity);
+    const quantity = toDecimalString(h.quantity);
     if (sec.type === "cash") {
       // A cash holding's value is its quantity at price 1; prefer institution_value.
-      const value = decOrNull(h.institution_value) ?? quantity;
+      const value = toDecimalStringOrNull(h.institution_value) ?? quantity;
       const perCur = cash.get(accountId) ?? new Map<string, string>();
       perCur.set(cur, add(perCur.get(cur) ?? "0", value));
       cash.set(accountId, perCur);
       continue;
     }
-    const price = decOrNull(h.institution_price);
+    const price = toDecimalStringOrNull(h.institution_price);
     positions.push({
       account_external_id: accountId,
       symbol: sec.symbol,
@@ -147,7 +144,7 @@ export function plaidHoldings(raw: unknown): Omit<Snapshot, "transactions"> {
       quantity,
       price,
       previous_close: price === null ? null : plaidPreviousClose(sec, closes, h),
-      cost_basis: decOrNull(h.cost_basis),
+      cost_basis: toDecimalStringOrNull(h.cost_basis),
       currency: cur,
       option_details: sec.option_details,
       provider_security_id: sec.provider_security_id,
@@ -166,7 +163,7 @@ export function plaidHoldings(raw: unknown): Omit<Snapshot, "transactions"> {
       balances.push({
         account_external_id: id,
         currency: currency(b.iso_currency_code ?? b.unofficial_currency_code),
-        cash: decOrNull(b.available) ?? "0",
+        cash: toDecimalStringOrNull(b.available) ?? "0",
         buying_power: null,
       });
     }
@@ -264,10 +261,10 @@ export function plaidTransaction(
     type: plaidTransactionType(t.type, t.subtype),
     symbol: sec && sec.type !== "cash" ? sec.symbol : null,
     description: str(t.name),
-    quantity: decOrNull(t.quantity),
-    price: decOrNull(t.price),
-    amount: neg(dec(t.amount ?? 0)),
-    fee: decOrNull(t.fees),
+    quantity: toDecimalStringOrNull(t.quantity),
+    price: toDecimalStringOrNull(t.price),
+    amount: neg(toDecimalString(t.amount ?? 0)),
+    fee: toDecimalStringOrNull(t.fees),
     currency: currency(t.iso_currency_code ?? t.unofficial_currency_code),
     trade_date: date,
     settlement_date: null,

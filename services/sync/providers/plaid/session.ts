@@ -4,13 +4,8 @@
  * per-account questions from it; transactions likewise.
  * @module
  */
-import {
-  arr,
-  type NormAccount,
-  type NormTransaction,
-  obj,
-  type Snapshot,
-} from "../../normalise/common.ts";
+import { arr, obj } from "../../normalise/json.ts";
+import type { NormAccount, NormTransaction, Snapshot } from "../../normalise/model.ts";
 import type { ProviderSession, SessionOptions } from "../types.ts";
 import type { PlaidCredentials, PlaidProvider } from "./mod.ts";
 import { plaidHoldings, plaidSecurities, plaidTransaction } from "./normalise.ts";

@@ -4,7 +4,7 @@
  * every query to it; a person waits on each, so its calls use the interactive budget.
  * @module
  */
-import { arr, obj, str } from "../../normalise/common.ts";
+import { arr, obj, str } from "../../normalise/json.ts";
 import { ConnectionFlowError, NotFoundError, providerFailure } from "../../connections/errors.ts";
 import { type ConnectionInfo, recordConnection } from "../../connections/record.ts";
 import type { SyncDeps } from "../../deps.ts";

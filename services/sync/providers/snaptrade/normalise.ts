@@ -3,29 +3,20 @@
  * option positions, balances, accounts and activities. Pure.
  * @module
  */
+import { abs, mul, toDecimalString, toDecimalStringOrNull } from "../../normalise/decimal.ts";
+import { accountType, clipSymbol, currency, isoDate, mask } from "../../normalise/fields.ts";
+import { arr, obj, str } from "../../normalise/json.ts";
 import {
-  abs,
-  accountType,
-  arr,
-  clipSymbol,
-  currency,
-  dec,
-  decOrNull,
-  isoDate,
-  mask,
-  mul,
   type NormAccount,
   NormaliseError,
   type NormBalance,
   type NormPosition,
   type NormTransaction,
-  obj,
   type OptionDetails,
   type Security,
   type SecurityType,
-  str,
   type TransactionType,
-} from "../../normalise/common.ts";
+} from "../../normalise/model.ts";
 
 const TYPE_CODES: Record<string, SecurityType> = {
   cs: "equity",
@@ -82,10 +73,10 @@ export function snaptradeInstrument(raw: unknown, cashEquivalent = false): Secur
     const u = obj(i.underlying);
     option = {
       underlying: str(u.symbol) ?? symbol,
-      strike: dec(i.strike_price),
+      strike: toDecimalString(i.strike_price),
       expiration: isoDate(i.expiration_date) ?? "",
       option_type: String(i.option_type).toUpperCase() === "PUT" ? "put" : "call",
-      multiplier: decOrNull(i.multiplier) ?? "100",
+      multiplier: toDecimalStringOrNull(i.multiplier) ?? "100",
     };
     if (!option.expiration) throw new NormaliseError("SnapTrade option without an expiration");
   }
@@ -114,7 +105,7 @@ export function snaptradeOptionSymbol(raw: unknown): Security {
     currency: currency(obj(underlying.currency).code),
     option_details: {
       underlying: str(underlying.symbol) ?? ticker,
-      strike: dec(o.strike_price),
+      strike: toDecimalString(o.strike_price),
       expiration,
       option_type: String(o.option_type).toUpperCase() === "PUT" ? "put" : "call",
       multiplier: o.is_mini_option === true ? "10" : "100",
@@ -130,15 +121,15 @@ function position(
   costPerUnit: unknown,
   curFallback: unknown,
 ): NormPosition {
-  const quantity = dec(p.units ?? p.fractional_units);
-  const per = decOrNull(costPerUnit);
+  const quantity = toDecimalString(p.units ?? p.fractional_units);
+  const per = toDecimalStringOrNull(costPerUnit);
   return {
     account_external_id: accountId,
     symbol: sec.symbol,
     name: sec.name,
     security_type: sec.type,
     quantity,
-    price: p.price === null || p.price === undefined ? null : abs(dec(p.price)),
+    price: p.price === null || p.price === undefined ? null : abs(toDecimalString(p.price)),
     // SnapTrade positions carry no previous close.
     previous_close: null,
     cost_basis: per === null ? null : mul(per, quantity),
@@ -159,7 +150,7 @@ export function snaptradePosition(accountId: string, raw: unknown): NormPosition
     const sec = snaptradeInstrument(p.instrument, cashEq);
     // v2: `cost_basis` is the book cost of the whole position, already multiplied out.
     const pos = position(accountId, sec, p, null, p.currency);
-    return { ...pos, cost_basis: decOrNull(p.cost_basis) };
+    return { ...pos, cost_basis: toDecimalStringOrNull(p.cost_basis) };
   }
   const sym = obj(p.symbol);
   if (sym.option_symbol) {
@@ -179,8 +170,8 @@ export function snaptradeBalances(accountId: string, raw: unknown): NormBalance[
     out.set(cur, {
       account_external_id: accountId,
       currency: cur,
-      cash: decOrNull(b.cash) ?? "0",
-      buying_power: decOrNull(b.buying_power),
+      cash: toDecimalStringOrNull(b.cash) ?? "0",
+      buying_power: toDecimalStringOrNull(b.buying_power),
     });
   }
   return [...out.values()];
@@ -242,8 +233,8 @@ export function snaptradeActivity(accountId: string, raw: unknown): NormTransact
   const opt = obj(a.option_symbol);
   const tradeDate = isoDate(a.trade_date) ?? isoDate(a.settlement_date);
   if (!tradeDate) throw new NormaliseError("SnapTrade activity without a date");
-  const units = decOrNull(a.units);
-  const price = decOrNull(a.price);
+  const units = toDecimalStringOrNull(a.units);
+  const price = toDecimalStringOrNull(a.price);
   return {
     account_external_id: accountId,
     external_id: id,
@@ -252,8 +243,8 @@ export function snaptradeActivity(accountId: string, raw: unknown): NormTransact
     description: str(a.description),
     quantity: units,
     price,
-    amount: decOrNull(a.amount) ?? (units && price ? mul(units, price) : "0"),
-    fee: decOrNull(a.fee),
+    amount: toDecimalStringOrNull(a.amount) ?? (units && price ? mul(units, price) : "0"),
+    fee: toDecimalStringOrNull(a.fee),
     currency: currency(obj(a.currency).code),
     trade_date: tradeDate,
     settlement_date: isoDate(a.settlement_date),

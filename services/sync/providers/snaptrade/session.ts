@@ -3,14 +3,13 @@
  * positions, balances and activities, through the official SDK.
  * @module
  */
-import {
-  type NormAccount,
-  type NormBalance,
-  type NormPosition,
-  type NormTransaction,
-  obj,
-  str,
-} from "../../normalise/common.ts";
+import { obj, str } from "../../normalise/json.ts";
+import type {
+  NormAccount,
+  NormBalance,
+  NormPosition,
+  NormTransaction,
+} from "../../normalise/model.ts";
 import type { ProviderSession, SessionOptions } from "../types.ts";
 import type { SnaptradeCredentials, SnaptradeProvider } from "./mod.ts";
 import {

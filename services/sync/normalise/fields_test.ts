@@ -1,17 +1,5 @@
 import assert from "node:assert/strict";
-import { dec, parseOcc, previousClose } from "./common.ts";
-
-Deno.test("dec converts JSON numbers without float artefacts", () => {
-  assert.equal(dec(0.1), "0.1");
-  assert.equal(dec(0.1 + 0.2), "0.30000000000000004"); // the number itself, not a rounding
-  assert.equal(dec(1e-7), "0.0000001");
-  assert.equal(dec(123456789.123456), "123456789.123456");
-  assert.equal(dec("12.3400"), "12.34");
-  assert.equal(dec(-0), "0");
-  assert.equal(dec(1e21), "1000000000000000000000");
-  assert.throws(() => dec("abc"));
-  assert.throws(() => dec(NaN));
-});
+import { parseOcc, previousClose } from "./fields.ts";
 
 Deno.test("OCC option symbols parse into contract details", () => {
   assert.deepEqual(parseOcc("AAPL240119C00150000"), {
