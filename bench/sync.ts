@@ -13,7 +13,7 @@ import {
   completeSnaptradeConnection,
   snaptradePortalUrl,
 } from "../services/sync/connections/mod.ts";
-import { submitHostedForm } from "../services/sync/html_form.ts";
+import { submitHostedForm } from "../services/sandbox/html_form.ts";
 import { startSyncEnv } from "../services/sync/testing/env.ts";
 import { SNAPTRADE_LIMIT } from "../services/sync/providers/snaptrade/client.ts";
 

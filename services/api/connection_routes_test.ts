@@ -6,7 +6,7 @@ import {
   TEST_ALPACA_KEY_ID,
   TEST_ALPACA_SECRET,
 } from "../sandbox/mod.ts";
-import { submitHostedForm } from "../sync/html_form.ts";
+import { submitHostedForm } from "../sandbox/html_form.ts";
 import { call, json, login, plaidPublicToken, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
-import { submitHostedForm } from "../sync/html_form.ts";
+import { submitHostedForm } from "../sandbox/html_form.ts";
 import { createLogger } from "@meridian/runtime";
 import { connectionsPort } from "./connections.ts";
 import { ApiError } from "./http.ts";

@@ -12,7 +12,7 @@ import { decode, PortfolioPending, subjects } from "@meridian/proto";
 import { createLogger } from "@meridian/runtime";
 import { listPendingUpdates, readHoldings, requestRefresh } from "@meridian/portfolio";
 import { completePlaidLink, plaidLinkToken } from "../sync/connections/mod.ts";
-import { submitHostedForm } from "../sync/html_form.ts";
+import { submitHostedForm } from "../sandbox/html_form.ts";
 import {
   eventually,
   PLAID_CLIENT_ID,

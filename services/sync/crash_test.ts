@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { freePort, processEnv } from "@meridian/runtime/testing";
 import { completePlaidLink, plaidLinkToken } from "./connections/mod.ts";
-import { submitHostedForm } from "./html_form.ts";
+import { submitHostedForm } from "../sandbox/html_form.ts";
 import { ABANDONED } from "./store.ts";
 import { requestSync } from "./testing/connect.ts";
 import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";

@@ -15,7 +15,7 @@ import {
   reconnect,
   removeConnection,
 } from "./connections/mod.ts";
-import { submitHostedForm } from "./html_form.ts";
+import { submitHostedForm } from "../sandbox/html_form.ts";
 import { rotateSecrets } from "./rotate_secrets.ts";
 import { connectPlaid, connectSnaptrade, REDIRECT, requestSync } from "./testing/connect.ts";
 import { connectionRows, eventually, runs, settled, startSyncEnv } from "./testing/env.ts";

@@ -22,7 +22,7 @@ import {
   type TestNats,
 } from "@meridian/runtime/testing";
 import { type RunningSandbox, startSandbox } from "../../sandbox/mod.ts";
-import { submitHostedForm } from "../../sync/html_form.ts";
+import { submitHostedForm } from "../../sandbox/html_form.ts";
 import { type ApiDeps, createApp } from "../app.ts";
 import { connectionsPort } from "../connections.ts";
 import { DEFAULT_POLICY, type ThrottlePolicy } from "../login_throttle.ts";

@@ -12,7 +12,7 @@ import {
   plaidLinkToken,
   snaptradePortalUrl,
 } from "../connections/mod.ts";
-import { submitHostedForm } from "../html_form.ts";
+import { submitHostedForm } from "../../sandbox/html_form.ts";
 import type { SyncEnv } from "./env.ts";
 
 /** Where the tests' provider pages send the browser back. */

@@ -6,10 +6,10 @@
  */
 import { CountryCode, Products } from "plaid";
 import { publishSyncRequest } from "@meridian/portfolio";
+import { submitHostedForm } from "@meridian/sandbox/html_form";
 import { NotFoundError, providerFailure } from "../../connections/errors.ts";
 import { type ConnectionInfo, connectionInfo, recordConnection } from "../../connections/record.ts";
 import type { SyncDeps } from "../../deps.ts";
-import { submitHostedForm } from "../../html_form.ts";
 import { arr, obj, str } from "../../normalise/json.ts";
 import { type ConnectionRow, loadConnection } from "../../store.ts";
 import { plaidWebhookUrl } from "./client.ts";

@@ -4,11 +4,11 @@
  * every query to it; a person waits on each, so its calls use the interactive budget.
  * @module
  */
+import { submitHostedForm } from "@meridian/sandbox/html_form";
 import { arr, obj, str } from "../../normalise/json.ts";
 import { ConnectionFlowError, NotFoundError, providerFailure } from "../../connections/errors.ts";
 import { type ConnectionInfo, recordConnection } from "../../connections/record.ts";
 import type { SyncDeps } from "../../deps.ts";
-import { submitHostedForm } from "../../html_form.ts";
 import { type ConnectionRow, loadConnection } from "../../store.ts";
 import type { ReconnectInput, ReconnectStep } from "../types.ts";
 import { ensureSnaptradeUser } from "./user.ts";

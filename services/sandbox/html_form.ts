@@ -2,7 +2,9 @@
  * Drives a provider's hosted HTML form over plain HTTP (the SnapTrade portal, Plaid Hosted
  * Link) the way a browser would with default choices: GET the page, POST its first form
  * with its default values and first submit button, return where it redirects. Used by demo
- * seeding and tests; never by user flows.
+ * seeding (sync's demo connect flows, as `@meridian/sandbox/html_form`), tests and bench;
+ * never by user flows. It lives beside the sandbox because only the sandbox's pages are
+ * shaped the way it expects.
  * @module
  */
 
