@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { decode, PortfolioPending, subjects } from "@meridian/proto";
 import { createLogger } from "@meridian/runtime";
+import { eventually } from "@meridian/runtime/testing";
 import { listPendingUpdates, readHoldings, requestRefresh } from "@meridian/portfolio";
 import { completePlaidLink, plaidLinkToken } from "../sync/connections/mod.ts";
 import { submitHostedForm } from "../sandbox/html_form.ts";
 import {
-  eventually,
   PLAID_CLIENT_ID,
   PLAID_SECRET,
   SNAPTRADE_CONSUMER_KEY,

@@ -3,12 +3,12 @@
  * and the next request takes over at once instead of waiting for the dead run.
  */
 import assert from "node:assert/strict";
-import { freePort, processEnv } from "@meridian/runtime/testing";
+import { eventually, freePort, processEnv } from "@meridian/runtime/testing";
 import { completePlaidLink, plaidLinkToken } from "./connections/mod.ts";
 import { submitHostedForm } from "../sandbox/html_form.ts";
 import { ABANDONED } from "./store.ts";
 import { requestSync } from "./testing/connect.ts";
-import { connectionRows, eventually, startSyncEnv, type SyncEnv } from "./testing/env.ts";
+import { connectionRows, startSyncEnv, type SyncEnv } from "./testing/env.ts";
 
 /** Syncs the connection in this process, now. */
 function syncNow(env: SyncEnv, userId: string, connectionId: string, reason: "initial" | "manual") {
@@ -86,9 +86,11 @@ Deno.test({
       child = startSyncProcess(env);
       const callsBefore = await plaidCalls(env);
       await requestSync(env, alice, "plaid", [conn.id], "stale");
-      await eventually(async () =>
-        (await runs(env, conn.id)).some((r) => r.status === "running") &&
-        (await plaidCalls(env)) > callsBefore
+      await eventually(
+        async () =>
+          (await runs(env, conn.id)).some((r) => r.status === "running") &&
+          (await plaidCalls(env)) > callsBefore,
+        { what: "the child to be mid-sync" },
       );
       child.kill("SIGKILL");
       await child.status;

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { subjects } from "@meridian/proto";
 import { Keyring, SecretError } from "@meridian/runtime";
+import { eventually } from "@meridian/runtime/testing";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import {
   completePlaidLink,
@@ -18,7 +19,7 @@ import {
 import { submitHostedForm } from "../sandbox/html_form.ts";
 import { rotateSecrets } from "./rotate_secrets.ts";
 import { connectPlaid, connectSnaptrade, REDIRECT, requestSync } from "./testing/connect.ts";
-import { connectionRows, eventually, runs, settled, startSyncEnv } from "./testing/env.ts";
+import { connectionRows, runs, settled, startSyncEnv } from "./testing/env.ts";
 import { SyncWorker } from "./worker.ts";
 
 Deno.test("broken connections, secrets and removal against the sandbox", async (t) => {
@@ -178,8 +179,9 @@ Deno.test("broken connections, secrets and removal against the sandbox", async (
         subjects.syncRequest("plaid", alice),
         new TextEncoder().encode('{"user_id":"x"}'),
       );
-      await eventually(() =>
-        Promise.resolve(env.logs.filter((l) => l.includes("malformed sync request")).length >= 2)
+      await eventually(
+        () => env.logs.filter((l) => l.includes("malformed sync request")).length >= 2,
+        { what: "both malformed requests to be logged" },
       );
     });
 

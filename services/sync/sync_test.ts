@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decode, PortfolioPending, subjects, SyncProgress } from "@meridian/proto";
+import { eventually } from "@meridian/runtime/testing";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import {
   connectAlpaca,
@@ -14,7 +15,7 @@ import { toDecimalString } from "./normalise/decimal.ts";
 import { ProviderError, ProviderRegistry, SnaptradeProvider } from "./providers/mod.ts";
 import type { ProviderSession } from "./providers/types.ts";
 import { connectPlaid, connectSnaptrade, REDIRECT, requestSync } from "./testing/connect.ts";
-import { connectionRows, eventually, runs, settled, startSyncEnv } from "./testing/env.ts";
+import { connectionRows, runs, settled, startSyncEnv } from "./testing/env.ts";
 import { fetchSnapshot, SyncWorker } from "./worker.ts";
 import { CallRecorder } from "./providers/call.ts";
 import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
@@ -309,7 +310,10 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       await Promise.all(Array.from({ length: 50 }, async () => {
         requestIds.push(await requestSync(env, alice, "snaptrade", [st.id]));
       }));
-      await eventually(() => Promise.resolve(requestIds.every((id) => done.has(id))), 60_000);
+      await eventually(() => requestIds.every((id) => done.has(id)), {
+        timeoutMs: 60_000,
+        what: "all 50 requests to finish",
+      });
       sub.unsubscribe();
       const after = await runs(env, st.id);
       assert.equal(after.length, n + 1, "one sync run");

@@ -11,7 +11,7 @@ import {
   provisionAll,
   setLogSink,
 } from "@meridian/runtime";
-import { startNats, testDatabase } from "@meridian/runtime/testing";
+import { eventually, startNats, testDatabase } from "@meridian/runtime/testing";
 import { startSandbox } from "../../sandbox/mod.ts";
 import { createSyncDeps, type SyncDeps } from "../deps.ts";
 import { SyncWorker } from "../worker.ts";
@@ -114,20 +114,6 @@ export async function startSyncEnv(
   };
 }
 
-/** Polls `fn` until it returns a truthy value. */
-export async function eventually<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Every stored row of one connection, in a stable order, to compare before and after. */
 export async function connectionRows(env: SyncEnv, connectionId: string) {
   const sql = env.deps.sql;
@@ -155,5 +141,5 @@ export async function settled(env: SyncEnv, connectionId: string, n: number) {
   return await eventually(async () => {
     const r = (await runs(env, connectionId)).filter((x) => x.status !== "running");
     return r.length >= n ? r : null;
-  });
+  }, { what: `${n} finished sync runs of ${connectionId}` });
 }
