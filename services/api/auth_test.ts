@@ -1,7 +1,15 @@
 /** Sign-up, sign-in, sessions and cookies, the throttle, forwarded headers from trusted proxies only, and CSRF. */
 import assert from "node:assert/strict";
 import { DEFAULT_POLICY } from "./login_throttle.ts";
-import { call, json, login, sanitize, sessionFrom, withHarness } from "./testing/harness.ts";
+import {
+  call,
+  type Harness,
+  json,
+  login,
+  sanitize,
+  sessionFrom,
+  withHarness,
+} from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
 Deno.test("signup, login, me, logout, cookie flags and rotation", sanitize, async () => {
@@ -205,20 +213,25 @@ Deno.test("sessions end after idle and absolute timeouts", sanitize, async () =>
   });
 });
 
+/** A sign-in attempt from `peer`, as the throttle sees it. */
+const signIn = (h: Harness) => (email: string, password: string, peer: string) =>
+  call(h, "/api/auth/login", { method: "POST", peer, body: { email, password } });
+
+/** The statuses of requests sent at once. */
+const statuses = async (responses: Promise<Response>[]) =>
+  await Promise.all(responses.map(async (r) => {
+    const res = await r;
+    await res.body?.cancel();
+    return res.status;
+  }));
+
 Deno.test(
   "sign-in limits hold against parallel attempts, with growing delays and no lockout",
   sanitize,
   async () => {
     await withHarness(async (h) => {
       const a = await seedUser(h.sql, "a@example.com");
-      const attempt = (email: string, password: string, peer: string) =>
-        call(h, "/api/auth/login", { method: "POST", peer, body: { email, password } });
-      const statuses = async (responses: Promise<Response>[]) =>
-        await Promise.all(responses.map(async (r) => {
-          const res = await r;
-          await res.body?.cancel();
-          return res.status;
-        }));
+      const attempt = signIn(h);
 
       // 100 wrong passwords at once for one account from one address: five are checked.
       const burst = await statuses(
@@ -253,14 +266,7 @@ Deno.test(
   sanitize,
   async () => {
     await withHarness(async (h) => {
-      const attempt = (email: string, password: string, peer: string) =>
-        call(h, "/api/auth/login", { method: "POST", peer, body: { email, password } });
-      const statuses = async (responses: Promise<Response>[]) =>
-        await Promise.all(responses.map(async (r) => {
-          const res = await r;
-          await res.body?.cancel();
-          return res.status;
-        }));
+      const attempt = signIn(h);
       // 100 attempts at once from one address, each for another account: the address's limit.
       const spray = await statuses(
         Array.from({ length: 100 }, (_, i) => attempt(`x${i}@example.com`, "wrong", "10.0.0.9")),

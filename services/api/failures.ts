@@ -4,22 +4,15 @@
  * bad: 400), from a genuine fault (500).
  * @module
  */
-import {
-  ClosedConnectionError,
-  ConnectionError,
-  DrainingConnectionError,
-  NoRespondersError,
-  RequestError,
-  TimeoutError,
-} from "@nats-io/nats-core";
+import { errors } from "@nats-io/nats-core";
 
 const NATS_UNAVAILABLE = [
-  ClosedConnectionError,
-  ConnectionError,
-  DrainingConnectionError,
-  NoRespondersError,
-  RequestError,
-  TimeoutError,
+  errors.ClosedConnectionError,
+  errors.ConnectionError,
+  errors.DrainingConnectionError,
+  errors.NoRespondersError,
+  errors.RequestError,
+  errors.TimeoutError,
 ];
 
 // postgres.js connection failures, and server states that pass (admin shutdown, too many

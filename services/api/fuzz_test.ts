@@ -8,22 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { call, type Harness, login, startHarness } from "./testing/harness.ts";
+import { prng } from "../sandbox/prng.ts";
 import { seedUser } from "./testing/seed.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261130);
 const CASES_PER_ROUTE = Number(Deno.env.get("FUZZ_CASES") ?? 200);
-
-/** mulberry32: small, fast and good enough to pick test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every UTF-8 byte percent-encoded (a lone surrogate too, which encodeURIComponent refuses). */
 const percentEncoded = (s: string) =>
@@ -158,7 +147,7 @@ Deno.test({
         const rows = await h.sql`select id from ${h.sql(table)} limit 20`;
         ids.push(...rows.map((r) => r.id as string));
       }
-      const input = new Inputs(prng(SEED), ids);
+      const input = new Inputs(prng(`route-fuzz:${SEED}`), ids);
       const ops = await operations(h);
       assert.ok(ops.length >= 20, `only ${ops.length} operations documented`);
       let requests = 0;

@@ -5,9 +5,9 @@
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { encode, PortfolioPending, subjects, type WebhookEnvelope } from "@meridian/proto";
+import type { WebhookEnvelope } from "@meridian/proto";
 import type { Logger, Sql } from "@meridian/runtime";
-import { listPendingUpdates, requestRefresh } from "@meridian/portfolio";
+import { publishPending, requestRefresh } from "@meridian/portfolio";
 import { clip, decide, type Intent, type Outcome, outcomeOf } from "./decide.ts";
 
 /** What processing one envelope did. */
@@ -140,21 +140,4 @@ export async function processEnvelope(deps: EffectDeps, env: WebhookEnvelope): P
     }
   }
   return result;
-}
-
-/** Publishes the user's current pending connections on `portfolio.pending.<userId>`. */
-export async function publishPending(deps: Pick<EffectDeps, "sql" | "nc">, userId: string) {
-  const pending = await listPendingUpdates(deps.sql, userId);
-  deps.nc.publish(
-    subjects.portfolioPending(userId),
-    encode(PortfolioPending, {
-      user_id: userId,
-      at: new Date().toISOString(),
-      connections: pending.connections.map((c) => ({
-        connection_id: c.connection_id,
-        provider: c.provider,
-        since: c.since,
-      })),
-    }),
-  );
 }

@@ -3,7 +3,7 @@
  * and exchange, Alpaca keys, reconnect and removal. The flows live behind `ConnectionsPort`.
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, idParam, invalid, jsonBody } from "../http.ts";
 import * as Q from "../queries.ts";
@@ -15,6 +15,37 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   const callbackBase = `${config.PUBLIC_URL.replace(/\/$/, "")}/api/connections`;
+
+  /** Back to the connections page, saying why in a sentence. */
+  const back = (c: Context, params: Record<string, string>) =>
+    c.redirect(`/connections?${new URLSearchParams(params)}`, 303);
+
+  /**
+   * Where a provider's own page returns: completes the connection (after checking that a
+   * connection being repaired is this user's), then opens the dashboard on it.
+   */
+  const completeAndReturn = async (
+    c: Context<ApiEnv>,
+    provider: "snaptrade" | "plaid",
+    reconnectId: string | undefined,
+    failure: string,
+    complete: () => Promise<{ connectionId: string }>,
+  ) => {
+    if (reconnectId && !(await Q.ownsConnection(sql, c.get("user").id, reconnectId))) {
+      return back(c, { error: "That connection no longer exists." });
+    }
+    try {
+      const { connectionId } = await complete();
+      return c.redirect(
+        `/?${new URLSearchParams({ connected: provider, connection: connectionId })}`,
+        303,
+      );
+    } catch (e) {
+      if (e instanceof ApiError) return back(c, { error: e.message });
+      log.error("connection completion failed", { provider, error: e });
+      return back(c, { error: failure });
+    }
+  };
 
   app.get("/api/connections", async (c) => {
     return c.json({ connections: await Q.listConnections(sql, c.get("user").id) });
@@ -34,31 +65,23 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
 
   app.get("/api/connections/snaptrade/callback", async (c) => {
     const q = S.SnapTradeCallbackQuery.safeParse(c.req.query());
-    const back = (params: Record<string, string>) =>
-      c.redirect(`/connections?${new URLSearchParams(params)}`, 303);
-    if (!q.success) return back({ error: "The brokerage sent back an unexpected answer." });
+    if (!q.success) return back(c, { error: "The brokerage sent back an unexpected answer." });
     const authorizationId = q.data.connection_id ?? q.data.authorizationId;
     if (q.data.status && q.data.status.toUpperCase() !== "SUCCESS" || !authorizationId) {
-      return back({ error: "The brokerage connection was not completed." });
+      return back(c, { error: "The brokerage connection was not completed." });
     }
-    if (q.data.reconnect && !(await Q.ownsConnection(sql, c.get("user").id, q.data.reconnect))) {
-      return back({ error: "That connection no longer exists." });
-    }
-    try {
-      const { connectionId } = await deps.connections.snaptradeComplete(c.get("user").id, {
-        authorizationId,
-        access: q.data.access,
-        reconnectId: q.data.reconnect,
-      });
-      return c.redirect(
-        `/?${new URLSearchParams({ connected: "snaptrade", connection: connectionId })}`,
-        303,
-      );
-    } catch (e) {
-      if (e instanceof ApiError) return back({ error: e.message });
-      log.error("snaptrade completion failed", { error: e });
-      return back({ error: "The brokerage connection could not be completed. Try again." });
-    }
+    return await completeAndReturn(
+      c,
+      "snaptrade",
+      q.data.reconnect,
+      "The brokerage connection could not be completed. Try again.",
+      () =>
+        deps.connections.snaptradeComplete(c.get("user").id, {
+          authorizationId,
+          access: q.data.access,
+          reconnectId: q.data.reconnect,
+        }),
+    );
   });
 
   app.post("/api/connections/plaid/link-token", async (c) => {
@@ -84,30 +107,19 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
 
   app.get("/api/connections/plaid/callback", async (c) => {
     const q = S.PlaidCallbackQuery.safeParse(c.req.query());
-    const back = (params: Record<string, string>) =>
-      c.redirect(`/connections?${new URLSearchParams(params)}`, 303);
     // Only the Link session this user opened (remembered server-side) is completed here:
     // tokens in the address are ignored, so a crafted link cannot attach someone else's
     // item to this account.
     if (!q.success || q.data.error) {
-      return back({ error: "The bank connection was not completed." });
+      return back(c, { error: "The bank connection was not completed." });
     }
-    if (q.data.reconnect && !(await Q.ownsConnection(sql, c.get("user").id, q.data.reconnect))) {
-      return back({ error: "That connection no longer exists." });
-    }
-    try {
-      const { connectionId } = await deps.connections.plaidComplete(c.get("user").id, {
-        reconnectId: q.data.reconnect,
-      });
-      return c.redirect(
-        `/?${new URLSearchParams({ connected: "plaid", connection: connectionId })}`,
-        303,
-      );
-    } catch (e) {
-      if (e instanceof ApiError) return back({ error: e.message });
-      log.error("plaid completion failed", { error: e });
-      return back({ error: "The bank connection could not be completed. Try again." });
-    }
+    return await completeAndReturn(
+      c,
+      "plaid",
+      q.data.reconnect,
+      "The bank connection could not be completed. Try again.",
+      () => deps.connections.plaidComplete(c.get("user").id, { reconnectId: q.data.reconnect }),
+    );
   });
 
   app.post("/api/connections/alpaca", async (c) => {
