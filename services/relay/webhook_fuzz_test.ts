@@ -19,6 +19,7 @@ import {
   waitForPort,
 } from "@meridian/runtime/testing";
 import { plaidJwt, plaidKey, servePlaidKeys, snaptradeSignature } from "./test_signing.ts";
+import { prng } from "../sandbox/prng.ts";
 import { sha256Hex } from "./verify.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261130);
@@ -27,16 +28,9 @@ const KEY = "fuzz-consumer-key";
 const deno = Deno.execPath();
 const enc = new TextEncoder();
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Seeded choices over the sandbox's PRNG: the same sequence everywhere for a seed. */
+function choices(seed: number) {
+  const next = prng(`webhook-fuzz:${seed}`);
   const int = (n: number) => Math.floor(next() * n);
   return {
     next,
@@ -45,7 +39,7 @@ function prng(seed: number) {
     pick: <T>(xs: readonly T[]): T => xs[int(xs.length)],
   };
 }
-type Rng = ReturnType<typeof prng>;
+type Rng = ReturnType<typeof choices>;
 
 /** A number written exactly as given (JSON.stringify cannot write 1e400). */
 class Lexeme {
@@ -327,7 +321,7 @@ Deno.test({
         }
       })();
 
-      const r = prng(SEED);
+      const r = choices(SEED);
       const cases: Case[] = [];
       for (let i = 0; i < CASES; i++) {
         cases.push(
