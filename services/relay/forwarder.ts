@@ -19,7 +19,7 @@ const forwardLatency = histogram(
   ["provider"],
   [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600],
 );
-const forwarded = gauge(
+const backlog = gauge(
   "meridian_relay_outbox_backlog",
   "Outbox rows not yet forwarded to JetStream",
 );
@@ -214,7 +214,7 @@ export class Forwarder {
   /** One pass: sleeps when idle, else forwards one batch. Returns true to back off. */
   async #pass(): Promise<boolean> {
     if (!this.#dirty) {
-      forwarded.set(this.outbox.backlog());
+      backlog.set(this.outbox.backlog());
       await this.#sleep(1_000);
       // Also look periodically, in case rows were requeued by another process.
       this.#dirty = true;
