@@ -21,3 +21,4 @@ export * from "./refresh_plan.ts";
 export * from "./read.ts";
 export * from "./refresh.ts";
 export * from "./pending.ts";
+export * from "./instruments.ts";
