@@ -227,6 +227,8 @@ const OPS: Op[] = [
     summary: "Server-sent events: pending, sync, value, snapshot; resumes with Last-Event-ID",
     ok: 200,
     stream: true,
+    // A Last-Event-ID (header or `?last_event_id=`) longer than any id this api issues.
+    errors: [400],
   },
   { method: "get", path: "/api/openapi.json", summary: "This document", ok: 200, auth: false },
 ];
