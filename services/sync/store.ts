@@ -5,6 +5,7 @@
  */
 import type { ReservedSql, Sql, TransactionSql } from "@meridian/runtime";
 import type { HoldingsChanged, Provider } from "@meridian/proto";
+import { type InstrumentSpec, PROVIDER_ID_COLUMN, resolveInstrument } from "@meridian/portfolio";
 import type { Snapshot } from "./normalise/model.ts";
 import type { CallRecord } from "./providers/call.ts";
 import type { SecretRow } from "./secrets.ts";
@@ -280,7 +281,8 @@ export async function replaceConnectionData(
       if (!id) throw new Error("provider data names an account it did not list");
       return id;
     };
-    const positions = snap.positions.map((p) => ({
+    const instruments = await resolveInstruments(tx, provider, snap.positions);
+    const positions = snap.positions.map((p, i) => ({
       user_id: conn.user_id,
       account_id: acc(p.account_external_id),
       connection_id: conn.id,
@@ -295,6 +297,8 @@ export async function replaceConnectionData(
       currency: p.currency,
       option_details: p.option_details ? tx.json(p.option_details as never) : null,
       provider_security_id: p.provider_security_id,
+      instrument_id: instruments[i].instrument_id,
+      unresolved_reason: instruments[i].unresolved_reason,
       synced_at: now,
     }));
     for (const c of chunks(positions)) {
@@ -353,6 +357,84 @@ export async function replaceConnectionData(
     const holdings = await holdingsOf(tx, conn.user_id, version, now);
     return { kind: "written", version, holdings, clearedPending: cleared.count > 0 };
   });
+}
+
+/** A position's instrument, or why it has none. */
+type InstrumentRef =
+  | { instrument_id: string; unresolved_reason: null }
+  | { instrument_id: null; unresolved_reason: string };
+
+/**
+ * Finds or creates the instrument of each position (in order), inside the sync's transaction.
+ * Concurrent syncs of other connections may create the same instruments: inserts are
+ * `on conflict do nothing` in a fixed order (so two writers cannot deadlock) and the ids are
+ * read back afterwards. A provider id is recorded on its instrument the first time it is seen,
+ * and finds the instrument of a position whose symbol alone does not.
+ */
+async function resolveInstruments(
+  tx: TransactionSql,
+  provider: Provider,
+  positions: Snapshot["positions"],
+): Promise<InstrumentRef[]> {
+  const resolutions = positions.map((p) => resolveInstrument({ ...p, provider }));
+  const specs = new Map<string, InstrumentSpec>();
+  const keyOf = (i: { symbol: string; currency: string }) => `${i.symbol}\u0000${i.currency}`;
+  for (const r of resolutions) {
+    if (r.kind === "resolved" && !specs.has(keyOf(r.instrument))) {
+      specs.set(keyOf(r.instrument), r.instrument);
+    }
+  }
+  const sorted = [...specs.values()].sort((a, b) =>
+    a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.currency < b.currency ? -1 : 1
+  );
+  // One provider per connection, so one provider-id column.
+  const column = PROVIDER_ID_COLUMN[provider];
+  const ids = new Map<string, string>();
+  const missing: { id: string; value: string }[] = [];
+  for (const c of chunks(sorted)) {
+    await tx`insert into instruments ${
+      tx(c.map((i) => ({
+        kind: i.kind,
+        symbol: i.symbol,
+        currency: i.currency,
+        name: i.name,
+        occ_symbol: i.occ_symbol,
+      })))
+    } on conflict (symbol, currency) do nothing`;
+    const rows = await tx<{ id: string; symbol: string; currency: string; known: boolean }[]>`
+      select id, symbol, currency, ${tx(column)} is not null as known from instruments
+       where (symbol, currency) in (select * from unnest(
+         ${c.map((i) => i.symbol)}::text[], ${c.map((i) => i.currency)}::text[]))`;
+    for (const r of rows) {
+      ids.set(keyOf(r), r.id);
+      const value = specs.get(keyOf(r))?.provider_id?.value;
+      if (!r.known && value) missing.push({ id: r.id, value });
+    }
+  }
+  // Provider ids are recorded in instrument-id order, for the same reason as the inserts'.
+  missing.sort((a, b) => a.id < b.id ? -1 : 1);
+  for (const m of missing) {
+    await tx`update instruments set ${tx({ [column]: m.value })}
+      where id = ${m.id} and ${tx(column)} is null`;
+  }
+  const out: InstrumentRef[] = [];
+  for (const r of resolutions) {
+    if (r.kind === "resolved") {
+      out.push({ instrument_id: ids.get(keyOf(r.instrument))!, unresolved_reason: null });
+      continue;
+    }
+    if (r.provider_id) {
+      const [hit] = await tx<{ id: string }[]>`
+        select id from instruments where ${tx(column)} = ${r.provider_id.value}
+        order by created_at, id limit 1`;
+      if (hit) {
+        out.push({ instrument_id: hit.id, unresolved_reason: null });
+        continue;
+      }
+    }
+    out.push({ instrument_id: null, unresolved_reason: r.reason });
+  }
+  return out;
 }
 
 /** The user's positions per account, as `holdings.changed` carries them. */
