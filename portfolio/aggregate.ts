@@ -56,6 +56,12 @@ export interface PositionRow {
   currency: string;
   option_details: Record<string, unknown> | null;
   synced_at: Date;
+  /** The position's instrument; null when it has none, and `unresolved_reason` says why. */
+  instrument_id: string | null;
+  /** The instrument's market-data symbol and name (null without an instrument). */
+  instrument_symbol: string | null;
+  instrument_name: string | null;
+  unresolved_reason: string | null;
 }
 
 /** A balance row. */
@@ -155,9 +161,12 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     }));
   const byAccount = new Map(accounts.map((a) => [a.id, a]));
 
-  // Aggregated positions keyed by symbol and currency (no FX: never mix currencies).
+  // Aggregated positions keyed by instrument (one currency each), else by symbol and
+  // currency (no FX: never mix currencies).
   interface Agg {
     view: AggregatedPositionView;
+    /** The contract of an option row (its multiplier values the sum). */
+    optionDetails: PositionRow["option_details"];
     qty: Decimal;
     cost: Decimal | null;
     priceAt: number;
@@ -226,6 +235,8 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
       currency: p.currency,
       option_details: p.option_details,
       synced_at: p.synced_at.toISOString(),
+      instrument_id: p.instrument_id,
+      unresolved_reason: p.unresolved_reason,
     });
     // Cash held as a position is reported through balances; keep it out of the aggregate.
     if (p.security_type === "cash") continue;
@@ -243,13 +254,17 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
       }
     }
 
-    const key = `${p.symbol}\u0000${p.currency}`;
+    // One row per instrument, so the same security held through different providers (or
+    // spelled differently by them) is one row; positions without one by symbol and currency.
+    const key = p.instrument_id ?? `${p.symbol}\u0000${p.currency}`;
     let agg = aggs.get(key);
     if (!agg) {
       agg = {
         view: {
-          symbol: p.symbol,
-          name: p.name,
+          symbol: p.instrument_symbol ?? p.symbol,
+          instrument_id: p.instrument_id,
+          unresolved_reason: p.unresolved_reason,
+          name: p.instrument_name ?? p.name,
           security_type: p.security_type,
           currency: p.currency,
           quantity: "0",
@@ -263,6 +278,7 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
           providers: [],
           accounts: [],
         },
+        optionDetails: p.option_details,
         qty: new Decimal(0),
         cost: new Decimal(0),
         priceAt: -Infinity,
@@ -307,9 +323,7 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
         quantity: v.quantity,
         price: v.price,
         security_type: v.security_type,
-        option_details: positions.find((p) =>
-          p.symbol === v.symbol && p.currency === v.currency
-        )?.option_details ?? null,
+        option_details: agg.optionDetails,
       })!;
       v.value = decimalString(value);
       t.pv = t.pv.plus(value);

@@ -104,6 +104,10 @@ function pos(
     currency: symbol === "SHOP" ? "CAD" : "USD",
     option_details: null,
     synced_at,
+    instrument_id: null as string | null,
+    instrument_symbol: null as string | null,
+    instrument_name: null as string | null,
+    unresolved_reason: "not resolved in this test" as string | null,
   };
 }
 
@@ -288,4 +292,35 @@ Deno.test("day change of a short option and of many small positions stays exact"
   const usd = v.totals.find((t) => t.currency === "USD")!;
   assert.equal(usd.day_change, "6"); // 5 + 10 × 0.1, where floats give 6.000000000000001
   assert.deepEqual(usd.day_change_coverage, { known: 11, of: 11 });
+});
+
+const BTC = "40000000-0000-4000-8000-000000000001";
+const btc = { instrument_id: BTC, instrument_symbol: "BTC/USD", instrument_name: "Bitcoin" };
+
+Deno.test("one row per instrument, whatever each provider calls it", () => {
+  const r: HoldingsRows = { ...rows(), positions: [], balances: [] };
+  r.positions.push(
+    { ...pos(A1, "BTC", "0.0523", "64250.12", "3000", t0), security_type: "crypto", ...btc },
+    { ...pos(A2, "BTCUSD", "0.25", "64300", "13000", t1), security_type: "crypto", ...btc },
+    { ...pos(A1, "XYZ1", "2", "3", null, t0), unresolved_reason: "no ticker" },
+  );
+  for (const p of r.positions) if (p.instrument_id) p.unresolved_reason = null;
+  const v = HoldingsView.parse(aggregateHoldings(U, r, t1));
+  assert.deepEqual(v.positions.map((p) => p.symbol), ["BTC/USD", "XYZ1"]);
+  const [coin, other] = v.positions;
+  assert.equal(coin.instrument_id, BTC);
+  assert.equal(coin.unresolved_reason, null);
+  assert.equal(coin.name, "Bitcoin");
+  assert.equal(coin.quantity, "0.3023");
+  assert.equal(coin.price, "64300"); // the most recently synced
+  assert.equal(coin.value, "19437.89");
+  assert.deepEqual(coin.providers, ["snaptrade", "plaid"]);
+  assert.deepEqual(coin.accounts.map((a) => a.quantity), ["0.0523", "0.25"]);
+  // An unresolved position keeps its provider's price and says why.
+  assert.equal(other.instrument_id, null);
+  assert.equal(other.unresolved_reason, "no ticker");
+  assert.equal(other.price, "3");
+  assert.equal(other.value, "6");
+  const own = v.accounts.find((a) => a.id === A1)!.positions;
+  assert.deepEqual(own.map((p) => [p.symbol, p.instrument_id]), [["BTC", BTC], ["XYZ1", null]]);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { decode, subjects, SyncRequest } from "@meridian/proto";
-import { provisionAll, type Sql } from "@meridian/runtime";
+import { migrate, MIGRATIONS_DIR, provisionAll, readMigrations, type Sql } from "@meridian/runtime";
 import { startNats, testDatabase } from "@meridian/runtime/testing";
 import { listPendingUpdates, NotFoundError, readHoldings, requestRefresh } from "./mod.ts";
 import { HoldingsView, PendingUpdatesView } from "./views.ts";
@@ -145,6 +145,77 @@ Deno.test("requestRefresh: picks, cools down atomically, publishes one request p
   } finally {
     await nc.close();
     await nats.close();
+    await db.close();
+  }
+});
+
+Deno.test("existing positions are migrated onto instruments", async () => {
+  const db = await testDatabase({ migrate: false });
+  try {
+    const all = await readMigrations(MIGRATIONS_DIR);
+    await migrate(db.sql, all.filter((m) => m.version < 60));
+    const { userId, conn } = await seed(db.sql);
+    const now = new Date();
+    const ids: Record<string, string> = {};
+    for (const provider of ["snaptrade", "plaid", "alpaca"]) {
+      const c = await conn(provider, provider, now);
+      const [a] = await db.sql`insert into accounts
+          (user_id, connection_id, provider, external_id, name, type, currency, synced_at)
+        values (${userId}, ${c}, ${provider}, 'acc', 'Brokerage', 'brokerage', 'USD', ${now})
+        returning id`;
+      ids[provider] = c;
+      ids[`${provider}:account`] = a.id;
+    }
+    const position = (
+      provider: string,
+      symbol: string,
+      type: string,
+      quantity: string,
+      price: string,
+      option: Record<string, string> | null = null,
+    ) =>
+      db.sql`insert into positions (user_id, account_id, connection_id, provider, symbol,
+          security_type, quantity, price, currency, option_details, provider_security_id,
+          synced_at)
+        values (${userId}, ${ids[`${provider}:account`]}, ${ids[provider]}, ${provider},
+          ${symbol}, ${type}, ${quantity}, ${price}, 'USD',
+          ${option ? db.sql.json(option) : null}, ${`${provider}-${symbol}`}, ${now})`;
+    await position("snaptrade", "BTC", "crypto", "0.0523", "64250.12");
+    await position("alpaca", "BTCUSD", "crypto", "0.25", "64250.12");
+    await position("snaptrade", "BRK/B", "equity", "1", "450");
+    await position("plaid", "BRK-B", "equity", "2", "450");
+    await position("alpaca", "BRK.B", "equity", "3", "450");
+    const occ = { underlying: "AAPL", strike: "250", expiration: "2027-01-15" };
+    await position("snaptrade", "AAPL  270115C00250000", "option", "1", "12.35", occ);
+    await position("alpaca", "AAPL270115C00250000", "option", "2", "12.35", occ);
+    await position("plaid", "037833100", "equity", "4", "10.5");
+    await position("plaid", "CUR:USD", "cash", "7", "1");
+
+    await migrate(db.sql, all);
+    const instruments = await db.sql`select kind, symbol, occ_symbol, snaptrade_symbol_id,
+        plaid_security_id, alpaca_asset_id from instruments order by symbol`;
+    assert.deepEqual(instruments.map((i) => [i.kind, i.symbol, i.occ_symbol]), [
+      ["option", "AAPL270115C00250000", "AAPL  270115C00250000"],
+      ["equity", "BRK.B", null],
+      ["crypto", "BTC/USD", null],
+    ]);
+    assert.deepEqual(
+      [instruments[1].snaptrade_symbol_id, instruments[1].plaid_security_id],
+      ["snaptrade-BRK/B", "plaid-BRK-B"],
+    );
+    const v = HoldingsView.parse(await readHoldings(db.sql, userId));
+    assert.deepEqual(v.positions.map((p) => [p.symbol, p.quantity, p.providers.length]), [
+      ["037833100", "4", 1],
+      ["AAPL270115C00250000", "3", 2],
+      ["BRK.B", "6", 3],
+      ["BTC/USD", "0.3023", 2],
+    ]);
+    const cusip = v.positions[0];
+    assert.equal(cusip.instrument_id, null);
+    assert.match(cusip.unresolved_reason!, /no ticker/);
+    assert.equal(cusip.value, "42"); // valued at the provider's price
+    assert.equal(v.positions[1].value, "3705"); // 3 × 12.35 × 100
+  } finally {
     await db.close();
   }
 });

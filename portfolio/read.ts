@@ -31,11 +31,13 @@ export async function readHoldings(
              synced_at
         from accounts where user_id = ${userId}`;
     const positions = await tx<PositionRow[]>`
-      select id, account_id, symbol, name, security_type, quantity::text as quantity,
-             price::text as price, previous_close::text as previous_close,
-             cost_basis::text as cost_basis, currency, option_details,
-             synced_at
-        from positions where user_id = ${userId}`;
+      select p.id, p.account_id, p.symbol, p.name, p.security_type, p.quantity::text as quantity,
+             p.price::text as price, p.previous_close::text as previous_close,
+             p.cost_basis::text as cost_basis, p.currency, p.option_details, p.synced_at,
+             p.instrument_id, i.symbol as instrument_symbol, i.name as instrument_name,
+             p.unresolved_reason
+        from positions p left join instruments i on i.id = p.instrument_id
+       where p.user_id = ${userId}`;
     const balances = await tx<BalanceRow[]>`
       select account_id, currency, cash::text as cash, buying_power::text as buying_power,
              synced_at

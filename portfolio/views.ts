@@ -38,6 +38,10 @@ export const AccountPositionView = z.object({
   currency: z.string().length(3),
   option_details: z.record(z.string(), z.unknown()).nullable(),
   synced_at: Timestamp,
+  /** The security-master instrument this position is; null when it could not be resolved. */
+  instrument_id: Id.nullable(),
+  /** Why the position has no instrument (it keeps its provider's price); null when it has one. */
+  unresolved_reason: z.string().nullable(),
 });
 export type AccountPositionView = z.infer<typeof AccountPositionView>;
 
@@ -83,9 +87,17 @@ export const PositionShareView = z.object({
 });
 export type PositionShareView = z.infer<typeof PositionShareView>;
 
-/** A symbol held across accounts (one entry per symbol and currency), cash excluded. */
+/**
+ * One security held across accounts and providers, cash excluded: one entry per instrument,
+ * and for positions without one, per symbol and currency.
+ */
 export const AggregatedPositionView = z.object({
+  /** The instrument's market-data symbol (`BRK.B`, `BTC/USD`), else the provider's symbol. */
   symbol: z.string(),
+  /** The instrument; null for positions that could not be resolved. */
+  instrument_id: Id.nullable(),
+  /** Why those positions have no instrument; null when there is one. */
+  unresolved_reason: z.string().nullable(),
   name: z.string().nullable(),
   security_type: SecurityType,
   currency: z.string().length(3),

@@ -20,6 +20,8 @@ import { fetchSnapshot, SyncWorker } from "./worker.ts";
 import { CallRecorder } from "./providers/call.ts";
 import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
 import { alpacaApis } from "./providers/alpaca/client.ts";
+import { Decimal } from "decimal.js";
+import { HoldingsView, readHoldings } from "@meridian/portfolio";
 
 const key = (...parts: unknown[]) =>
   parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
@@ -175,6 +177,102 @@ Deno.test("sync end to end against the sandbox", async (t) => {
       );
       const acct = await apis.accounts.getAccount();
       assert.equal(d(rows.balances[0].cash), d(acct.cash));
+    });
+
+    await t.step("one instrument per security, however each provider spells it", async () => {
+      const [stConn] = await sql`select external_id from connections where id = ${st.id}`;
+      const [usd] = await sql`select external_id from accounts
+        where connection_id = ${st.id} and currency = 'USD'`;
+      const hold = (provider: string, connection: string, symbol: string, quantity: string) =>
+        env.admin("/holdings", {
+          provider,
+          connection,
+          symbol,
+          quantity,
+          account: usd.external_id,
+        });
+      // Robinhood-style BTC through SnapTrade and Alpaca's BTCUSD; a holding with only a CUSIP.
+      await hold("snaptrade", stConn.external_id, "BTC", "0.0523");
+      await hold("snaptrade", stConn.external_id, "037833100", "2");
+      await env.admin("/holdings", {
+        provider: "alpaca",
+        connection: TEST_ALPACA_KEY_ID,
+        symbol: "BTC/USD",
+        quantity: "0.25",
+      });
+      for (const id of [st.id, al.id]) {
+        const out = await env.worker.syncConnection(alice, id, {
+          requestId: crypto.randomUUID(),
+          reason: "manual",
+          requestedAt: new Date().toISOString(),
+        });
+        assert.equal(out.phase, "succeeded", out.detail);
+      }
+      const coins = await sql`
+        select p.provider, p.symbol, p.instrument_id, i.symbol as instrument, i.kind,
+               i.snaptrade_symbol_id, i.alpaca_asset_id
+          from positions p join instruments i on i.id = p.instrument_id
+         where p.user_id = ${alice} and p.security_type = 'crypto' order by p.provider`;
+      assert.deepEqual(coins.map((c) => [c.provider, c.symbol, c.instrument, c.kind]), [
+        ["alpaca", "BTCUSD", "BTC/USD", "crypto"],
+        ["snaptrade", "BTC", "BTC/USD", "crypto"],
+      ]);
+      assert.equal(coins[0].instrument_id, coins[1].instrument_id);
+      assert.ok(coins[0].snaptrade_symbol_id && coins[0].alpaca_asset_id, "both providers' ids");
+
+      const v = HoldingsView.parse(await readHoldings(sql, alice));
+      const btc = v.positions.filter((p) => p.symbol === "BTC/USD");
+      assert.equal(btc.length, 1);
+      assert.equal(btc[0].instrument_id, coins[0].instrument_id);
+      assert.equal(btc[0].quantity, "0.3023");
+      assert.deepEqual(btc[0].providers, ["snaptrade", "alpaca"]);
+      // AAPL through SnapTrade, Plaid and Alpaca: one row, its quantity the sum of theirs.
+      const aapl = await sql`select quantity::text as q, instrument_id from positions
+        where user_id = ${alice} and symbol = 'AAPL'`;
+      assert.equal(new Set(aapl.map((r) => r.instrument_id)).size, 1);
+      const row = v.positions.filter((p) => p.symbol === "AAPL");
+      assert.equal(row.length, 1);
+      assert.deepEqual(row[0].providers, ["snaptrade", "plaid", "alpaca"]);
+      assert.equal(
+        row[0].quantity,
+        aapl.reduce((sum, r) => sum.plus(r.q), new Decimal(0)).toFixed(),
+      );
+      // No ticker, no instrument: the position keeps its provider's price and says why.
+      const [raw] = await sql`select price::text as price from positions
+        where connection_id = ${st.id} and symbol = '037833100'`;
+      const cusip = v.positions.find((p) => p.symbol === "037833100")!;
+      assert.equal(cusip.instrument_id, null);
+      assert.match(cusip.unresolved_reason!, /no ticker/);
+      assert.equal(cusip.price, toDecimalString(raw.price));
+      assert.equal(cusip.value, new Decimal(raw.price).times(2).toFixed());
+
+      // A security new to the master, synced through two connections at once: one instrument.
+      const [plAcct] = await sql`select external_id from accounts where connection_id = ${pl.id}
+        order by external_id limit 1`;
+      const [plConn] = await sql`select external_id from connections where id = ${pl.id}`;
+      await hold("snaptrade", stConn.external_id, "ZZZQ/A", "1");
+      await env.admin("/holdings", {
+        provider: "plaid",
+        connection: plConn.external_id,
+        account: plAcct.external_id,
+        symbol: "ZZZQ.A",
+        quantity: "2",
+      });
+      const both = await Promise.all(
+        [st.id, pl.id].map((id) =>
+          env.worker.syncConnection(alice, id, {
+            requestId: crypto.randomUUID(),
+            reason: "manual",
+            requestedAt: new Date().toISOString(),
+          })
+        ),
+      );
+      assert.deepEqual(both.map((o) => o.phase), ["succeeded", "succeeded"]);
+      const zzz = await sql`select distinct instrument_id from positions
+        where user_id = ${alice} and symbol in ('ZZZQ/A', 'ZZZQ.A')`;
+      assert.equal(zzz.length, 1);
+      const [{ n }] = await sql`select count(*)::int as n from instruments where symbol = 'ZZZQ.A'`;
+      assert.equal(n, 1);
     });
 
     await t.step("another user's connection id is not found", async () => {
