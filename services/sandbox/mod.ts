@@ -21,6 +21,8 @@ export type { SandboxMode } from "./admin.ts";
 export type { SandboxLog } from "./webhooks.ts";
 export { BROKERAGES, INSTITUTIONS } from "./demo_data.ts";
 export {
+  type DataKey,
+  DEMO_ALPACA_DATA_KEYS,
   DEMO_ALPACA_KEY_ID,
   DEMO_ALPACA_SECRET,
   TEST_ALPACA_KEY_ID,

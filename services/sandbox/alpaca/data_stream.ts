@@ -9,9 +9,21 @@ import { decode, encode } from "@msgpack/msgpack";
 import type { Broker } from "./broker.ts";
 import type { PriceBook } from "./prices.ts";
 import { ASSETS, findAsset } from "./assets.ts";
+import { authenticateData } from "./data_keys.ts";
 
 /** Feeds served; `test` only ever has data for `FAKEPACA`. */
 export const DATA_FEEDS = ["iex", "sip", "delayed_sip", "test"] as const;
+
+/**
+ * Distinct symbols (trades ∪ quotes) one connection may hold per feed: the free plan's 30 on
+ * `iex` (and the free `test` feed); `sip` and `delayed_sip` have no cap.
+ */
+export const FEED_SYMBOL_LIMITS: Readonly<Record<string, number>> = {
+  iex: 30,
+  test: 30,
+  sip: Infinity,
+  delayed_sip: Infinity,
+};
 
 /** Channels a stock stream accepts, in the order Alpaca acknowledges them. */
 const CHANNELS = [
@@ -77,7 +89,8 @@ class DataConn {
 export interface DataStreamOptions {
   broker: Broker;
   prices: PriceBook;
-  symbolLimit: number;
+  /** One cap for every feed instead of {@link FEED_SYMBOL_LIMITS} (tests). */
+  symbolLimit?: number;
   authTimeoutMs: number;
   now: () => number;
 }
@@ -134,21 +147,19 @@ export class DataStreamHub {
 
   #auth(conn: DataConn, key: unknown, secret: unknown): void {
     if (conn.keyId !== null) return conn.error(403);
-    const acct = typeof key === "string" && typeof secret === "string"
-      ? this.opts.broker.authenticate(key, secret)
-      : undefined;
-    if (!acct) {
+    const keyId = authenticateData(this.opts.broker, key, secret);
+    if (keyId === undefined) {
       conn.error(402);
       return this.#drop(conn);
     }
-    const k = `${conn.feed} ${acct.key_id}`;
+    const k = `${conn.feed} ${keyId}`;
     const other = this.#byKey.get(k);
     if (other && other !== conn && other.socket.readyState === WebSocket.OPEN) {
       conn.error(406);
       return this.#drop(conn);
     }
     clearTimeout(conn.authTimer);
-    conn.keyId = acct.key_id;
+    conn.keyId = keyId;
     this.#byKey.set(k, conn);
     conn.send([{ T: "success", msg: "authenticated" }]);
   }
@@ -195,7 +206,8 @@ export class DataStreamHub {
     }
     // The free plan's limit counts distinct symbols across trades and quotes; bars are free.
     const counted = new Set([...next.trades, ...next.quotes]);
-    if (add && counted.size > this.opts.symbolLimit) return conn.error(405);
+    const limit = this.opts.symbolLimit ?? FEED_SYMBOL_LIMITS[conn.feed] ?? Infinity;
+    if (add && counted.size > limit) return conn.error(405);
     conn.subs = next;
     conn.ack();
   }

@@ -5,16 +5,9 @@ import {
   TEST_ALPACA_KEY_ID,
   TEST_ALPACA_SECRET,
 } from "./mod.ts";
-import { control, serveAlpaca, WsClient } from "./test_helpers.ts";
+import { connectData as connect, control, serveAlpaca, WsClient } from "./test_helpers.ts";
 
 const AUTH = { action: "auth", key: DEMO_ALPACA_KEY_ID, secret: DEMO_ALPACA_SECRET };
-
-async function connect(url: string, msgpack = false, headers: Record<string, string> = {}) {
-  const c = new WsClient(url, msgpack, headers);
-  await c.opened;
-  assert.deepEqual(await c.next(), [{ T: "success", msg: "connected" }]);
-  return c;
-}
 
 function emptyAck(over: Record<string, string[]>) {
   return [{

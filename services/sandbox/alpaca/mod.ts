@@ -15,6 +15,8 @@ import { alpacaRest } from "./rest.ts";
 import { type AccountState, seedHolding, setHolding } from "./state.ts";
 import { TradingStreamHub } from "./trading_stream.ts";
 
+export { type DataKey, DEMO_ALPACA_DATA_KEYS } from "./data_keys.ts";
+
 /** Key id of the pre-created demo paper account. */
 export const DEMO_ALPACA_KEY_ID = "PKDEMO00000000000001";
 /** Secret of the pre-created demo paper account. */
@@ -44,7 +46,10 @@ export interface AlpacaSandboxOptions {
   calls: CallLog;
   /** Market-data tick (one trade per subscribed symbol), default 1000 ms. */
   tradeIntervalMs?: number;
-  /** Distinct symbols allowed across trades + quotes per data connection, default 30. */
+  /**
+   * Distinct symbols allowed across trades + quotes per data connection on every feed; default
+   * per feed (`FEED_SYMBOL_LIMITS`: 30 on iex, none on sip).
+   */
   symbolLimit?: number;
   /** Clock for timestamps and rate-limit windows, default `Date.now`. */
   now?: () => number;
@@ -133,7 +138,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     broker,
     prices,
     now,
-    symbolLimit: opts.symbolLimit ?? 30,
+    symbolLimit: opts.symbolLimit,
     authTimeoutMs: opts.authTimeoutMs ?? 10_000,
   });
   const trading = new TradingStreamHub(broker);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { decode, encode } from "@msgpack/msgpack";
 import { CallLog } from "../calls.ts";
@@ -113,3 +114,15 @@ export class WsClient {
 /** A data-stream control frame of type `T`. */
 export const control = (T: string) => (m: Msg) =>
   Array.isArray(m) && m.length === 1 && m[0].T === T;
+
+/** Opens a data-stream connection and reads its `connected` greeting. */
+export async function connectData(
+  url: string,
+  msgpack = false,
+  headers: Record<string, string> = {},
+): Promise<WsClient> {
+  const c = new WsClient(url, msgpack, headers);
+  await c.opened;
+  assert.deepEqual(await c.next(), [{ T: "success", msg: "connected" }]);
+  return c;
+}
