@@ -54,6 +54,8 @@ interface ConnectionAdmin {
   fixConnection(connection: string): void;
 }
 
+const MarketBody = z.object({ open: z.boolean() });
+
 const LatencyBody = z.object({ ms: z.number().int().min(0).max(60_000) });
 
 /** What the admin API acts on. */
@@ -178,6 +180,13 @@ export function adminRoutes(d: AdminDeps): Hono {
       return c.json({ ok: true });
     });
   }
+
+  app.post("/alpaca/market", async (c) => {
+    const b = await body(c, MarketBody);
+    if (b instanceof Response) return b;
+    alpaca().admin.setMarketOpen(b.open);
+    return c.json({ ok: true, open: b.open });
+  });
 
   app.post("/snaptrade/webhook_url", async (c) => {
     const b = await body(c, z.object({ url: z.string().url().nullable() }));

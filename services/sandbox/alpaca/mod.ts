@@ -9,7 +9,9 @@ import type { Hono } from "hono";
 import type { CallLog } from "../calls.ts";
 import { seedHistory } from "./activities.ts";
 import { Broker } from "./broker.ts";
+import { findAsset } from "./assets.ts";
 import { DATA_FEEDS, DataStreamHub } from "./data_stream.ts";
+import { Market } from "./market.ts";
 import { PriceBook } from "./prices.ts";
 import { alpacaRest } from "./rest.ts";
 import { type AccountState, seedHolding, setHolding } from "./state.ts";
@@ -83,6 +85,11 @@ export interface AlpacaSandbox {
     breakConnection(keyId: string): void;
     /** Undoes {@link breakConnection}. */
     fixConnection(keyId: string): void;
+    /**
+     * Opens or closes the equity market (open by default): `GET /v2/clock` reports it, and while
+     * closed stocks neither tick nor trade on the stream (crypto trades 24/7).
+     */
+    setMarketOpen(open: boolean): void;
     /** A fresh paper account with $100,000 cash and no positions. */
     createAccount(): { key_id: string; secret: string; account_id: string };
   };
@@ -142,11 +149,16 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     authTimeoutMs: opts.authTimeoutMs ?? 10_000,
   });
   const trading = new TradingStreamHub(broker);
-  const rest = alpacaRest({ broker, calls: opts.calls, now });
+  const market = new Market();
+  const rest = alpacaRest({ broker, calls: opts.calls, market, now });
 
   // One tick moves every symbol someone watches (stream subscribers, resting orders) once.
   const timer = setInterval(() => {
     const symbols = new Set([...data.wantedSymbols(), ...broker.watchedSymbols()]);
+    // A closed market stops stocks (unknown symbols count as stocks); crypto never closes.
+    if (!market.open) {
+      for (const s of symbols) if (findAsset(s)?.class !== "crypto") symbols.delete(s);
+    }
     if (symbols.size === 0) return;
     const ticks = new Map<string, { price: number; tradeId: number; size: number }>();
     for (const s of symbols) {
@@ -188,6 +200,9 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
       },
       fixConnection(keyId) {
         keyOf(keyId).broken = false;
+      },
+      setMarketOpen(open) {
+        market.open = open;
       },
       createAccount() {
         const keyId = `PK${randomChars(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}`;

@@ -12,6 +12,7 @@ import { assetJson, findAsset, listAssets } from "./assets.ts";
 import type { Broker } from "./broker.ts";
 import { decimal } from "./decimal.ts";
 import { AlpacaError } from "./errors.ts";
+import type { Market } from "./market.ts";
 import { listOrders } from "./order_list.ts";
 import { orderJson } from "./shapes.ts";
 import type { Account } from "./state.ts";
@@ -48,9 +49,9 @@ function fail(c: Context, e: AlpacaError): Response {
 
 /** Builds the Hono app; mount it with `app.route("/alpaca", rest)`. */
 export function alpacaRest(
-  deps: { broker: Broker; calls: CallLog; now: () => number },
+  deps: { broker: Broker; calls: CallLog; market: Market; now: () => number },
 ): Hono<Env> {
-  const { broker, calls, now } = deps;
+  const { broker, calls, market, now } = deps;
   const app = new Hono<Env>();
 
   app.onError((err, c) => {
@@ -215,17 +216,7 @@ export function alpacaRest(
     return c.json(assetJson(a));
   });
 
-  app.get("/v2/clock", (c) => {
-    // The simulated market never closes, so fills are always possible.
-    const t = new Date(now());
-    const day = t.toISOString().slice(0, 10);
-    return c.json({
-      timestamp: t.toISOString(),
-      is_open: true,
-      next_open: `${day}T13:30:00Z`,
-      next_close: new Date(now() + 3_600_000).toISOString(),
-    });
-  });
+  app.get("/v2/clock", (c) => c.json(market.clockJson(now())));
 
   app.all("*", (c) => c.json({ code: 40410000, message: "endpoint not found" }, 404));
 
