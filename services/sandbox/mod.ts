@@ -1,7 +1,7 @@
 /**
  * The provider sandbox: SnapTrade (`/snaptrade`, `/snaptrade/api/v1`), Plaid (`/plaid`),
- * Alpaca (`/alpaca`, `/alpaca/stream`, `/alpaca-data/v2/:feed`) and the admin API
- * (`/_admin`) on one port. See README.md beside this file.
+ * Alpaca (`/alpaca`, `/alpaca/stream`, `/alpaca-data/v2/:feed`, `/alpaca-data/v1beta3/crypto/us`)
+ * and the admin API (`/_admin`) on one port. See README.md beside this file.
  * @module
  */
 import { Hono } from "hono";
@@ -207,6 +207,10 @@ export async function createSandboxApp(
     app.get(
       "/alpaca-data/v2/:feed",
       (c) => alpaca.handleDataStream(c.req.raw, c.req.param("feed")),
+    );
+    app.get(
+      "/alpaca-data/v1beta3/crypto/:loc",
+      (c) => alpaca.handleDataStream(c.req.raw, `crypto/${c.req.param("loc")}`),
     );
     app.route("/alpaca", alpaca.rest);
   }

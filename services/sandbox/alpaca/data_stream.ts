@@ -1,18 +1,23 @@
 /**
- * Alpaca's market-data stream v2 (`/v2/{feed}`): connected → auth → subscription
- * acknowledgements with the full set, Alpaca's error codes (400–406), one connection per key and
- * feed, a symbol limit across trades + quotes, JSON text frames or msgpack binary frames.
+ * Alpaca's market-data streams, stocks v2 (`/v2/{feed}`) and crypto (`/v1beta3/crypto/us`, feed
+ * `crypto/us`): connected → auth → subscription acknowledgements with the full set, Alpaca's error
+ * codes (400–406), one connection per key and feed, a symbol limit across trades + quotes, JSON
+ * text frames or msgpack binary frames.
  * @module
  */
 
 import { decode, encode } from "@msgpack/msgpack";
 import type { Broker } from "./broker.ts";
 import type { PriceBook } from "./prices.ts";
-import { ASSETS, findAsset } from "./assets.ts";
+import { ASSETS } from "./assets.ts";
+import { cryptoMessage, stockMessage, type Tick } from "./data_messages.ts";
 import { authenticateData } from "./data_keys.ts";
 
-/** Feeds served; `test` only ever has data for `FAKEPACA`. */
-export const DATA_FEEDS = ["iex", "sip", "delayed_sip", "test"] as const;
+/** The crypto stream's feed name (`/v1beta3/crypto/us`). */
+export const CRYPTO_FEED = "crypto/us";
+
+/** Feeds served; `test` only ever has data for `FAKEPACA`; `crypto/us` only crypto pairs. */
+export const DATA_FEEDS = ["iex", "sip", "delayed_sip", "test", CRYPTO_FEED] as const;
 
 /**
  * Distinct symbols (trades ∪ quotes) one connection may hold per feed: the free plan's 30 on
@@ -23,10 +28,11 @@ export const FEED_SYMBOL_LIMITS: Readonly<Record<string, number>> = {
   test: 30,
   sip: Infinity,
   delayed_sip: Infinity,
+  [CRYPTO_FEED]: Infinity,
 };
 
 /** Channels a stock stream accepts, in the order Alpaca acknowledges them. */
-const CHANNELS = [
+const STOCK_CHANNELS = [
   "trades",
   "quotes",
   "bars",
@@ -35,7 +41,20 @@ const CHANNELS = [
   "statuses",
   "lulds",
 ] as const;
-type Channel = typeof CHANNELS[number];
+/** Channels the crypto stream accepts, in the order Alpaca acknowledges them. */
+const CRYPTO_CHANNELS = [
+  "trades",
+  "quotes",
+  "orderbooks",
+  "bars",
+  "updatedBars",
+  "dailyBars",
+] as const;
+type Channel = typeof STOCK_CHANNELS[number] | typeof CRYPTO_CHANNELS[number];
+
+function channelsOf(feed: string): readonly Channel[] {
+  return feed === CRYPTO_FEED ? CRYPTO_CHANNELS : STOCK_CHANNELS;
+}
 
 const ERRORS: Record<number, string> = {
   400: "invalid syntax",
@@ -50,12 +69,19 @@ const ERRORS: Record<number, string> = {
 /** One client connection. */
 class DataConn {
   keyId: string | null = null;
-  subs: Record<Channel, Set<string>> = Object.fromEntries(
-    CHANNELS.map((c) => [c, new Set<string>()]),
-  ) as Record<Channel, Set<string>>;
+  readonly channels: readonly Channel[];
+  subs: Partial<Record<Channel, Set<string>>>;
   authTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly socket: WebSocket, readonly feed: string, readonly msgpack: boolean) {}
+  constructor(readonly socket: WebSocket, readonly feed: string, readonly msgpack: boolean) {
+    this.channels = channelsOf(feed);
+    this.subs = Object.fromEntries(this.channels.map((c) => [c, new Set<string>()]));
+  }
+
+  /** The symbols subscribed on `c` (empty for a channel this feed lacks). */
+  on(c: Channel): Set<string> {
+    return this.subs[c] ?? new Set();
+  }
 
   send(msgs: unknown[]): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
@@ -70,10 +96,12 @@ class DataConn {
 
   ack(): void {
     const msg: Record<string, unknown> = { T: "subscription" };
-    for (const c of CHANNELS) msg[c] = [...this.subs[c]];
-    // Alpaca subscribes corrections and cancel/errors along with trades.
-    msg.corrections = [...this.subs.trades];
-    msg.cancelErrors = [...this.subs.trades];
+    for (const c of this.channels) msg[c] = [...this.on(c)];
+    if (this.feed !== CRYPTO_FEED) {
+      // Alpaca subscribes stock corrections and cancel/errors along with trades.
+      msg.corrections = [...this.on("trades")];
+      msg.cancelErrors = [...this.on("trades")];
+    }
     this.send([msg]);
   }
 
@@ -188,11 +216,10 @@ export class DataStreamHub {
 
   #subscribe(conn: DataConn, m: Record<string, unknown>, add: boolean): void {
     if (conn.keyId === null) return conn.error(401);
-    const next = Object.fromEntries(CHANNELS.map((c) => [c, new Set(conn.subs[c])])) as Record<
-      Channel,
-      Set<string>
-    >;
-    for (const c of CHANNELS) {
+    const next: Partial<Record<Channel, Set<string>>> = Object.fromEntries(
+      conn.channels.map((c) => [c, new Set(conn.on(c))]),
+    );
+    for (const c of conn.channels) {
       const v = m[c];
       if (v === undefined || v === null) continue;
       if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s === "")) {
@@ -200,12 +227,12 @@ export class DataStreamHub {
       }
       for (const s of v as string[]) {
         const sym = s === "*" ? "*" : s.toUpperCase();
-        if (add) next[c].add(sym);
-        else next[c].delete(sym);
+        if (add) next[c]?.add(sym);
+        else next[c]?.delete(sym);
       }
     }
     // The free plan's limit counts distinct symbols across trades and quotes; bars are free.
-    const counted = new Set([...next.trades, ...next.quotes]);
+    const counted = new Set([...next.trades ?? [], ...next.quotes ?? []]);
     const limit = this.opts.symbolLimit ?? FEED_SYMBOL_LIMITS[conn.feed] ?? Infinity;
     if (add && counted.size > limit) return conn.error(405);
     conn.subs = next;
@@ -218,7 +245,7 @@ export class DataStreamHub {
     for (const conn of this.#conns) {
       if (conn.keyId === null) continue;
       for (const c of ["trades", "quotes"] as const) {
-        for (const s of conn.subs[c]) {
+        for (const s of conn.on(c)) {
           for (const sym of this.#expand(conn, s)) out.add(sym);
         }
       }
@@ -229,8 +256,11 @@ export class DataStreamHub {
   #expand(conn: DataConn, s: string): string[] {
     const all = conn.feed === "test"
       ? ["FAKEPACA"]
-      : [...ASSETS.values()].filter((a) => a.class === "us_equity" && a.symbol !== "FAKEPACA")
-        .map((a) => a.symbol);
+      : [...ASSETS.values()].filter((a) =>
+        conn.feed === CRYPTO_FEED
+          ? a.class === "crypto"
+          : a.class === "us_equity" && a.symbol !== "FAKEPACA"
+      ).map((a) => a.symbol);
     if (s === "*") return all;
     if (conn.feed === "test") return s === "FAKEPACA" ? [s] : [];
     return [s];
@@ -238,9 +268,9 @@ export class DataStreamHub {
 
   /**
    * Sends this tick's trades (and quotes) to every connection, batched per connection. `ticks`
-   * holds the step each symbol took this tick.
+   * holds the step each symbol took this tick (symbols that did not move are absent).
    */
-  publish(ticks: Map<string, { price: number; tradeId: number; size: number }>): void {
+  publish(ticks: Map<string, Tick>): void {
     const now = this.opts.now();
     for (const conn of this.#conns) {
       if (conn.keyId === null) continue;
@@ -249,42 +279,16 @@ export class DataStreamHub {
       const exchange = conn.feed === "iex" || conn.feed === "test" ? "V" : "Q";
       for (const c of ["trades", "quotes"] as const) {
         const seen = new Set<string>();
-        for (const s of conn.subs[c]) {
+        for (const s of conn.on(c)) {
           for (const sym of this.#expand(conn, s)) {
-            if (seen.has(sym)) continue;
-            seen.add(sym);
             const tick = ticks.get(sym);
-            if (!tick) continue;
-            const tape = findAsset(sym)?.tape ?? "C";
-            if (c === "trades") {
-              batch.push({
-                T: "t",
-                S: sym,
-                i: tick.tradeId,
-                x: exchange,
-                p: tick.price,
-                s: tick.size,
-                t,
-                c: ["@"],
-                z: tape,
-              });
-            } else {
-              const tickSize = tick.price >= 1 ? 0.01 : 0.0001;
-              const round = (n: number) => Math.round(n * 10_000) / 10_000;
-              batch.push({
-                T: "q",
-                S: sym,
-                bx: exchange,
-                bp: round(tick.price - tickSize),
-                bs: 1 + (tick.size % 7),
-                ax: exchange,
-                ap: round(tick.price + tickSize),
-                as: 1 + ((tick.size * 3) % 5),
-                t,
-                c: ["R"],
-                z: tape,
-              });
-            }
+            if (seen.has(sym) || !tick) continue;
+            seen.add(sym);
+            batch.push(
+              conn.feed === CRYPTO_FEED
+                ? cryptoMessage(c, sym, tick, t)
+                : stockMessage(c, sym, tick, exchange, t),
+            );
           }
         }
       }

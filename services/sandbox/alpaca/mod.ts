@@ -1,6 +1,7 @@
 /**
  * The Alpaca imitation of the provider sandbox: Trading REST (`/alpaca/v2/...`), the trading
- * stream (`/alpaca/stream`) and the market-data stream v2 (`/alpaca-data/v2/:feed`), over one
+ * stream (`/alpaca/stream`) and the market-data streams (`/alpaca-data/v2/:feed`,
+ * `/alpaca-data/v1beta3/crypto/us`), over one
  * simulated market shared by streamed trades and order fills. See README.md beside this file.
  * @module
  */
@@ -10,6 +11,7 @@ import type { CallLog } from "../calls.ts";
 import { seedHistory } from "./activities.ts";
 import { Broker } from "./broker.ts";
 import { findAsset } from "./assets.ts";
+import type { Tick } from "./data_messages.ts";
 import { DATA_FEEDS, DataStreamHub } from "./data_stream.ts";
 import { Market } from "./market.ts";
 import { PriceBook } from "./prices.ts";
@@ -76,7 +78,10 @@ export interface AlpacaSandbox {
   rest: Hono;
   /** WebSocket upgrade at `/alpaca/stream`. */
   handleTradingStream(req: Request): Response;
-  /** WebSocket upgrade at `/alpaca-data/v2/:feed`. */
+  /**
+   * WebSocket upgrade at `/alpaca-data/v2/:feed` (stocks) and `/alpaca-data/v1beta3/crypto/:loc`
+   * (feed `crypto/${loc}`; only `us` exists).
+   */
   handleDataStream(req: Request, feed: string): Response;
   admin: {
     /** Sets a holding outright; `"0"` removes it. */
@@ -160,7 +165,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
       for (const s of symbols) if (findAsset(s)?.class !== "crypto") symbols.delete(s);
     }
     if (symbols.size === 0) return;
-    const ticks = new Map<string, { price: number; tradeId: number; size: number }>();
+    const ticks = new Map<string, Tick>();
     for (const s of symbols) {
       const step = prices.step(s);
       // Prices have at most 4 places, so the JSON number is exact to what fills use.
@@ -184,7 +189,8 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
       return trading.handle(req);
     },
     handleDataStream(req, feed) {
-      opts.calls.record("alpaca", "GET", "/data/v2/:feed");
+      const route = feed.startsWith("crypto/") ? "/data/v1beta3/crypto/:loc" : "/data/v2/:feed";
+      opts.calls.record("alpaca", "GET", route);
       if (!(DATA_FEEDS as readonly string[]).includes(feed)) {
         return Response.json({ code: 40410000, message: "feed not found" }, { status: 404 });
       }

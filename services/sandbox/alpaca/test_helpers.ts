@@ -17,6 +17,10 @@ export function serveAlpaca(opts: Partial<AlpacaSandboxOptions> = {}) {
   const app = new Hono();
   app.get("/alpaca/stream", (c) => sb.handleTradingStream(c.req.raw));
   app.get("/alpaca-data/v2/:feed", (c) => sb.handleDataStream(c.req.raw, c.req.param("feed")));
+  app.get(
+    "/alpaca-data/v1beta3/crypto/:loc",
+    (c) => sb.handleDataStream(c.req.raw, `crypto/${c.req.param("loc")}`),
+  );
   app.route("/alpaca", sb.rest);
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
   const base = `http://127.0.0.1:${server.addr.port}`;
