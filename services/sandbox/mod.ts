@@ -212,6 +212,7 @@ export async function createSandboxApp(
       "/alpaca-data/v1beta3/crypto/:loc",
       (c) => alpaca.handleDataStream(c.req.raw, `crypto/${c.req.param("loc")}`),
     );
+    app.route("/alpaca-data", alpaca.dataRest);
     app.route("/alpaca", alpaca.rest);
   }
   app.route(

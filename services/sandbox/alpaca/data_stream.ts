@@ -8,7 +8,6 @@
 
 import { decode, encode } from "@msgpack/msgpack";
 import type { Broker } from "./broker.ts";
-import type { PriceBook } from "./prices.ts";
 import { ASSETS } from "./assets.ts";
 import { cryptoMessage, stockMessage, type Tick } from "./data_messages.ts";
 import { authenticateData } from "./data_keys.ts";
@@ -116,11 +115,9 @@ class DataConn {
 /** Options for the data stream hub. */
 export interface DataStreamOptions {
   broker: Broker;
-  prices: PriceBook;
   /** One cap for every feed instead of {@link FEED_SYMBOL_LIMITS} (tests). */
   symbolLimit?: number;
   authTimeoutMs: number;
-  now: () => number;
 }
 
 /** All data-stream connections plus the per-tick trade fan-out. */
@@ -268,13 +265,13 @@ export class DataStreamHub {
 
   /**
    * Sends this tick's trades (and quotes) to every connection, batched per connection. `ticks`
-   * holds the step each symbol took this tick (symbols that did not move are absent).
+   * holds the step each symbol took this tick (symbols that did not move are absent), traded at
+   * `at` (ms).
    */
-  publish(ticks: Map<string, Tick>): void {
-    const now = this.opts.now();
+  publish(ticks: Map<string, Tick>, at: number): void {
     for (const conn of this.#conns) {
       if (conn.keyId === null) continue;
-      const t: unknown = conn.msgpack ? new Date(now) : rfc3339Nanos(now);
+      const t: unknown = conn.msgpack ? new Date(at) : rfc3339Nanos(at);
       const batch: unknown[] = [];
       const exchange = conn.feed === "iex" || conn.feed === "test" ? "V" : "Q";
       for (const c of ["trades", "quotes"] as const) {

@@ -25,7 +25,7 @@ function nyIso(ms: number, withMillis: boolean): string {
   const off = nyOffset(ms);
   const sign = off.startsWith("-") ? -1 : 1;
   const minutes = sign * (Number(off.slice(1, 3)) * 60 + Number(off.slice(4, 6)));
-  const local = new Date(ms + minutes * 60_000).toISOString(); // …T…​.mmmZ in local time
+  const local = new Date(ms + minutes * 60_000).toISOString(); // ISO text of the local wall-clock time
   return `${withMillis ? local.slice(0, 23) : local.slice(0, 19)}${off}`;
 }
 
@@ -44,6 +44,20 @@ function nextSession(ms: number, edge: "09:30" | "16:00"): { open: number; close
     const s = { open: nyAt(day, "09:30"), close: nyAt(day, "16:00") };
     if ((edge === "09:30" ? s.open : s.close) > ms) return s;
   }
+}
+
+/**
+ * Midnight in New York, as Alpaca stamps daily bars (`2026-07-15T04:00:00Z`), of the day at `ms`
+ * (`back` 0) or of the weekday `back` weekdays before it.
+ */
+export function dailyBarTime(ms: number, back: number): string {
+  let day = nyDay(ms);
+  for (let left = back; left > 0;) {
+    day = new Date(Date.parse(`${day}T12:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
+    const weekday = new Date(`${day}T12:00:00Z`).getUTCDay();
+    if (weekday !== 0 && weekday !== 6) left--;
+  }
+  return new Date(nyAt(day, "00:00")).toISOString().replace(".000Z", "Z");
 }
 
 /** Whether the simulated equity market is open, and the clock that reports it. */

@@ -1,7 +1,7 @@
 /**
  * The Alpaca imitation of the provider sandbox: Trading REST (`/alpaca/v2/...`), the trading
- * stream (`/alpaca/stream`) and the market-data streams (`/alpaca-data/v2/:feed`,
- * `/alpaca-data/v1beta3/crypto/us`), over one
+ * stream (`/alpaca/stream`), the market-data streams (`/alpaca-data/v2/:feed`,
+ * `/alpaca-data/v1beta3/crypto/us`) and market-data snapshots (`/alpaca-data/...`), over one
  * simulated market shared by streamed trades and order fills. See README.md beside this file.
  * @module
  */
@@ -16,6 +16,7 @@ import { DATA_FEEDS, DataStreamHub } from "./data_stream.ts";
 import { Market } from "./market.ts";
 import { PriceBook } from "./prices.ts";
 import { alpacaRest } from "./rest.ts";
+import { snapshotRoutes } from "./snapshots.ts";
 import { type AccountState, seedHolding, setHolding } from "./state.ts";
 import { TradingStreamHub } from "./trading_stream.ts";
 
@@ -76,6 +77,11 @@ export interface AlpacaState {
 export interface AlpacaSandbox {
   /** Mount at `/alpaca` → paths `/alpaca/v2/...`. */
   rest: Hono;
+  /**
+   * Market-data REST (snapshots); mount at `/alpaca-data` → `/alpaca-data/v2/stocks/...`,
+   * `/alpaca-data/v1beta3/crypto/us/snapshots`.
+   */
+  dataRest: Hono;
   /** WebSocket upgrade at `/alpaca/stream`. */
   handleTradingStream(req: Request): Response;
   /**
@@ -148,8 +154,6 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
 
   const data = new DataStreamHub({
     broker,
-    prices,
-    now,
     symbolLimit: opts.symbolLimit,
     authTimeoutMs: opts.authTimeoutMs ?? 10_000,
   });
@@ -166,12 +170,13 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     }
     if (symbols.size === 0) return;
     const ticks = new Map<string, Tick>();
+    const at = now();
     for (const s of symbols) {
-      const step = prices.step(s);
+      const step = prices.step(s, at);
       // Prices have at most 4 places, so the JSON number is exact to what fills use.
       ticks.set(s, { price: step.price.toNumber(), tradeId: step.tradeId, size: step.size });
     }
-    data.publish(ticks);
+    data.publish(ticks, at);
     for (const s of symbols) broker.onPrice(s);
   }, opts.tradeIntervalMs ?? 1000);
 
@@ -183,6 +188,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
 
   return {
     rest: rest as unknown as Hono,
+    dataRest: snapshotRoutes({ broker, prices, calls: opts.calls, now }),
     handleTradingStream(req) {
       opts.calls.record("alpaca", "GET", "/stream");
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return upgradeRequired();

@@ -20,11 +20,50 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** Open, high, low, close, volume, trade count and traded value of a stretch of trades. */
+export interface Bar {
+  o: number;
+  h: number;
+  l: number;
+  c: number;
+  v: number;
+  n: number;
+  /** Σ price × size, for the volume-weighted average price. */
+  value: number;
+}
+
+/** The last trade of a symbol that has traded (see {@link PriceBook.stats}). */
+export interface LastTrade {
+  price: number;
+  tradeId: number;
+  size: number;
+  /** When it traded (ms since the epoch). */
+  at: number;
+}
+
 interface Walk {
   price: Decimal;
   lastDay: Decimal;
   rand: () => number;
   tradeId: number;
+  last: LastTrade | null;
+  /** Every trade since the walk started (the sandbox's session). */
+  session: Bar;
+  /** The trades of the latest minute that had one; `start` is that minute (ms). */
+  minute: (Bar & { start: number }) | null;
+}
+
+function openBar(price: number): Bar {
+  return { o: price, h: price, l: price, c: price, v: 0, n: 0, value: 0 };
+}
+
+function addTrade(bar: Bar, price: number, size: number): void {
+  bar.h = Math.max(bar.h, price);
+  bar.l = Math.min(bar.l, price);
+  bar.c = price;
+  bar.v += size;
+  bar.n++;
+  bar.value += price * size;
 }
 
 /** Decimal places a price is kept at: cents from $1 up, 4 places below (Alpaca's tick sizes). */
@@ -58,7 +97,15 @@ export class PriceBook {
       const base = asset
         ? new Decimal(asset.basePrice)
         : new Decimal(10 + (hashSymbol(key) % 49000) / 100).toDecimalPlaces(2);
-      w = { price: base, lastDay: previousClose(key, base), rand, tradeId: 0 };
+      w = {
+        price: base,
+        lastDay: previousClose(key, base),
+        rand,
+        tradeId: 0,
+        last: null,
+        session: openBar(base.toNumber()),
+        minute: null,
+      };
       this.#walks.set(key, w);
     }
     return w;
@@ -75,11 +122,22 @@ export class PriceBook {
   }
 
   /**
-   * Moves the price one step (at most ±0.2 %, at least one tick), and returns the new price
-   * plus a fresh trade id and size. The randomness is turned into a Decimal with fixed places
-   * before touching the price, so no float ever reaches money.
+   * What has traded: the last trade (`null` before the first step), the session's bar since the
+   * walk started and the latest minute's bar (`null` before the first step).
    */
-  step(symbol: string): { price: Decimal; tradeId: number; size: number } {
+  stats(
+    symbol: string,
+  ): { last: LastTrade | null; session: Bar; minute: (Bar & { start: number }) | null } {
+    const w = this.#walk(symbol);
+    return { last: w.last, session: w.session, minute: w.minute };
+  }
+
+  /**
+   * Moves the price one step (at most ±0.2 %, at least one tick) as a trade at `at` (ms), and
+   * returns the new price plus a fresh trade id and size. The randomness is turned into a Decimal
+   * with fixed places before touching the price, so no float ever reaches money.
+   */
+  step(symbol: string, at = Date.now()): { price: Decimal; tradeId: number; size: number } {
     const w = this.#walk(symbol);
     const r = new Decimal(Math.floor(w.rand() * 1_000_000)).div(1_000_000); // [0,1)
     const pct = r.minus("0.5").mul("0.004"); // [-0.2 %, +0.2 %)
@@ -89,6 +147,12 @@ export class PriceBook {
     w.price = next;
     w.tradeId++;
     const size = 1 + Math.floor(w.rand() * 300);
+    const p = next.toNumber();
+    const minuteStart = Math.floor(at / 60_000) * 60_000;
+    if (w.minute?.start !== minuteStart) w.minute = { ...openBar(p), start: minuteStart };
+    addTrade(w.minute, p, size);
+    addTrade(w.session, p, size);
+    w.last = { price: p, tradeId: w.tradeId, size, at };
     return { price: next, tradeId: w.tradeId, size };
   }
 

@@ -21,6 +21,7 @@ export function serveAlpaca(opts: Partial<AlpacaSandboxOptions> = {}) {
     "/alpaca-data/v1beta3/crypto/:loc",
     (c) => sb.handleDataStream(c.req.raw, `crypto/${c.req.param("loc")}`),
   );
+  app.route("/alpaca-data", sb.dataRest);
   app.route("/alpaca", sb.rest);
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
   const base = `http://127.0.0.1:${server.addr.port}`;
