@@ -31,9 +31,10 @@ async function plaidCalls(env: SyncEnv): Promise<number> {
 }
 
 /** The real sync service, in its own process, against the test environment. */
-function startSyncProcess(env: SyncEnv): Deno.ChildProcess {
+function startSyncProcess(env: SyncEnv) {
   const c = env.deps.config;
-  return new Deno.Command(Deno.execPath(), {
+  const metricsPort = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
     clearEnv: true,
     env: processEnv({
@@ -47,12 +48,18 @@ function startSyncProcess(env: SyncEnv): Deno.ChildProcess {
       PLAID_CLIENT_ID: c.PLAID_CLIENT_ID,
       PLAID_SECRET: c.PLAID_SECRET,
       SECRETS_KEYRING: env.keyringSpec,
-      METRICS_PORT: String(freePort()),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "error",
     }),
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  // What the process said, for a failure message: it logs errors only.
+  let said = "";
+  child.stderr.pipeTo(
+    new WritableStream({ write: (chunk) => void (said += new TextDecoder().decode(chunk)) }),
+  ).catch(() => {});
+  return { child, metricsPort, said: () => said.slice(-2_000) };
 }
 
 Deno.test({
@@ -83,7 +90,16 @@ Deno.test({
       });
       // Long enough that the kill lands between calls even on a busy machine.
       await env.admin("/latency", { ms: 3_000 });
-      child = startSyncProcess(env);
+      const sync = startSyncProcess(env);
+      child = sync.child;
+      // Started (on a busy machine a process takes a while to load), then asked to sync.
+      await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${sync.metricsPort}/readyz`);
+        await res.body?.cancel();
+        return res.ok;
+      }, { timeoutMs: 60_000, what: "the sync process to be ready" }).catch((e) => {
+        throw new Error(`${e.message}\n${sync.said()}`);
+      });
       const callsBefore = await plaidCalls(env);
       await requestSync(env, alice, "plaid", [conn.id], "stale");
       await eventually(
@@ -91,7 +107,9 @@ Deno.test({
           (await runs(env, conn.id)).some((r) => r.status === "running") &&
           (await plaidCalls(env)) > callsBefore,
         { what: "the child to be mid-sync" },
-      );
+      ).catch((e) => {
+        throw new Error(`${e.message}\n${sync.said()}`);
+      });
       child.kill("SIGKILL");
       await child.status;
       child = undefined;
