@@ -4,7 +4,7 @@
  * @module
  */
 import type { Sql } from "@meridian/runtime";
-import { Id } from "@meridian/proto";
+import { Id, type Provider } from "@meridian/proto";
 import { CalendarDate } from "./schemas.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -15,7 +15,7 @@ const day = (d: Date | string | null) =>
 export async function listConnections(sql: Sql, userId: string, id?: string) {
   const rows = await sql<{
     id: string;
-    provider: "snaptrade" | "plaid" | "alpaca";
+    provider: Provider;
     institution: string;
     access: "read" | "trade";
     status: "active" | "error" | "disabled";
@@ -53,7 +53,7 @@ export async function listAccounts(sql: Sql, userId: string, id?: string) {
   const rows = await sql<{
     id: string;
     connection_id: string;
-    provider: "snaptrade" | "plaid" | "alpaca";
+    provider: Provider;
     institution: string;
     name: string;
     number_mask: string | null;
@@ -86,9 +86,9 @@ export async function ownsConnection(sql: Sql, userId: string, id: string): Prom
 /** The provider of one of the user's connections, or null. */
 export async function connectionProvider(sql: Sql, userId: string, id: string) {
   const rows = await sql<
-    { provider: "snaptrade" | "plaid" | "alpaca"; access: "read" | "trade" }[]
+    { provider: Provider }[]
   >`
-    select provider, access from connections where id = ${id} and user_id = ${userId}`;
+    select provider from connections where id = ${id} and user_id = ${userId}`;
   return rows[0] ?? null;
 }
 
@@ -129,7 +129,7 @@ export async function listTransactions(sql: Sql, userId: string, f: TxFilter, id
     id: string;
     account_id: string;
     connection_id: string;
-    provider: "snaptrade" | "plaid" | "alpaca";
+    provider: Provider;
     type: string;
     symbol: string | null;
     description: string | null;
@@ -178,7 +178,7 @@ export async function listSyncs(
   const rows = await sql<{
     id: string;
     connection_id: string;
-    provider: "snaptrade" | "plaid" | "alpaca";
+    provider: Provider;
     request_id: string | null;
     reason: string;
     status: "running" | "succeeded" | "failed";

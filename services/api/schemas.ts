@@ -154,11 +154,8 @@ export const AlpacaBody = z.object({
     .max(128, "The secret key is at most 128 characters long."),
   paper: z.boolean().default(true),
 }).strict();
-export const ReconnectBody = z.object({
-  key_id: z.string().trim().regex(/^[A-Za-z0-9]{8,64}$/).optional(),
-  secret_key: z.string().trim().min(8).max(128).optional(),
-  paper: z.boolean().default(true),
-}).strict();
+/** Repairing a connection: new keys when its provider is repaired with keys (Alpaca). */
+export const ReconnectBody = AlpacaBody.partial({ key_id: true, secret_key: true });
 export const ReconnectView = z.object({
   provider: ProviderName,
   /** Where to send the person (SnapTrade portal, Plaid Hosted Link); null when done. */
