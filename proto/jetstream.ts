@@ -124,13 +124,26 @@ export const buckets = {
     name: "symbol_assignments",
     history: 1,
     ttlS: 0,
-    description: "symbol -> price-stream shard",
+    description:
+      "price shard (or the poller) -> the symbols it fetches, written by the symbols leader",
   },
   lastPrices: {
     name: "last_prices",
     history: 1,
     ttlS: 0,
-    description: "symbol -> last trade price",
+    description: "symbol -> last price and previous close (at most one write a second per symbol)",
+  },
+  leases: {
+    name: "leases",
+    history: 1,
+    ttlS: 0,
+    description: "leader and shard leases: holder and heartbeat, taken over when not renewed",
+  },
+  marketStatus: {
+    name: "market_status",
+    history: 1,
+    ttlS: 0,
+    description: "market -> open or closed, from the provider's clock",
   },
   portfolioValues: {
     name: "portfolio_values",

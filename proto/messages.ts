@@ -113,14 +113,39 @@ export const SyncProgress = z.object({
 });
 export type SyncProgress = z.infer<typeof SyncProgress>;
 
+/** Instrument kinds of the security master (`instruments.kind`). */
+export const INSTRUMENT_KINDS = [
+  "equity",
+  "etf",
+  "fund",
+  "option",
+  "crypto",
+  "bond",
+  "cash_equivalent",
+  "other",
+] as const;
+export const InstrumentKind = z.enum(INSTRUMENT_KINDS);
+export type InstrumentKind = z.infer<typeof InstrumentKind>;
+
+/** A market-data symbol in Alpaca's convention (`AAPL`, `BRK.B`, `BTC/USD`, compact OCC). */
+export const MarketSymbol = z.string().regex(
+  /^[A-Z0-9][A-Z0-9./]{0,63}$/,
+  "expected a market-data symbol (A-Z, 0-9, '.', '/')",
+);
+
 /** One position as valuation and symbols need it. */
 export const HeldPosition = z.object({
+  /** The provider's symbol, as the provider spells it. */
   symbol: z.string().min(1).max(64),
   quantity: Decimal,
   /** Last price known from the provider, in `currency`. */
   price: Decimal.nullable(),
   currency: z.string().length(3),
   security_type: SecurityType,
+  /** The security master's instrument, or null when it could not be resolved (then the
+   * provider's price stands). Absent on messages written before instruments existed. */
+  instrument: z.object({ id: Id, symbol: MarketSymbol, kind: InstrumentKind }).nullable()
+    .default(null),
 });
 export type HeldPosition = z.infer<typeof HeldPosition>;
 
@@ -142,14 +167,85 @@ export const HoldingsChanged = z.object({
 });
 export type HoldingsChanged = z.infer<typeof HoldingsChanged>;
 
-/** `prices.<SYMBOL>`: one trade. */
+/** Where a price came from: a stream feed (`iex`, `sip`, `delayed_sip`, `test`, `crypto`). */
+export const PriceFeed = z.enum(["iex", "sip", "delayed_sip", "test", "crypto"]);
+export type PriceFeed = z.infer<typeof PriceFeed>;
+
+/**
+ * `prices.<SYMBOL>`: one trade from a stream, or the latest trade of a polled snapshot. `delayed`
+ * is true when the price is not real time: polled (up to `PRICES_POLL_S` old) or from a delayed
+ * feed.
+ */
 export const PriceTick = z.object({
-  symbol: z.string().min(1).max(64),
+  symbol: MarketSymbol,
   price: Decimal,
   size: Decimal,
+  /** When the trade happened at the exchange. */
   time: Timestamp,
+  feed: PriceFeed,
+  delayed: z.boolean(),
 });
 export type PriceTick = z.infer<typeof PriceTick>;
+
+/** KV `last_prices`: a symbol's last price and the previous session's close. */
+export const LastPrice = z.object({
+  symbol: MarketSymbol,
+  price: Decimal,
+  /** The previous session's close, when the provider gave one. */
+  previous_close: Decimal.nullable(),
+  time: Timestamp,
+  feed: PriceFeed,
+  delayed: z.boolean(),
+});
+export type LastPrice = z.infer<typeof LastPrice>;
+
+/** Which stream a symbol needs: stocks (capped per connection on some plans) or crypto. */
+export const SymbolStream = z.enum(["stocks", "crypto"]);
+export type SymbolStream = z.infer<typeof SymbolStream>;
+
+/**
+ * KV `symbol_assignments`, key `shard.<id>` or `poller`: the symbols one shard streams (or the
+ * poller fetches), written by the `symbols` leader and watched by `prices`.
+ */
+export const SymbolAssignment = z.object({
+  /** The shard id, or `poller`. */
+  target: z.string().min(1).max(64),
+  stocks: z.array(MarketSymbol),
+  crypto: z.array(MarketSymbol),
+  /** The `symbols` instance that wrote it. */
+  leader: z.string().min(1).max(64),
+  updated_at: Timestamp,
+});
+export type SymbolAssignment = z.infer<typeof SymbolAssignment>;
+
+/** KV `leases`: who holds a lease, renewed by its holder; `info` says what the holder offers. */
+export const LeaseRecord = z.object({
+  holder: z.string().min(1).max(64),
+  acquired_at: Timestamp,
+  renewed_at: Timestamp,
+  info: z.record(z.string(), z.unknown()).default({}),
+});
+export type LeaseRecord = z.infer<typeof LeaseRecord>;
+
+/** The `info` of a price shard's lease: what the shard can stream. */
+export const ShardInfo = z.object({
+  feed: PriceFeed,
+  /** Stock symbols one connection may stream; null when the plan has no cap (SIP). */
+  stock_capacity: z.number().int().positive().nullable(),
+  /** The shard's stream is authenticated and usable. */
+  streaming: z.boolean(),
+});
+export type ShardInfo = z.infer<typeof ShardInfo>;
+
+/** `market.status` and KV `market_status`: whether a market is open, from the provider's clock. */
+export const MarketStatus = z.object({
+  market: z.literal("us_equity"),
+  is_open: z.boolean(),
+  next_open: Timestamp,
+  next_close: Timestamp,
+  time: Timestamp,
+});
+export type MarketStatus = z.infer<typeof MarketStatus>;
 
 /** `portfolio.value.<userId>`: a user's portfolio valued at `time`. */
 export const PortfolioValue = z.object({
@@ -212,6 +308,11 @@ export const messageSchemas = {
   SyncProgress,
   HoldingsChanged,
   PriceTick,
+  LastPrice,
+  SymbolAssignment,
+  LeaseRecord,
+  ShardInfo,
+  MarketStatus,
   PortfolioValue,
   PortfolioPending,
   OrderEvent,

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
   decode,
+  decodeKvToken,
   decodeToken,
   encode,
+  encodeKvToken,
   encodeToken,
+  kvKeys,
   lastToken,
   PriceTick,
   safeDecode,
@@ -22,11 +25,28 @@ Deno.test("symbol tokens survive dots and wildcards", () => {
 });
 
 Deno.test("messages round-trip and reject bad shapes", () => {
-  const tick = { symbol: "AAPL", price: "187.25", size: "100", time: "2026-11-21T15:00:00.000Z" };
+  const tick = {
+    symbol: "AAPL",
+    price: "187.25",
+    size: "100",
+    time: "2026-11-21T15:00:00.000Z",
+    feed: "iex" as const,
+    delayed: false,
+  };
   assert.deepEqual(decode(PriceTick, encode(PriceTick, tick)), tick);
   const bad = new TextEncoder().encode(JSON.stringify({ ...tick, price: 187.25 }));
   assert.equal(safeDecode(PriceTick, bad).success, false);
   assert.equal(safeDecode(PriceTick, new Uint8Array([0xff])).success, false);
+});
+
+Deno.test("KV key tokens are valid keys and round-trip", () => {
+  for (const s of ["BRK.B", "BTC/USD", "AAPL", "A=B", "Ä"]) {
+    const token = encodeKvToken(s);
+    assert.match(token, /^[-_/=A-Za-z0-9]+$/);
+    assert.equal(decodeKvToken(token), s);
+  }
+  assert.equal(kvKeys.lastPrice("BRK.B"), "BRK=2EB");
+  assert.equal(kvKeys.lastPrice("BTC/USD"), "BTC/USD");
 });
 
 Deno.test("committed JSON Schemas are current (run `deno task proto:schema`)", async () => {

@@ -46,9 +46,11 @@ export const subjects = {
   /** JetStream HOLDINGS: a user's positions changed. */
   holdingsChanged: (userId: string) => `holdings.changed.${encodeToken(userId)}`,
   holdingsChangedAll: "holdings.changed.*",
-  /** Core: one trade price for one symbol. */
+  /** Core: one trade (streamed) or snapshot (polled) price of one market-data symbol. */
   price: (symbol: string) => `prices.${encodeToken(symbol)}`,
   priceAll: "prices.*",
+  /** Core (last value also in KV `market_status`): whether the US equity market is open. */
+  marketStatus: "market.status",
   /** Core (last value also in KV): a user's portfolio value. */
   portfolioValue: (userId: string) => `portfolio.value.${encodeToken(userId)}`,
   portfolioValueAll: "portfolio.value.*",
@@ -58,6 +60,50 @@ export const subjects = {
   /** JetStream ORDERS: order lifecycle events of one user. */
   orders: (userId: string) => `orders.${encodeToken(userId)}`,
   ordersAll: "orders.*",
+} as const;
+
+/**
+ * Encodes a value so it is one valid KV key token (`[-_/=A-Za-z0-9]`): any other character,
+ * the `.` that would split the key included, becomes `=` and two hex digits.
+ */
+export function encodeKvToken(value: string): string {
+  if (value.length === 0) throw new Error("a KV key token cannot be empty");
+  return Array.from(new TextEncoder().encode(value), (b) => {
+    const ch = String.fromCharCode(b);
+    return /[-_/A-Za-z0-9]/.test(ch) ? ch : "=" + b.toString(16).padStart(2, "0").toUpperCase();
+  }).join("");
+}
+
+/** Reverses {@link encodeKvToken}. */
+export function decodeKvToken(token: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === "=") {
+      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(token.charCodeAt(i));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** KV keys, by bucket. No other module spells a key. */
+export const kvKeys = {
+  /** `last_prices`: one market-data symbol's {@link LastPrice}. */
+  lastPrice: (symbol: string) => encodeKvToken(symbol),
+  /** `symbol_assignments`: the symbols one price shard streams. */
+  shardAssignment: (shard: string) => `shard.${encodeKvToken(shard)}`,
+  shardAssignmentAll: "shard.>",
+  /** `symbol_assignments`: the symbols the snapshot poller fetches. */
+  pollerAssignment: "poller",
+  /** `leases`: the `symbols` leader. */
+  symbolsLeader: "symbols.leader",
+  /** `leases`: the instance streaming with one market-data credential (a shard). */
+  shardLease: (shard: string) => `prices.shard.${encodeKvToken(shard)}`,
+  shardLeasePrefix: "prices.shard.",
+  /** `leases`: the `prices` instance that runs the snapshot poller and reads the clock. */
+  pollerLease: "prices.poller",
+  /** `market_status`: the US equity market. */
+  usEquityMarket: "us_equity",
 } as const;
 
 /** The last token of a subject, decoded (the user id or symbol of per-entity subjects). */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ReservedSql, Sql, TransactionSql } from "@meridian/runtime";
-import type { HoldingsChanged, Provider } from "@meridian/proto";
+import type { HeldPosition, HoldingsChanged, InstrumentKind, Provider } from "@meridian/proto";
 import { type InstrumentSpec, PROVIDER_ID_COLUMN, resolveInstrument } from "@meridian/portfolio";
 import type { Snapshot } from "./normalise/model.ts";
 import type { CallRecord } from "./providers/call.ts";
@@ -463,11 +463,17 @@ export async function holdingsOf(
       quantity: string;
       price: string | null;
       currency: string;
-      security_type: string;
+      security_type: HeldPosition["security_type"];
+      instrument_id: string | null;
+      instrument_symbol: string | null;
+      instrument_kind: InstrumentKind | null;
     }[]
-  >`select account_id, symbol, quantity::text as quantity, price::text as price, currency, security_type
-    from positions where user_id = ${userId} order by account_id, symbol`;
-  const byAccount = new Map<string, HoldingsChanged["accounts"][number]["positions"]>();
+  >`select p.account_id, p.symbol, p.quantity::text as quantity, p.price::text as price,
+      p.currency, p.security_type, i.id as instrument_id, i.symbol as instrument_symbol,
+      i.kind as instrument_kind
+    from positions p left join instruments i on i.id = p.instrument_id
+    where p.user_id = ${userId} order by p.account_id, p.symbol`;
+  const byAccount = new Map<string, HeldPosition[]>();
   for (const p of positions) {
     const list = byAccount.get(p.account_id) ?? [];
     list.push({
@@ -475,8 +481,10 @@ export async function holdingsOf(
       quantity: p.quantity,
       price: p.price,
       currency: p.currency,
-      security_type: p
-        .security_type as HoldingsChanged["accounts"][number]["positions"][number]["security_type"],
+      security_type: p.security_type,
+      instrument: p.instrument_id && p.instrument_symbol && p.instrument_kind
+        ? { id: p.instrument_id, symbol: p.instrument_symbol, kind: p.instrument_kind }
+        : null,
     });
     byAccount.set(p.account_id, list);
   }
