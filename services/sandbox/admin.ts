@@ -56,6 +56,8 @@ interface ConnectionAdmin {
 
 const MarketBody = z.object({ open: z.boolean() });
 
+const TicksBody = z.object({ interval_ms: z.number().int().min(1).max(60_000) });
+
 const LatencyBody = z.object({ ms: z.number().int().min(0).max(60_000) });
 
 /** What the admin API acts on. */
@@ -186,6 +188,13 @@ export function adminRoutes(d: AdminDeps): Hono {
     if (b instanceof Response) return b;
     alpaca().admin.setMarketOpen(b.open);
     return c.json({ ok: true, open: b.open });
+  });
+
+  app.post("/alpaca/ticks", async (c) => {
+    const b = await body(c, TicksBody);
+    if (b instanceof Response) return b;
+    alpaca().admin.setTradeInterval(b.interval_ms);
+    return c.json({ ok: true, interval_ms: b.interval_ms });
   });
 
   app.post("/snaptrade/webhook_url", async (c) => {

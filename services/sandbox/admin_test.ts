@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { eventually } from "@meridian/runtime/testing";
 import { Snaptrade, SnaptradeAuth } from "snaptrade-typescript-sdk";
 import { DEMO_ALPACA_KEY_ID, DEMO_ALPACA_SECRET, startSandbox } from "./mod.ts";
+import { connectData } from "./alpaca/test_helpers.ts";
 import { webhookReceiver } from "./test_support.ts";
 import { hmacBase64 } from "./webhooks.ts";
 
@@ -275,5 +276,60 @@ Deno.test("admin API: latency slows provider requests until turned off", async (
     assert.ok(await timed() < 1_000);
   } finally {
     await sb.close();
+  }
+});
+
+Deno.test("admin API: the Alpaca market tick interval changes at run time", async () => {
+  const sb = await startSandbox({
+    mode: "test",
+    snaptrade: ST,
+    plaid: PL,
+    alpaca: { tradeIntervalMs: 60_000 },
+  });
+  const c = await connectData(`${sb.url.replace("http", "ws")}/alpaca-data/v2/sip`);
+  try {
+    for (const bad of [{ interval_ms: 0 }, { interval_ms: 60_001 }, { interval_ms: 2.5 }, {}]) {
+      const r = await post(`${sb.url}/_admin/alpaca/ticks`, bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.ok(r.body.error);
+      assert.ok(Array.isArray(r.body.issues));
+    }
+    c.send({ action: "auth", key: DEMO_ALPACA_KEY_ID, secret: DEMO_ALPACA_SECRET });
+    assert.deepEqual(await c.next(), [{ T: "success", msg: "authenticated" }]);
+    c.send({ action: "subscribe", trades: ["AAPL", "MSFT"] });
+    assert.equal((await c.next())[0].T, "subscription");
+    // At 60 s nothing ticks within the test; at 10 ms, trades flow, one per symbol per tick,
+    // stamped with the time the tick started.
+    const before = Date.now();
+    assert.deepEqual((await post(`${sb.url}/_admin/alpaca/ticks`, { interval_ms: 10 })).body, {
+      ok: true,
+      interval_ms: 10,
+    });
+    const times = new Map<string, number[]>();
+    while ((times.get("AAPL")?.length ?? 0) < 5) {
+      for (const m of await c.next()) {
+        if (m.T !== "t") continue;
+        const t = Date.parse(m.t);
+        assert.ok(t >= before - 1 && t <= Date.now(), `trade time ${m.t}`);
+        times.set(m.S, [...times.get(m.S) ?? [], t]);
+      }
+    }
+    assert.deepEqual([...times.keys()].sort(), ["AAPL", "MSFT"]);
+    // Back to a slow tick: the stream goes quiet.
+    await post(`${sb.url}/_admin/alpaca/ticks`, { interval_ms: 60_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    while (c.queued) await c.next();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c.queued, 0);
+  } finally {
+    await c.close();
+    await sb.close();
+  }
+  const none = await startSandbox({ mode: "test", snaptrade: ST, plaid: PL, alpaca: false });
+  try {
+    const r = await post(`${none.url}/_admin/alpaca/ticks`, { interval_ms: 5 });
+    assert.equal(r.status, 404);
+  } finally {
+    await none.close();
   }
 });

@@ -49,7 +49,10 @@ export const DEMO_ALPACA_CASH = "25000.00";
 /** Options of {@link createAlpacaSandbox}. */
 export interface AlpacaSandboxOptions {
   calls: CallLog;
-  /** Market-data tick (one trade per subscribed symbol), default 1000 ms. */
+  /**
+   * Market-data tick (one trade per subscribed symbol), default 1000 ms; changeable at run time
+   * with {@link AlpacaSandbox.admin}`.setTradeInterval`.
+   */
   tradeIntervalMs?: number;
   /**
    * Distinct symbols allowed across trades + quotes per data connection on every feed; default
@@ -101,6 +104,11 @@ export interface AlpacaSandbox {
      * closed stocks neither tick nor trade on the stream (crypto trades 24/7).
      */
     setMarketOpen(open: boolean): void;
+    /**
+     * Changes the market-data tick to every `ms` milliseconds (an integer, 1 ≤ ms ≤ 60000; else
+     * a RangeError) and restarts its timer: the next tick comes `ms` from now.
+     */
+    setTradeInterval(ms: number): void;
     /** A fresh paper account with $100,000 cash and no positions. */
     createAccount(): { key_id: string; secret: string; account_id: string };
   };
@@ -161,8 +169,9 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
   const market = new Market();
   const rest = alpacaRest({ broker, calls: opts.calls, market, now });
 
-  // One tick moves every symbol someone watches (stream subscribers, resting orders) once.
-  const timer = setInterval(() => {
+  // One tick moves every symbol someone watches (stream subscribers, resting orders) once; its
+  // trades carry the time the tick started (when they leave the sandbox).
+  const tick = () => {
     const symbols = new Set([...data.wantedSymbols(), ...broker.watchedSymbols()]);
     // A closed market stops stocks (unknown symbols count as stocks); crypto never closes.
     if (!market.open) {
@@ -178,7 +187,9 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     }
     data.publish(ticks, at);
     for (const s of symbols) broker.onPrice(s);
-  }, opts.tradeIntervalMs ?? 1000);
+  };
+  let timer = setInterval(tick, opts.tradeIntervalMs ?? 1000);
+  let closed = false;
 
   const keyOf = (keyId: string) => {
     const acct = broker.accounts.get(keyId);
@@ -216,6 +227,14 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
       setMarketOpen(open) {
         market.open = open;
       },
+      setTradeInterval(ms) {
+        if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) {
+          throw new RangeError(`trade interval must be an integer 1..60000 ms, got ${ms}`);
+        }
+        if (closed) return;
+        clearInterval(timer);
+        timer = setInterval(tick, ms);
+      },
       createAccount() {
         const keyId = `PK${randomChars(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}`;
         const secret = randomChars(
@@ -228,6 +247,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     },
     snapshot: () => ({ accounts: broker.snapshot() }),
     close() {
+      closed = true;
       clearInterval(timer);
       broker.close();
       data.close();
