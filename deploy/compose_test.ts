@@ -276,3 +276,14 @@ Deno.test(".dockerignore keeps local state and tools out of the build context", 
     assert.ok(entries.includes(p), `.dockerignore lists ${p}`);
   }
 });
+
+Deno.test("compose: prices scales with --scale (no fixed name or host port, no shard number)", () => {
+  const prices = services.prices as Service & { container_name?: string };
+  assert.equal(prices.container_name, undefined, "a fixed container name stops --scale");
+  assert.deepEqual(prices.ports ?? [], [], "a host port would collide between replicas");
+  const e = env("prices");
+  for (const key of ["PRICE_SHARD", "PRICE_SHARDS"]) assert.ok(!(key in e), `${key} is gone`);
+  for (const key of ["ALPACA_DATA_KEYS", "ALPACA_FEED", "PRICES_POLL_S"]) {
+    assert.ok(key in e, `prices gets ${key}`);
+  }
+});

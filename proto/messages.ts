@@ -232,7 +232,10 @@ export const ShardInfo = z.object({
   feed: PriceFeed,
   /** Stock symbols one connection may stream; null when the plan has no cap (SIP). */
   stock_capacity: z.number().int().positive().nullable(),
-  /** The shard's stream is authenticated and usable. */
+  /**
+   * False once the provider refused the shard's credential (402 auth failed, 409 insufficient
+   * subscription): its symbols then move elsewhere. A shard that is (re)connecting stays true.
+   */
   streaming: z.boolean(),
 });
 export type ShardInfo = z.infer<typeof ShardInfo>;

@@ -35,8 +35,19 @@ export const ConfigSchema = z.object({
   ALPACA_KEY_ID: z.string().min(1).optional(),
   ALPACA_SECRET_KEY: z.string().min(1).optional(),
   ALPACA_BASE_URL: url(["http:", "https:"]).optional(),
+  /** Market-data stream base (`/v2/<feed>` and `/v1beta3/crypto/us` are appended). */
   ALPACA_DATA_STREAM_URL: url(["ws:", "wss:"]).optional(),
+  /** Market-data REST base (snapshots). */
+  ALPACA_DATA_URL: url(["http:", "https:"]).optional(),
+  /** The stock feed: `iex` (free plan, 30 symbols a connection), `sip`, `delayed_sip`, `test`. */
   ALPACA_FEED: z.enum(["iex", "sip", "delayed_sip", "test"]).default("iex"),
+  /** Market-data credentials, one stream connection (a price shard) each: `id:secret,id:secret`. */
+  ALPACA_DATA_KEYS: z.string().regex(
+    /^[^:,\s]{1,64}:[^,\s]{1,128}(,[^:,\s]{1,64}:[^,\s]{1,128})*$/,
+    "expected comma-separated key_id:secret pairs",
+  ).optional(),
+  /** Seconds between snapshot polls of symbols no stream carries. */
+  PRICES_POLL_S: z.coerce.number().int().min(1).max(3600).default(60),
   SECRETS_KEYRING: z.string().regex(
     /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
     "expected comma-separated id:base64(32 bytes) entries, the first encrypts",
@@ -76,8 +87,6 @@ export const ConfigSchema = z.object({
   // Not `HOST`: shells and CI runners export that for their own purposes.
   LISTEN_HOST: z.string().min(1).default("127.0.0.1"),
   ALLOW_SIGNUP: flag.default(true),
-  PRICE_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
-  PRICE_SHARD: z.coerce.number().int().min(0).max(63).default(0),
   VALUATION_PARTITIONS: z.coerce.number().int().min(1).max(64).default(1),
   VALUATION_PARTITION: z.coerce.number().int().min(0).max(63).default(0),
 });
@@ -89,6 +98,7 @@ export const SECRET_VARIABLES = [
   "SNAPTRADE_CONSUMER_KEY",
   "PLAID_SECRET",
   "ALPACA_SECRET_KEY",
+  "ALPACA_DATA_KEYS",
   "SECRETS_KEYRING",
   "DATABASE_URL",
   "RELAY_NATS_PASS",

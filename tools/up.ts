@@ -30,6 +30,15 @@ const SERVICES = [
 ] as const;
 type ServiceName = typeof SERVICES[number];
 const DATA_DIR = ".data";
+
+/** One process `make up` runs: a service, and which of its instances (1 for most). */
+interface Instance {
+  service: ServiceName;
+  /** 1-based; only `prices` runs more than one (`PRICES_INSTANCES`). */
+  n: number;
+  /** Its log prefix and name in messages: `prices`, `prices-2`, … */
+  label: string;
+}
 const READY_REMINDER_MS = 15_000;
 
 function fail(message: string): never {
@@ -47,6 +56,23 @@ function readConfig(): Config {
   }
 }
 let config = readConfig();
+
+/** How many `prices` processes to run: each streams one market-data key, the rest stand by. */
+const PRICES_INSTANCES = (() => {
+  const n = Number(env.PRICES_INSTANCES ?? "1");
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    fail(`invalid configuration: PRICES_INSTANCES: expected a whole number from 1 to 16`);
+  }
+  return n;
+})();
+
+const INSTANCES: Instance[] = SERVICES.flatMap((service) =>
+  Array.from({ length: service === "prices" ? PRICES_INSTANCES : 1 }, (_, k) => ({
+    service,
+    n: k + 1,
+    label: k === 0 ? service : `${service}-${k + 1}`,
+  }))
+);
 
 const local: LocalProcess[] = [];
 const out = (line: string) => console.log(line);
@@ -104,8 +130,8 @@ function reachableHost(): string {
   return h.includes(":") ? `[${h}]` : h;
 }
 
-function opsPort(name: ServiceName): number {
-  switch (name) {
+function opsPort(i: Instance): number {
+  switch (i.service) {
     case "api":
       return config.API_PORT;
     case "relay":
@@ -113,38 +139,40 @@ function opsPort(name: ServiceName): number {
     case "sandbox":
       return config.SANDBOX_PORT;
     default:
-      return metricsPort(name);
+      return metricsPort(i);
   }
 }
 
-/** The private `/metrics` listener of each service: the base plus 1 to 7; any for the sandbox. */
-function metricsPort(name: ServiceName): number {
+/**
+ * The private `/metrics` listener of each process: the base plus 1 to 7 (the first instance of
+ * each service), plus 10 + n for the further `prices` instances; any for the sandbox.
+ */
+function metricsPort(i: Instance): number {
   const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
-  const at = ["ingress", "sync", "symbols", "prices", "valuation", "api", "relay"].indexOf(name);
+  if (i.n > 1) return base + 10 + i.n;
+  const at = ["ingress", "sync", "symbols", "prices", "valuation", "api", "relay"].indexOf(
+    i.service,
+  );
   return at < 0 ? 0 : base + at + 1;
 }
 
-function serviceEnv(name: ServiceName, shared: Record<string, string>): Record<string, string> {
+function serviceEnv(i: Instance, shared: Record<string, string>): Record<string, string> {
   const e: Record<string, string> = { ...env, ...shared };
-  e.METRICS_PORT = String(metricsPort(name));
-  if (name === "relay") delete e.DATABASE_URL;
+  e.METRICS_PORT = String(metricsPort(i));
+  if (i.service === "relay") delete e.DATABASE_URL;
   e.STOP_ON_STDIN_EOF = "true";
   return e;
 }
 
-interface Running {
-  name: ServiceName;
-  child: Deno.ChildProcess | undefined;
-}
-
 let shuttingDown = false;
-const running = new Map<ServiceName, Running>();
+/** Each instance's current process, by label (undefined while it waits to restart). */
+const running = new Map<string, Deno.ChildProcess | undefined>();
 
-function spawn(name: ServiceName, shared: Record<string, string>, policy: RestartPolicy): void {
+function spawn(i: Instance, shared: Record<string, string>, policy: RestartPolicy): void {
   const startedAt = Date.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `services/${name}/main.ts`],
-    env: serviceEnv(name, shared),
+    args: ["run", "-A", `services/${i.service}/main.ts`],
+    env: serviceEnv(i, shared),
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -153,8 +181,8 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
     stdin: "piped",
   }).spawn();
   const lifeline = child.stdin.getWriter();
-  running.set(name, { name, child });
-  const prefix = `[${name}] `;
+  running.set(i.label, child);
+  const prefix = `[${i.label}] `;
   for (const stream of [child.stdout, child.stderr]) {
     const p = new LinePrefixer(prefix, out);
     stream.pipeTo(new WritableStream({ write: (c) => p.push(c), close: () => p.flush() })).catch(
@@ -163,24 +191,24 @@ function spawn(name: ServiceName, shared: Record<string, string>, policy: Restar
   }
   child.status.then(async (status) => {
     lifeline.close().catch(() => {});
-    running.set(name, { name, child: undefined });
+    running.set(i.label, undefined);
     if (!shouldRestart(status.code, shuttingDown)) {
       if (!shuttingDown) {
-        note(`${name} exited with code ${status.code} (configuration error); stopping`);
+        note(`${i.label} exited with code ${status.code} (configuration error); stopping`);
         await stopAll(2);
       }
       return;
     }
     const delay = policy.nextDelay(Date.now() - startedAt);
-    note(`${name} exited with code ${status.code}; restarting in ${delay / 1000} s`);
+    note(`${i.label} exited with code ${status.code}; restarting in ${delay / 1000} s`);
     await new Promise((r) => setTimeout(r, delay));
-    if (!shuttingDown) spawn(name, shared, policy);
+    if (!shuttingDown) spawn(i, shared, policy);
   });
 }
 
-async function isReady(name: ServiceName): Promise<boolean> {
+async function isReady(i: Instance): Promise<boolean> {
   try {
-    const res = await fetch(`http://${reachableHost()}:${opsPort(name)}/readyz`, {
+    const res = await fetch(`http://${reachableHost()}:${opsPort(i)}/readyz`, {
       signal: AbortSignal.timeout(1_000),
     });
     await res.body?.cancel();
@@ -191,20 +219,24 @@ async function isReady(name: ServiceName): Promise<boolean> {
 }
 
 async function waitUntilReady(startedAt: number): Promise<void> {
-  const pending = new Set<ServiceName>(SERVICES);
+  const pending = new Set<Instance>(INSTANCES);
   let nextReminder = startedAt + READY_REMINDER_MS;
   while (pending.size && !shuttingDown) {
-    for (const name of [...pending]) if (await isReady(name)) pending.delete(name);
+    for (const i of [...pending]) if (await isReady(i)) pending.delete(i);
     if (!pending.size) break;
     if (Date.now() > nextReminder) {
-      note(`still waiting for: ${[...pending].join(", ")}`);
+      note(`still waiting for: ${[...pending].map((i) => i.label).join(", ")}`);
       nextReminder = Date.now() + READY_REMINDER_MS;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   if (shuttingDown) return;
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  note(`all ${SERVICES.length} services ready in ${seconds} s`);
+  const extra = INSTANCES.length - SERVICES.length;
+  note(
+    `all ${SERVICES.length} services ready in ${seconds} s` +
+      (extra > 0 ? ` (prices × ${PRICES_INSTANCES})` : ""),
+  );
   note(`dashboard: ${config.PUBLIC_URL}`);
   if (config.PROVIDERS === "sandbox") note("demo login: demo@example.com / meridian-demo");
   note("press Ctrl-C to stop");
@@ -215,9 +247,7 @@ function stopAll(code: number): Promise<never> {
   stopping ??= (async () => {
     shuttingDown = true;
     note("stopping…");
-    const children = [...running.values()].map((r) => r.child).filter((c): c is Deno.ChildProcess =>
-      !!c
-    );
+    const children = [...running.values()].filter((c): c is Deno.ChildProcess => !!c);
     for (const c of children) {
       try {
         c.kill("SIGTERM");
@@ -256,5 +286,5 @@ const shared: Record<string, string> = {
   RELAY_OUTBOX_PATH: env.RELAY_OUTBOX_PATH ?? `${DATA_DIR}/relay/outbox.sqlite`,
 };
 config = { ...config, PUBLIC_URL: shared.PUBLIC_URL };
-for (const name of SERVICES) spawn(name, shared, new RestartPolicy());
+for (const i of INSTANCES) spawn(i, shared, new RestartPolicy());
 await waitUntilReady(startedAt);

@@ -6,3 +6,4 @@ export * from "./eventually.ts";
 export * from "./nats_server.ts";
 export * from "./postgres_server.ts";
 export * from "./processes.ts";
+export * from "./service_process.ts";
