@@ -59,8 +59,10 @@ export interface Assignment {
  *
  * a. keep the previous entries whose item and target still exist; a target over its
  *    capacity sheds its lowest-scoring items;
- * b. repeatedly move each assigned item (in sorted order) to the best target ranked above
- *    its current one that has room, until nothing moves;
+ * b. fill the targets that joined (those holding nothing after a): each assigned item (in
+ *    sorted order) moves to the best joined target ranked above its current one that has
+ *    room, until nothing moves. Room that opens on a target that already held items is left
+ *    to step c, so no item moves between two targets that were both there before;
  * c. place each unassigned item (in sorted order) on its best target with room, or in
  *    overflow.
  *
@@ -118,15 +120,17 @@ export function assign(
     }
   }
 
-  // b. Improve: every move takes an item strictly up its own ranking, so this ends.
-  for (let changed = true; changed;) {
+  // b. Joined targets take the items that rank them higher; every move takes an item
+  // strictly up its own ranking, so this ends.
+  const joined = new Set(ids.filter((id) => load.get(id)!.size === 0));
+  for (let changed = joined.size > 0; changed;) {
     changed = false;
     for (const item of sorted) {
       const current = assigned.get(item);
       if (current === undefined) continue;
       for (const id of ranked(item)) {
         if (id === current) break;
-        if (hasRoom(id)) {
+        if (joined.has(id) && hasRoom(id)) {
           put(item, id);
           changed = true;
           break;

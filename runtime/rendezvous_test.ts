@@ -166,8 +166,25 @@ Deno.test("a target joining gives overflow items its free room", () => {
   assert.deepEqual(b.overflow, []);
   for (const item of a.overflow) assert.ok(b.assigned.has(item));
   // Items that rank the new target above their old one move onto it, and the room they
-  // free goes to the former overflow (all targets were full, so room can cascade).
+  // free goes to the former overflow; nothing moves between the targets that were there.
   assert.ok([...b.assigned.values()].filter((t) => t === "s4").length > 10);
+  for (const { item, from, to } of moved(a.assigned, b.assigned)) {
+    assert.ok(to === "s4" || from === undefined, `${item} moved ${from} -> ${to}`);
+  }
+});
+
+Deno.test("room freed by a removed item goes to overflow, not to an item on another target", () => {
+  const items = symbols(70);
+  const targets = capped(30, "s1", "s2");
+  const a = assign(items, targets);
+  const gone = [...a.assigned].find(([, id]) => id === "s1")![0];
+  const rest = items.filter((i) => i !== gone);
+  const b = assign(rest, targets, a.assigned);
+  assertValid(b, rest, targets);
+  for (const { item, from } of moved(a.assigned, b.assigned)) {
+    assert.ok(item === gone || from === undefined, `${item} moved from ${from}`);
+  }
+  assert.deepEqual(b.overflow.length, 9);
 });
 
 Deno.test("a target leaving moves only its own items", () => {
