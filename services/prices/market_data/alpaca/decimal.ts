@@ -1,0 +1,17 @@
+/**
+ * Alpaca sends prices and sizes as JSON or msgpack numbers; they become exact decimal strings.
+ * @module
+ */
+import { Decimal } from "decimal.js";
+
+/**
+ * `v` (a number, a numeric string or a bigint) as a plain decimal string, never in exponent
+ * notation; throws on anything else.
+ */
+export function decimalString(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if ((typeof v === "number" && Number.isFinite(v)) || typeof v === "string") {
+    return new Decimal(v).toFixed();
+  }
+  throw new TypeError(`not a number: ${typeof v}`);
+}
