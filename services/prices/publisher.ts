@@ -1,0 +1,133 @@
+/**
+ * Publishing prices: every tick on `prices.<SYMBOL>` (core NATS), and the last price with the
+ * previous close in the `last_prices` bucket, coalesced to at most one write a second per
+ * symbol.
+ * @module
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { KV } from "@nats-io/kv";
+import {
+  encodeTyped,
+  kvKeys,
+  LastPrice,
+  type PriceFeed,
+  PriceTick,
+  subjects,
+} from "@meridian/proto";
+import { counter, histogram, type Logger } from "@meridian/runtime";
+import { Coalescer } from "./coalesce.ts";
+
+const ticksOut = counter(
+  "meridian_prices_ticks_out_total",
+  "Prices published on prices.<SYMBOL>",
+  ["source"],
+);
+const lag = histogram(
+  "meridian_prices_publish_lag_seconds",
+  "From a streamed trade's exchange time to its publication",
+  [],
+  [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+);
+const kvWrites = counter("meridian_prices_last_price_writes_total", "Writes to last_prices");
+
+/** Where a price came from: a stream trade, a snapshot seeding a new symbol, or the poller. */
+export type PriceSource = "stream" | "seed" | "poll";
+
+/** One price to publish. */
+export interface PriceUpdate {
+  symbol: string;
+  price: string;
+  size: string;
+  time: Date;
+  feed: PriceFeed;
+  delayed: boolean;
+}
+
+const FLUSH_EVERY_MS = 100;
+
+/** Publishes prices; `start` the KV flush, `stop` to flush what is pending and end. */
+export class PricePublisher {
+  #subjects = new Map<string, string>();
+  #previousClose = new Map<string, string | null>();
+  #kv = new Coalescer<LastPrice>(1_000);
+  #flushing = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly lastPrices: KV,
+    private readonly log: Logger,
+  ) {}
+
+  /** Remembers a symbol's previous close (from a snapshot) for its KV entry. */
+  setPreviousClose(symbol: string, close: string | null): void {
+    this.#previousClose.set(symbol, close);
+  }
+
+  /** Publishes one price now and queues its KV write. */
+  publish(u: PriceUpdate, source: PriceSource): void {
+    let subject = this.#subjects.get(u.symbol);
+    if (subject === undefined) {
+      subject = subjects.price(u.symbol);
+      this.#subjects.set(u.symbol, subject);
+    }
+    const time = u.time.toISOString();
+    const tick: PriceTick = {
+      symbol: u.symbol,
+      price: u.price,
+      size: u.size,
+      time,
+      feed: u.feed,
+      delayed: u.delayed,
+    };
+    this.nc.publish(subject, encodeTyped(PriceTick, tick));
+    ticksOut.inc({ source });
+    if (source === "stream") lag.observe(Math.max(0, Date.now() - u.time.getTime()) / 1000);
+    this.#kv.offer(u.symbol, {
+      symbol: u.symbol,
+      price: u.price,
+      previous_close: this.#previousClose.get(u.symbol) ?? null,
+      time,
+      feed: u.feed,
+      delayed: u.delayed,
+    });
+  }
+
+  /** Stops following a symbol (its KV entry stays: the last price is still the last price). */
+  forget(symbol: string): void {
+    this.#subjects.delete(symbol);
+    this.#previousClose.delete(symbol);
+    this.#kv.forget(symbol);
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#flush(this.#kv.due(Date.now())), FLUSH_EVERY_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#flush(this.#kv.drain());
+  }
+
+  async #flush(entries: [string, LastPrice][]): Promise<void> {
+    if (entries.length === 0 || this.#flushing) {
+      // A write still in flight: put these back so the next pass writes them.
+      for (const [k, v] of entries) this.#kv.restore(k, v);
+      return;
+    }
+    this.#flushing = true;
+    try {
+      await Promise.all(entries.map(async ([symbol, value]) => {
+        try {
+          await this.lastPrices.put(kvKeys.lastPrice(symbol), encodeTyped(LastPrice, value));
+          kvWrites.inc();
+        } catch (e) {
+          this.#kv.restore(symbol, value);
+          this.log.debug("last price write failed; will retry", { symbol, error: e });
+        }
+      }));
+    } finally {
+      this.#flushing = false;
+    }
+  }
+}
