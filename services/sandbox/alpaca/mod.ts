@@ -43,6 +43,9 @@ export const DEMO_ALPACA_HOLDINGS: readonly [string, string, string][] = [
 /** The demo history (a deposit, then one buy per holding) starts on this day. */
 const DEMO_HISTORY_START = Date.UTC(2026, 0, 5);
 
+/** Ticks the market tick runs back to back at most when its timer fired late. */
+const MAX_CATCH_UP = 20;
+
 /** Demo cash. */
 export const DEMO_ALPACA_CASH = "25000.00";
 
@@ -188,8 +191,28 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     data.publish(ticks, at);
     for (const s of symbols) broker.onPrice(s);
   };
-  let timer = setInterval(tick, opts.tradeIntervalMs ?? 1000);
+  // Ticks keep to a schedule (start + k × interval) instead of a plain setInterval, so a timer
+  // that fires late loses no ticks: those due run back to back (at most MAX_CATCH_UP per timer
+  // callback, so requests still get through). More than a second behind (a tick that costs
+  // more than its interval), the schedule restarts from now: the sandbox then ticks as fast as
+  // it can.
+  let interval = opts.tradeIntervalMs ?? 1000;
+  let due = performance.now() + interval;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  const arm = () => {
+    timer = setTimeout(fire, Math.max(0, due - performance.now()));
+  };
+  const fire = () => {
+    for (let i = 0; i < MAX_CATCH_UP && performance.now() >= due; i++) {
+      tick();
+      due += interval;
+    }
+    const t = performance.now();
+    if (t - due > 1000) due = t;
+    if (!closed) arm();
+  };
+  arm();
 
   const keyOf = (keyId: string) => {
     const acct = broker.accounts.get(keyId);
@@ -232,8 +255,10 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
           throw new RangeError(`trade interval must be an integer 1..60000 ms, got ${ms}`);
         }
         if (closed) return;
-        clearInterval(timer);
-        timer = setInterval(tick, ms);
+        clearTimeout(timer);
+        interval = ms;
+        due = performance.now() + ms;
+        arm();
       },
       createAccount() {
         const keyId = `PK${randomChars(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}`;
@@ -248,7 +273,7 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
     snapshot: () => ({ accounts: broker.snapshot() }),
     close() {
       closed = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       broker.close();
       data.close();
       trading.close();
