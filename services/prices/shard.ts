@@ -47,7 +47,8 @@ export class Shard {
   #stopWatch: (() => void) | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #gaugeTimer: ReturnType<typeof setInterval> | undefined;
-  #reconnectsSeen = new Map<SymbolStream, number>();
+  /** Each stream's reconnects already added to the metric. */
+  #reconnectsCounted = new Map<SymbolStream, number>();
   #stopped = false;
 
   constructor(private readonly deps: ShardDeps) {}
@@ -114,10 +115,10 @@ export class Shard {
         publisher.publish({ ...t, feed, delayed }, "stream");
       },
       onStatus: (s) => {
-        const seen = this.#reconnectsSeen.get(kind) ?? 0;
-        const now = (stream as { reconnects?: number } | undefined)?.reconnects ?? seen;
-        if (now > seen) reconnects.inc({ stream: kind }, now - seen);
-        this.#reconnectsSeen.set(kind, now);
+        const total = this.#streams.get(kind)?.reconnects ?? 0;
+        const counted = this.#reconnectsCounted.get(kind) ?? 0;
+        if (total > counted) reconnects.inc({ stream: kind }, total - counted);
+        this.#reconnectsCounted.set(kind, total);
         if (s.state === lastState) return;
         lastState = s.state;
         if (s.state === "rejected") {

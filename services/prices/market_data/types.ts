@@ -81,6 +81,8 @@ export interface MarketStream {
   refused(): ReadonlySet<string>;
   /** The current state. */
   status(): StreamStatus;
+  /** Connections re-established after a failure, since the stream was opened. */
+  readonly reconnects: number;
   /** Closes the connection and stops reconnecting. */
   close(): Promise<void>;
 }

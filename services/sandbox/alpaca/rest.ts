@@ -10,6 +10,7 @@ import type { CallLog } from "../calls.ts";
 import { listActivities } from "./activities.ts";
 import { assetJson, findAsset, listAssets } from "./assets.ts";
 import type { Broker } from "./broker.ts";
+import { authenticateData } from "./data_keys.ts";
 import { decimal } from "./decimal.ts";
 import { AlpacaError } from "./errors.ts";
 import type { Market } from "./market.ts";
@@ -67,7 +68,18 @@ export function alpacaRest(
       c.req.header("APCA-API-KEY-ID"),
       c.req.header("APCA-API-SECRET-KEY"),
     );
-    if (!acct) return c.json({ code: 40110000, message: "request is not authorized" }, 401);
+    if (!acct) {
+      // The clock is for every key that may use Alpaca at all, the market-data keys included
+      // (on Alpaca every key is an account's).
+      const dataKey = url.pathname.endsWith("/v2/clock") && c.req.method === "GET" &&
+        authenticateData(
+          broker,
+          c.req.header("APCA-API-KEY-ID"),
+          c.req.header("APCA-API-SECRET-KEY"),
+        );
+      if (dataKey) return c.json(market.clockJson(now()));
+      return c.json({ code: 40110000, message: "request is not authorized" }, 401);
+    }
 
     // Fixed one-minute windows per account, like Alpaca's X-RateLimit-Reset (epoch seconds).
     const t = now();
@@ -207,6 +219,8 @@ export function alpacaRest(
     return c.body(null, 204);
   });
 
+  app.get("/v2/clock", (c) => c.json(market.clockJson(now())));
+
   app.get("/v2/assets", (c) => c.json(listAssets(new URL(c.req.url).searchParams)));
 
   app.get("/v2/assets/:symbol", (c) => {
@@ -215,8 +229,6 @@ export function alpacaRest(
     if (!a) return fail(c, new AlpacaError(404, 40410000, `asset not found for ${raw}`));
     return c.json(assetJson(a));
   });
-
-  app.get("/v2/clock", (c) => c.json(market.clockJson(now())));
 
   app.all("*", (c) => c.json({ code: 40410000, message: "endpoint not found" }, 404));
 
