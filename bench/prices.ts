@@ -128,23 +128,15 @@ function cpuSeconds(pid: number): number | undefined {
 type Pids = Record<string, number | undefined>;
 
 /**
- * Counts over `WINDOW_S` after `WARMUP_S`: messages per second, `extra`'s increase per second,
- * and each of `pids`' CPU use in % of one core.
+ * Counts over `WINDOW_S` after `WARMUP_S`: messages per second and each of `pids`' CPU use in %
+ * of one core.
  */
-async function measure(
-  count: () => number,
-  extra?: () => Promise<number | undefined>,
-  pids: Pids = {},
-) {
+async function measure(count: () => number, pids: Pids = {}) {
   await sleep(WARMUP_S * 1000);
-  // `extra` (a scrape) may be slow under load: it runs beside the count, with its own clock.
-  const sample = async () => [await extra?.(), performance.now()] as const;
   const cpu0 = Object.entries(pids).map(([k, pid]) => [k, pid && cpuSeconds(pid)] as const);
   const [n0, t0] = [count(), performance.now()];
-  const first = sample();
   await sleep(WINDOW_S * 1000);
   const [n1, t1] = [count(), performance.now()];
-  const [[x0, tx0], [x1, tx1]] = [await first, await sample()];
   const s = (t1 - t0) / 1000;
   const cpu: Record<string, number | null> = {};
   for (const [k, c0] of cpu0) {
@@ -155,9 +147,6 @@ async function measure(
     seconds: +s.toFixed(2),
     messages: n1 - n0,
     per_s: Math.round((n1 - n0) / s),
-    extra_per_s: x0 !== undefined && x1 !== undefined
-      ? Math.round((x1 - x0) / ((tx1 - tx0) / 1000))
-      : undefined,
     cpu_percent: cpu,
   };
 }
@@ -205,7 +194,7 @@ async function sandboxCeiling(base: string, symbols: string[], pids: Pids) {
   ws.send(msgpackEncode({ action: "subscribe", trades: symbols }));
   await until(() => acked, "the sandbox to acknowledge the subscription", 10_000);
   await ticksEvery(1);
-  const r = await measure(() => trades, undefined, pids);
+  const r = await measure(() => trades, pids);
   await ticksEvery(60_000);
   const closed = new Promise((resolve) => ws.onclose = resolve);
   ws.close();
@@ -329,14 +318,16 @@ try {
   // Scrapes wait for the idle phases: saturated, prices answers its ops listener late.
   const [inBefore, outBefore] = [await ticksIn(), await ticksOut()];
   await ticksEvery(1);
-  // Scraped during the window only to time the ops listener under load (slowest scrape).
-  const republished = await measure(sub.count, ticksIn, {
+  // One scrape in the window, only to time the ops listener under load (slowest scrape).
+  const probe = sleep((WARMUP_S + 1) * 1000).then(ticksIn);
+  const republished = await measure(sub.count, {
     sandbox: sandbox.child.pid,
     prices: prices.child.pid,
     nats: natsPid,
     bench: Deno.pid,
   });
   await ticksEvery(60_000);
+  await probe;
   await quiet(sub.count);
   const phase = {
     ticks_in: (await ticksIn() ?? NaN) - (inBefore ?? 0),
@@ -352,7 +343,7 @@ try {
     stderr: "inherit",
   }).spawn();
   await until(() => sub.count() > before, "the raw publisher's first message", 30_000);
-  const rawRate = await measure(sub.count, undefined, {
+  const rawRate = await measure(sub.count, {
     raw_publisher: raw.pid,
     nats: natsPid,
     bench: Deno.pid,
