@@ -187,6 +187,16 @@ export const PriceTick = z.object({
 });
 export type PriceTick = z.infer<typeof PriceTick>;
 
+/**
+ * A tick as the JSON `JSON.stringify` would write, built directly: the price stream encodes one
+ * per trade, and this is several times faster. `symbolJson` is `JSON.stringify(tick.symbol)`,
+ * which the caller computes once per symbol. The fields' text needs no escaping: decimals,
+ * ISO times and the feed names are plain ASCII.
+ */
+export function priceTickJson(tick: PriceTick, symbolJson: string): string {
+  return `{"symbol":${symbolJson},"price":"${tick.price}","size":"${tick.size}","time":"${tick.time}","feed":"${tick.feed}","delayed":${tick.delayed}}`;
+}
+
 /** KV `last_prices`: a symbol's last price and the previous session's close. */
 export const LastPrice = z.object({
   symbol: MarketSymbol,

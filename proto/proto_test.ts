@@ -9,6 +9,7 @@ import {
   kvKeys,
   lastToken,
   PriceTick,
+  priceTickJson,
   safeDecode,
   subjects,
 } from "./mod.ts";
@@ -37,6 +38,20 @@ Deno.test("messages round-trip and reject bad shapes", () => {
   const bad = new TextEncoder().encode(JSON.stringify({ ...tick, price: 187.25 }));
   assert.equal(safeDecode(PriceTick, bad).success, false);
   assert.equal(safeDecode(PriceTick, new Uint8Array([0xff])).success, false);
+});
+
+Deno.test("the fast tick encoder writes what JSON.stringify writes", () => {
+  for (const symbol of ["AAPL", "BRK.B", "BTC/USD"]) {
+    const tick: PriceTick = {
+      symbol,
+      price: "0.0001",
+      size: "12.5",
+      time: "2026-11-21T15:00:00.123Z",
+      feed: "crypto",
+      delayed: true,
+    };
+    assert.equal(priceTickJson(tick, JSON.stringify(symbol)), JSON.stringify(tick));
+  }
 });
 
 Deno.test("KV key tokens are valid keys and round-trip", () => {

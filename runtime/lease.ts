@@ -198,7 +198,7 @@ export class LeaseBoard {
     if (!deleted) {
       const r = safeDecode(LeaseRecord, e.value);
       if (r.success) record = r.data;
-      else this.#log?.warn("not a lease record", { key, error: r.error });
+      else this.#log?.warn("not a lease record", { lease: key, error: r.error });
     }
     this.#slots.set(key, {
       revision: e.revision,
@@ -359,11 +359,11 @@ export class Lease {
       this.#acquiredAt = now;
       this.#lastOk = sentAt;
       this.#timer = setInterval(() => this.#renew(), Math.max(1, this.#opts.ttlMs / 3));
-      log?.info("lease acquired", { key, holder, revision });
+      log?.info("lease acquired", { lease: key, holder, revision });
       this.#setHeld(true);
       return true;
     } catch (e) {
-      if (!isConflict(e)) log?.warn("lease acquire failed", { key, error: e });
+      if (!isConflict(e)) log?.warn("lease acquire failed", { lease: key, error: e });
       return false;
     }
   }
@@ -373,7 +373,7 @@ export class Lease {
     if (!this.#held) return;
     if (performance.now() - this.#lastOk >= ttlMs) {
       // Others may take it over from now on: stop acting as the holder before they do.
-      log?.warn("lease not renewed within its ttl; giving it up", { key, holder });
+      log?.warn("lease not renewed within its ttl; giving it up", { lease: key, holder });
       this.#halt();
       return;
     }
@@ -384,7 +384,7 @@ export class Lease {
     try {
       data = this.#record(this.#acquiredAt, new Date().toISOString());
     } catch (e) {
-      log?.warn("lease record invalid; not renewed", { key, error: e });
+      log?.warn("lease record invalid; not renewed", { lease: key, error: e });
       return;
     }
     this.#renewing = kv.update(key, data, this.#revision, ttlMs).then(
@@ -396,11 +396,11 @@ export class Lease {
       (e) => {
         if (isConflict(e)) {
           if (tenure === this.#tenure && this.#held) {
-            log?.warn("lease taken over by another holder", { key, holder });
+            log?.warn("lease taken over by another holder", { lease: key, holder });
             this.#halt();
           }
         } else {
-          log?.warn("lease renewal failed", { key, error: e });
+          log?.warn("lease renewal failed", { lease: key, error: e });
         }
       },
     ).finally(() => this.#renewing = null);
@@ -415,7 +415,7 @@ export class Lease {
     if (revision !== undefined) {
       try {
         await this.#opts.kv.delete(this.#opts.key, { previousSeq: revision });
-        this.#opts.log?.info("lease released", { key: this.#opts.key });
+        this.#opts.log?.info("lease released", { lease: this.#opts.key });
       } catch {
         // Someone else's already, or NATS is away: then it expires on its own.
       }
@@ -439,7 +439,7 @@ export class Lease {
     try {
       info = this.#opts.info?.() ?? {};
     } catch (e) {
-      this.#opts.log?.warn("lease info failed", { key: this.#opts.key, error: e });
+      this.#opts.log?.warn("lease info failed", { lease: this.#opts.key, error: e });
     }
     return encode(LeaseRecord, {
       holder: this.#opts.holder,
@@ -456,7 +456,7 @@ export class Lease {
       try {
         cb(held);
       } catch (e) {
-        this.#opts.log?.warn("lease listener failed", { key: this.#opts.key, error: e });
+        this.#opts.log?.warn("lease listener failed", { lease: this.#opts.key, error: e });
       }
     }
   }

@@ -11,7 +11,8 @@ import {
   kvKeys,
   LastPrice,
   type PriceFeed,
-  PriceTick,
+  type PriceTick,
+  priceTickJson,
   subjects,
 } from "@meridian/proto";
 import { counter, histogram, type Logger } from "@meridian/runtime";
@@ -46,10 +47,19 @@ export interface PriceUpdate {
 const FLUSH_EVERY_MS = 100;
 
 /** Publishes prices; `start` the KV flush, `stop` to flush what is pending and end. */
+/** What is computed once per symbol. */
+interface SymbolText {
+  subject: string;
+  json: string;
+}
+
 export class PricePublisher {
-  #subjects = new Map<string, string>();
+  #symbols = new Map<string, SymbolText>();
   #previousClose = new Map<string, string | null>();
-  #kv = new Coalescer<LastPrice>(1_000);
+  /** The latest tick per symbol, written to KV at most once a second. */
+  #kv = new Coalescer<PriceTick>(1_000);
+  /** Ticks published since the counters were last updated, by source (counted in batches). */
+  #published: Record<PriceSource, number> = { stream: 0, seed: 0, poll: 0 };
   #flushing = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -66,50 +76,54 @@ export class PricePublisher {
 
   /** Publishes one price now and queues its KV write. */
   publish(u: PriceUpdate, source: PriceSource): void {
-    let subject = this.#subjects.get(u.symbol);
-    if (subject === undefined) {
-      subject = subjects.price(u.symbol);
-      this.#subjects.set(u.symbol, subject);
+    let text = this.#symbols.get(u.symbol);
+    if (text === undefined) {
+      text = { subject: subjects.price(u.symbol), json: JSON.stringify(u.symbol) };
+      this.#symbols.set(u.symbol, text);
     }
-    const time = u.time.toISOString();
     const tick: PriceTick = {
       symbol: u.symbol,
       price: u.price,
       size: u.size,
-      time,
+      time: u.time.toISOString(),
       feed: u.feed,
       delayed: u.delayed,
     };
-    this.nc.publish(subject, encodeTyped(PriceTick, tick));
-    ticksOut.inc({ source });
+    this.nc.publish(text.subject, priceTickJson(tick, text.json));
+    this.#published[source]++;
     if (source === "stream") lag.observe(Math.max(0, Date.now() - u.time.getTime()) / 1000);
-    this.#kv.offer(u.symbol, {
-      symbol: u.symbol,
-      price: u.price,
-      previous_close: this.#previousClose.get(u.symbol) ?? null,
-      time,
-      feed: u.feed,
-      delayed: u.delayed,
-    });
+    this.#kv.offer(u.symbol, tick);
   }
 
   /** Stops following a symbol (its KV entry stays: the last price is still the last price). */
   forget(symbol: string): void {
-    this.#subjects.delete(symbol);
+    this.#symbols.delete(symbol);
     this.#previousClose.delete(symbol);
     this.#kv.forget(symbol);
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#flush(this.#kv.due(Date.now())), FLUSH_EVERY_MS);
+    this.#timer = setInterval(() => {
+      this.#count();
+      void this.#flush(this.#kv.due(Date.now()));
+    }, FLUSH_EVERY_MS);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#count();
     await this.#flush(this.#kv.drain());
   }
 
-  async #flush(entries: [string, LastPrice][]): Promise<void> {
+  #count(): void {
+    for (const source of ["stream", "seed", "poll"] as const) {
+      if (this.#published[source] === 0) continue;
+      ticksOut.inc({ source }, this.#published[source]);
+      this.#published[source] = 0;
+    }
+  }
+
+  async #flush(entries: [string, PriceTick][]): Promise<void> {
     if (entries.length === 0 || this.#flushing) {
       // A write still in flight: put these back so the next pass writes them.
       for (const [k, v] of entries) this.#kv.restore(k, v);
@@ -117,12 +131,16 @@ export class PricePublisher {
     }
     this.#flushing = true;
     try {
-      await Promise.all(entries.map(async ([symbol, value]) => {
+      await Promise.all(entries.map(async ([symbol, tick]) => {
+        const last: LastPrice = {
+          ...tick,
+          previous_close: this.#previousClose.get(symbol) ?? null,
+        };
         try {
-          await this.lastPrices.put(kvKeys.lastPrice(symbol), encodeTyped(LastPrice, value));
+          await this.lastPrices.put(kvKeys.lastPrice(symbol), encodeTyped(LastPrice, last));
           kvWrites.inc();
         } catch (e) {
-          this.#kv.restore(symbol, value);
+          this.#kv.restore(symbol, tick);
           this.log.debug("last price write failed; will retry", { symbol, error: e });
         }
       }));

@@ -47,6 +47,8 @@ export class Shard {
   #stopWatch: (() => void) | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #gaugeTimer: ReturnType<typeof setInterval> | undefined;
+  /** Trades received since the counter was last updated, by stream (counted in batches). */
+  #received: Record<SymbolStream, number> = { stocks: 0, crypto: 0 };
   /** Each stream's reconnects already added to the metric. */
   #reconnectsCounted = new Map<SymbolStream, number>();
   #stopped = false;
@@ -68,7 +70,7 @@ export class Shard {
       (symbols) => this.#assign(symbols),
     );
     this.#pollTimer = setInterval(() => void this.#pollRefused(), this.deps.pollS * 1000);
-    this.#gaugeTimer = setInterval(() => streamedGauge.set(this.streamedCount()), 500);
+    this.#gaugeTimer = setInterval(() => this.#count(), 250);
   }
 
   /** The stock stream's status (the one every shard holds). */
@@ -97,9 +99,19 @@ export class Shard {
     this.#stopWatch?.();
     clearInterval(this.#pollTimer);
     clearInterval(this.#gaugeTimer);
+    this.#count();
     streamedGauge.set(0);
     await Promise.all([...this.#streams.values()].map((s) => s.close()));
     this.#streams.clear();
+  }
+
+  #count(): void {
+    streamedGauge.set(this.streamedCount());
+    for (const kind of STREAMS) {
+      if (this.#received[kind] === 0) continue;
+      ticksIn.inc({ stream: kind }, this.#received[kind]);
+      this.#received[kind] = 0;
+    }
   }
 
   #open(kind: SymbolStream): MarketStream {
@@ -111,8 +123,15 @@ export class Shard {
     let lastState = "";
     stream = provider.openStream(kind, credential, {
       onTrade: (t) => {
-        ticksIn.inc({ stream: kind });
-        publisher.publish({ ...t, feed, delayed }, "stream");
+        this.#received[kind]++;
+        publisher.publish({
+          symbol: t.symbol,
+          price: t.price,
+          size: t.size,
+          time: t.time,
+          feed,
+          delayed,
+        }, "stream");
       },
       onStatus: (s) => {
         const total = this.#streams.get(kind)?.reconnects ?? 0;

@@ -12,3 +12,11 @@ Deno.test("decimal strings: exact, never exponent notation", () => {
   assert.throws(() => decimalString(NaN), TypeError);
   assert.throws(() => decimalString(null), TypeError);
 });
+
+Deno.test("the fast path for numbers agrees with decimal.js", async () => {
+  const { Decimal } = await import("decimal.js");
+  for (let i = 0; i < 10_000; i++) {
+    const n = Math.round(Math.random() * 10 ** (1 + (i % 9))) / 10 ** (i % 7);
+    assert.equal(decimalString(n), new Decimal(n).toFixed(), String(n));
+  }
+});
