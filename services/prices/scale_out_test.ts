@@ -76,10 +76,12 @@ Deno.test({
       assert.equal(holders.length, 2, "two shard holders");
       const standby = prices.find((p) => claimedShard(p) === undefined)!;
       assert.equal(await standby.metric("meridian_prices_shard_state"), 0);
-      const streamed = await Promise.all(
-        holders.map((p) => p.metric('meridian_prices_ticks_in_total{stream="stocks"}')),
-      );
-      assert.ok(streamed.every((n) => (n ?? 0) > 0), `both shards receive trades: ${streamed}`);
+      await eventually(async () => {
+        const streamed = await Promise.all(
+          holders.map((p) => p.metric('meridian_prices_ticks_in_total{stream="stocks"}')),
+        );
+        return streamed.every((n) => (n ?? 0) > 0);
+      }, { timeoutMs: 5_000, what: "both shards receiving trades" });
 
       // SIGKILL a streaming shard: the standby takes it over and its symbols tick within 15 s.
       const victim = holders[0];
