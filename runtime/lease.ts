@@ -32,6 +32,11 @@ export interface LeaseBoardOptions {
   filter: string;
   ttlMs: number;
   log?: Logger;
+  /**
+   * The connection under `kv`: after a reconnect (the server may have restarted) the board
+   * re-creates its watch and re-reads, in case the watch does not resume by itself.
+   */
+  nc?: NatsConnection;
 }
 
 interface Slot {
@@ -63,12 +68,14 @@ export class LeaseBoard {
   #status: { stop(): void } | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #wake: (() => void) | null = null;
+  #nc: NatsConnection | undefined;
 
   constructor(kv: KV, opts: LeaseBoardOptions) {
     this.#kv = kv;
     this.#filter = opts.filter;
     this.#ttlMs = opts.ttlMs;
     this.#log = opts.log;
+    this.#nc = opts.nc;
   }
 
   /** Starts watching; resolves once the current values are loaded (they count as changed now). */
@@ -250,8 +257,7 @@ export class LeaseBoard {
 
   /** After a reconnect the server may have restarted: re-create the watch and re-read. */
   #watchReconnects(): void {
-    // The KV client keeps its JetStream client, which keeps the connection.
-    const nc = (this.#kv as unknown as { js?: { nc?: NatsConnection } }).js?.nc;
+    const nc = this.#nc;
     if (!nc) return;
     const status = nc.status();
     // The iterator the client returns can be stopped, though its type does not say so.

@@ -21,7 +21,7 @@ async function node(nats: TestNats, name: string, ttlMs = TTL_MS): Promise<Node>
   const log = createLogger(name, "error");
   const handle = await connectNats({ url: nats.url, name, log });
   const kv = await new Kvm(handle.nc).create("leases", { history: 1 });
-  const board = new LeaseBoard(kv, { filter: "prices.shard.>", ttlMs, log });
+  const board = new LeaseBoard(kv, { filter: "prices.shard.>", ttlMs, log, nc: handle.nc });
   await board.start();
   const lease = new Lease({
     kv,

@@ -5,6 +5,7 @@
  * @module
  */
 import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { kvKeys } from "@meridian/proto";
 import { gauge, Lease, LeaseBoard, type Logger } from "@meridian/runtime";
 import type { ShardCredential } from "./credentials.ts";
@@ -21,6 +22,8 @@ export type Work = () => Promise<() => Promise<void>>;
 /** What the claims need. */
 export interface ClaimDeps {
   leases: KV;
+  /** The connection under `leases` (the board follows its reconnects). */
+  nc: NatsConnection;
   instance: string;
   credentials: readonly ShardCredential[];
   log: Logger;
@@ -46,6 +49,7 @@ export class Claims {
       filter: "prices.>",
       ttlMs: LEASE_TTL_MS,
       log: deps.log,
+      nc: deps.nc,
     });
     // Each instance tries the credentials from its own starting point, so several starting at
     // once spread over the keys instead of all racing for the first.

@@ -42,6 +42,7 @@ await runService({
     const shards = new Map<string, Shard>();
     const claims = new Claims({
       leases,
+      nc: nats.nc,
       instance: instanceId("prices"),
       credentials,
       log,

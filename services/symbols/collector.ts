@@ -101,6 +101,7 @@ export async function lead(deps: CollectorDeps): Promise<() => Promise<void>> {
     filter: `${kvKeys.shardLeasePrefix}>`,
     ttlMs: SHARD_GONE_MS,
     log,
+    nc: nats.nc,
   });
   await board.start();
   let written = await readPlan(assignments, log);

@@ -24,6 +24,7 @@ await runService({
       filter: kvKeys.symbolsLeader,
       ttlMs: LEADER_TTL_MS,
       log,
+      nc: nats.nc,
     });
     await board.start();
     const lease = new Lease({
