@@ -22,3 +22,4 @@ export * from "./read.ts";
 export * from "./refresh.ts";
 export * from "./pending.ts";
 export * from "./instruments.ts";
+export * from "./fx.ts";

@@ -46,6 +46,11 @@ export const ConfigSchema = z.object({
     /^[^:,\s]{1,64}:[^,\s]{1,128}(,[^:,\s]{1,64}:[^,\s]{1,128})*$/,
     "expected comma-separated key_id:secret pairs",
   ).optional(),
+  /**
+   * The ECB's daily FX reference rates (`eurofxref-daily.xml`); default: the sandbox's with
+   * `PROVIDERS=sandbox`, the ECB's own live. See {@link fxUrl}.
+   */
+  FX_URL: url(["http:", "https:"]).optional(),
   /** Seconds between snapshot polls of symbols no stream carries. */
   PRICES_POLL_S: z.coerce.number().int().min(1).max(3600).default(60),
   SECRETS_KEYRING: z.string().regex(
@@ -92,6 +97,18 @@ export const ConfigSchema = z.object({
 });
 /** The validated configuration. */
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The ECB live daily reference rates document. */
+export const ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml";
+
+/** Where the daily FX reference rates come from: `FX_URL`, the sandbox's, or the ECB's. */
+export function fxUrl(config: Config): string {
+  if (config.FX_URL) return config.FX_URL;
+  if (config.PROVIDERS === "sandbox") {
+    return `${config.SANDBOX_URL.replace(/\/+$/, "")}/fx/eurofxref-daily.xml`;
+  }
+  return ECB_DAILY_URL;
+}
 
 /** Variables whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_VARIABLES = [

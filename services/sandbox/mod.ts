@@ -1,7 +1,8 @@
 /**
  * The provider sandbox: SnapTrade (`/snaptrade`, `/snaptrade/api/v1`), Plaid (`/plaid`),
- * Alpaca (`/alpaca`, `/alpaca/stream`, `/alpaca-data/v2/:feed`, `/alpaca-data/v1beta3/crypto/us`)
- * and the admin API (`/_admin`) on one port. See README.md beside this file.
+ * Alpaca (`/alpaca`, `/alpaca/stream`, `/alpaca-data/v2/:feed`, `/alpaca-data/v1beta3/crypto/us`),
+ * the ECB's daily FX reference rates (`/fx/eurofxref-daily.xml`) and the admin API (`/_admin`)
+ * on one port. See README.md beside this file.
  * @module
  */
 import { Hono } from "hono";
@@ -10,6 +11,7 @@ import { adminRoutes, type SandboxMode } from "./admin.ts";
 import { type AlpacaSandbox, createAlpacaSandbox } from "./alpaca/mod.ts";
 import { CallLog } from "./calls.ts";
 import type { SandboxCore } from "./core.ts";
+import { ecbDailyResponse } from "./fx.ts";
 import { discard, loadState, type SandboxState, StateFile } from "./persist.ts";
 import { createPlaid, type PlaidSandbox } from "./plaid/mod.ts";
 import { createSnapTrade, type SnapTradeSandbox } from "./snaptrade/mod.ts";
@@ -215,6 +217,7 @@ export async function createSandboxApp(
     app.route("/alpaca-data", alpaca.dataRest);
     app.route("/alpaca", alpaca.rest);
   }
+  app.get("/fx/eurofxref-daily.xml", () => ecbDailyResponse(core.now()));
   app.route(
     "/_admin",
     adminRoutes({

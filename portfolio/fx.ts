@@ -1,0 +1,129 @@
+/**
+ * Foreign exchange: the European Central Bank's daily reference rates (`eurofxref-daily.xml`,
+ * units of each currency per 1 EUR) and cross rates through EUR. Pure: no I/O.
+ * @module
+ */
+import { Decimal } from "decimal.js";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+
+/** Rates per EUR with their date, as the ECB publishes them. */
+export interface EcbDaily {
+  /** `YYYY-MM-DD`, the reference date. */
+  date: string;
+  /** Currency (ISO 4217) → units per 1 EUR, as a decimal string; EUR itself is not listed. */
+  rates: Map<string, string>;
+}
+
+/** Cross rates are computed to 20 significant digits. */
+const Fx = Decimal.clone({ precision: 20, rounding: Decimal.ROUND_HALF_EVEN });
+
+const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
+const SIGNED_DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+const CURRENCY = /^[A-Z]{3}$/;
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  removeNSPrefix: true,
+  parseAttributeValue: false,
+  parseTagValue: false,
+  processEntities: false,
+  isArray: (name) => name === "Cube",
+});
+
+function validDate(s: unknown): s is string {
+  if (typeof s !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+type Node = Record<string, unknown>;
+const isNode = (v: unknown): v is Node => typeof v === "object" && v !== null;
+
+/**
+ * Parses the ECB's daily document. Throws an Error naming the problem for malformed XML,
+ * anything but one dated set of rates, an invalid date, a currency that is not three capital
+ * letters (or is EUR, or repeats), or a rate that is not a positive decimal.
+ */
+export function parseEcbDaily(xml: string): EcbDaily {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) {
+    throw new Error(`ECB rates: malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  }
+  const doc = parser.parse(xml) as Node;
+  const envelope = doc.Envelope;
+  if (!isNode(envelope)) throw new Error("ECB rates: no gesmes:Envelope root element");
+  const outer = envelope.Cube;
+  if (!Array.isArray(outer) || outer.length !== 1 || !isNode(outer[0])) {
+    throw new Error("ECB rates: expected one outer Cube element");
+  }
+  const days = outer[0].Cube;
+  if (!Array.isArray(days) || days.length !== 1 || !isNode(days[0])) {
+    throw new Error("ECB rates: expected exactly one dated Cube element");
+  }
+  const day = days[0];
+  const date = day["@_time"];
+  if (!validDate(date)) {
+    throw new Error(`ECB rates: missing or invalid date ${JSON.stringify(date ?? null)}`);
+  }
+  const entries = day.Cube;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new Error(`ECB rates: no rates for ${date}`);
+  }
+  const rates = new Map<string, string>();
+  for (const entry of entries) {
+    const currency = isNode(entry) ? entry["@_currency"] : undefined;
+    const rate = isNode(entry) ? entry["@_rate"] : undefined;
+    if (typeof currency !== "string" || !CURRENCY.test(currency) || currency === "EUR") {
+      throw new Error(`ECB rates: invalid currency ${JSON.stringify(currency ?? null)}`);
+    }
+    if (rates.has(currency)) throw new Error(`ECB rates: duplicate currency ${currency}`);
+    if (typeof rate !== "string" || !DECIMAL.test(rate) || new Decimal(rate).lte(0)) {
+      throw new Error(`ECB rates: invalid rate for ${currency}: ${JSON.stringify(rate ?? null)}`);
+    }
+    rates.set(currency, rate);
+  }
+  return { date, rates };
+}
+
+function perEur(rates: ReadonlyMap<string, string>, currency: string): Decimal | null {
+  if (currency === "EUR") return new Fx(1);
+  const rate = rates.get(currency);
+  return rate === undefined ? null : new Fx(rate);
+}
+
+/**
+ * Units of `to` per 1 unit of `from`, through EUR (`rates`: units per 1 EUR), to 20
+ * significant digits; `null` when either currency has no rate.
+ */
+export function crossRate(
+  rates: ReadonlyMap<string, string>,
+  from: string,
+  to: string,
+): Decimal | null {
+  const f = perEur(rates, from);
+  const t = perEur(rates, to);
+  if (!f || !t) return null;
+  if (from === to) return new Fx(1);
+  if (from === "EUR") return t;
+  return t.div(f);
+}
+
+/**
+ * `amount` of `from` in `to`, as a decimal string (20 significant digits, not rounded for
+ * display); `null` when either currency has no rate. Throws for an amount that is no decimal.
+ */
+export function convert(
+  amount: string,
+  from: string,
+  to: string,
+  rates: ReadonlyMap<string, string>,
+): string | null {
+  if (!SIGNED_DECIMAL.test(amount)) throw new Error(`not a decimal amount: ${amount}`);
+  const f = perEur(rates, from);
+  const t = perEur(rates, to);
+  if (!f || !t) return null;
+  if (from === to) return new Fx(amount).toFixed();
+  // One multiplication and one division: fewer roundings than amount × crossRate.
+  return new Fx(amount).times(t).div(f).toFixed();
+}
