@@ -7,7 +7,7 @@ import { HoldingsView, PendingUpdatesView } from "@meridian/portfolio";
 import * as S from "./schemas.ts";
 
 type Op = {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   path: string;
   summary: string;
   body?: z.ZodType;
@@ -54,6 +54,15 @@ const OPS: Op[] = [
     summary: "The signed-in user and portfolio mode",
     ok: 200,
     response: S.MeView,
+  },
+  {
+    method: "patch",
+    path: "/api/me",
+    summary: "Change the user's own settings: the base currency totals are converted into",
+    body: S.MePatchBody,
+    ok: 200,
+    response: S.MeView,
+    errors: [400],
   },
   {
     method: "get",

@@ -70,8 +70,18 @@ export const MeView = z.object({
   }),
   /** Whether SnapTrade connections may be made with trading access. */
   features: z.object({ snaptrade_trading: z.boolean() }),
-  settings: z.object({ refresh_cooldown_s: z.number().int(), holdings_ttl_h: z.number() }),
+  settings: z.object({
+    refresh_cooldown_s: z.number().int(),
+    holdings_ttl_h: z.number(),
+    /** What totals are converted into. */
+    base_currency: z.string().length(3),
+  }),
 });
+
+/** `PATCH /api/me`: the user's own settings. */
+export const MePatchBody = z.object({
+  base_currency: z.string().regex(/^[A-Z]{3}$/, "a currency is three capital letters, like USD"),
+}).strict();
 
 export const RefreshBody = z.object({
   connection_ids: z.array(Id).min(1).max(100).optional(),

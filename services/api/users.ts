@@ -39,9 +39,24 @@ export async function userForSignIn(sql: Sql, email: string) {
 
 /** When the user signed up, and the access and status of each of their connections. */
 export async function userOverview(sql: Sql, userId: string) {
-  const [row] = await sql<{ created_at: Date }[]>`
-    select created_at from users where id = ${userId}`;
+  const [row] = await sql<{ created_at: Date; base_currency: string }[]>`
+    select created_at, base_currency from users where id = ${userId}`;
   const connections = await sql<{ access: string; status: string }[]>`
     select access, status from connections where user_id = ${userId}`;
-  return { createdAt: row.created_at, connections };
+  return { createdAt: row.created_at, baseCurrency: row.base_currency, connections };
+}
+
+/**
+ * The currencies a total can be converted into: EUR and every currency of the latest stored
+ * reference rates (EUR alone before the first rates arrive).
+ */
+export async function convertibleCurrencies(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ currency: string }[]>`
+    select currency from fx_rates where date = (select max(date) from fx_rates)`;
+  return ["EUR", ...rows.map((r) => r.currency)].sort();
+}
+
+/** Sets the user's base currency. */
+export async function setBaseCurrency(sql: Sql, userId: string, currency: string): Promise<void> {
+  await sql`update users set base_currency = ${currency} where id = ${userId}`;
 }

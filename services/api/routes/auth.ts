@@ -1,5 +1,5 @@
 /**
- * Sign-up, sign-in, sign-out and the signed-in user (`/api/auth/*`, `GET /api/me`).
+ * Sign-up, sign-in, sign-out and the signed-in user (`/api/auth/*`, `GET|PATCH /api/me`).
  * @module
  */
 import { Hono } from "hono";
@@ -9,8 +9,14 @@ import { ApiError, jsonBody, retryLater } from "../http.ts";
 import type { Claim } from "../login_throttle.ts";
 import { portfolioMode } from "../mode.ts";
 import * as S from "../schemas.ts";
-import { readToken, sessionCookie } from "../sessions.ts";
-import { createUser, userForSignIn, userOverview } from "../users.ts";
+import { readToken, sessionCookie, type SessionUser } from "../sessions.ts";
+import {
+  convertibleCurrencies,
+  createUser,
+  setBaseCurrency,
+  userForSignIn,
+  userOverview,
+} from "../users.ts";
 
 // A real hash of a random password, so a login for an unknown email costs the same.
 const DUMMY_HASH = hashPassword(crypto.randomUUID());
@@ -20,7 +26,7 @@ function throttled(claim: Claim & { ok: false }, message: string): ApiError {
   return retryLater(429, message, claim.retryAfterS);
 }
 
-/** The auth routes and `GET /api/me`. */
+/** The auth routes and `GET|PATCH /api/me`. */
 export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const { sql, log, config, now, throttle, sessions, clientAddress, secure, startSession } = ctx;
   const app = new Hono<ApiEnv>();
@@ -78,10 +84,10 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
     return c.body(null, 204);
   });
 
-  app.get("/api/me", async (c) => {
-    const user = c.get("user");
-    const { createdAt, connections: conns } = await userOverview(sql, user.id);
-    return c.json({
+  /** `GET /api/me`'s answer for the signed-in user. */
+  const meView = async (user: SessionUser) => {
+    const { createdAt, baseCurrency, connections: conns } = await userOverview(sql, user.id);
+    return {
       user: {
         id: user.id,
         email: user.email,
@@ -99,8 +105,28 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
       settings: {
         refresh_cooldown_s: config.REFRESH_COOLDOWN_S,
         holdings_ttl_h: config.HOLDINGS_TTL_H,
+        base_currency: baseCurrency,
       },
-    });
+    };
+  };
+
+  app.get("/api/me", async (c) => c.json(await meView(c.get("user"))));
+
+  // Only a currency Meridian has a reference rate for: any other could not be converted.
+  app.patch("/api/me", async (c) => {
+    const user = c.get("user");
+    const body = await jsonBody(c, S.MePatchBody);
+    const known = await convertibleCurrencies(sql);
+    if (!known.includes(body.base_currency)) {
+      throw new ApiError(
+        400,
+        `Meridian has no exchange rate for ${body.base_currency}; choose one of ${
+          known.join(", ")
+        }.`,
+      );
+    }
+    await setBaseCurrency(sql, user.id, body.base_currency);
+    return c.json(await meView(user));
   });
 
   return app;
