@@ -4,10 +4,13 @@
  */
 import { Decimal } from "decimal.js";
 import type { Provider } from "@meridian/proto";
+import { convert } from "./fx.ts";
+import type { FxRates } from "./fx_rates.ts";
 import type {
   AccountPositionView,
   AccountView,
   AggregatedPositionView,
+  BaseTotalView,
   CashView,
   ConnectionSummaryView,
   CurrencyTotalView,
@@ -136,8 +139,55 @@ export function percentOf(change: Decimal, base: Decimal): string | null {
   return r.isZero() ? "0.00" : r.toFixed(2);
 }
 
+/** The user's base currency and the latest FX reference rates (null: none stored). */
+export interface BaseCurrency {
+  currency: string;
+  fx: FxRates | null;
+}
+
+/** Converts each currency's totals into the base currency and sums them. */
+export function baseTotals(
+  totals: readonly CurrencyTotalView[],
+  base: BaseCurrency,
+): BaseTotalView {
+  let pv = new Decimal(0);
+  let cash = new Decimal(0);
+  let converted = false;
+  const unconverted: string[] = [];
+  for (const t of totals) {
+    if (t.currency === base.currency) {
+      pv = pv.plus(t.positions_value);
+      cash = cash.plus(t.cash);
+      continue;
+    }
+    const rates = base.fx?.rates ?? new Map<string, string>();
+    const tpv = convert(t.positions_value, t.currency, base.currency, rates);
+    const tcash = convert(t.cash, t.currency, base.currency, rates);
+    if (tpv === null || tcash === null) {
+      unconverted.push(t.currency);
+      continue;
+    }
+    converted = true;
+    pv = pv.plus(tpv);
+    cash = cash.plus(tcash);
+  }
+  return {
+    currency: base.currency,
+    positions_value: decimalString(pv),
+    cash: decimalString(cash),
+    total: decimalString(pv.plus(cash)),
+    fx_date: converted ? base.fx?.date ?? null : null,
+    unconverted,
+  };
+}
+
 /** Builds the holdings view from a user's rows; ordering is deterministic. */
-export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date): HoldingsView {
+export function aggregateHoldings(
+  userId: string,
+  rows: HoldingsRows,
+  now: Date,
+  base: BaseCurrency = { currency: "USD", fx: null },
+): HoldingsView {
   const conns = new Map(rows.connections.map((c) => [c.id, c]));
   const accounts: AccountView[] = [...rows.accounts]
     .sort((a, b) =>
@@ -397,6 +447,7 @@ export function aggregateHoldings(userId: string, rows: HoldingsRows, now: Date)
     positions: aggregated,
     cash,
     totals: totalsView,
+    base: baseTotals(totalsView, base),
     providers: summarizeProviders(rows.connections),
   };
 }

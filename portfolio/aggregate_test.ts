@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { aggregateHoldings, type HoldingsRows } from "./aggregate.ts";
+import { aggregateHoldings, baseTotals, type HoldingsRows } from "./aggregate.ts";
 import { HoldingsView } from "./views.ts";
 
 const U = "00000000-0000-4000-8000-000000000001";
@@ -190,6 +190,14 @@ Deno.test("an empty user has an empty view", () => {
       positions: [],
       cash: [],
       totals: [],
+      base: {
+        currency: "USD",
+        positions_value: "0",
+        cash: "0",
+        total: "0",
+        fx_date: null,
+        unconverted: [],
+      },
       providers: [],
     },
   );
@@ -323,4 +331,40 @@ Deno.test("one row per instrument, whatever each provider calls it", () => {
   assert.equal(other.value, "6");
   const own = v.accounts.find((a) => a.id === A1)!.positions;
   assert.deepEqual(own.map((p) => [p.symbol, p.instrument_id]), [["BTC", BTC], ["XYZ1", null]]);
+});
+
+Deno.test("base totals: each currency converted through EUR and summed; no rate, left out", () => {
+  const total = (currency: string, positions_value: string, cash: string) => ({
+    currency,
+    positions_value,
+    cash,
+    total: "0",
+    cost_basis: "0",
+    unrealized_pl: "0",
+    unpriced_positions: 0,
+    day_change: null,
+    day_change_percent: null,
+    day_change_coverage: { known: 0, of: 0 },
+  });
+  const fx = { date: "2026-11-27", rates: new Map([["USD", "1.25"], ["CAD", "1.5"]]) };
+  const totals = [total("CAD", "300", "30"), total("EUR", "100", "0"), total("USD", "50", "5")];
+  // CAD 330 = EUR 220 = USD 275; EUR 100 = USD 125; plus USD 55.
+  assert.deepEqual(baseTotals(totals, { currency: "USD", fx }), {
+    currency: "USD",
+    positions_value: "425",
+    cash: "30",
+    total: "455",
+    fx_date: "2026-11-27",
+    unconverted: [],
+  });
+  // GBP has no rate: left out and named, never guessed.
+  const withGbp = baseTotals([...totals, total("GBP", "10", "0")], { currency: "EUR", fx });
+  assert.deepEqual(withGbp.unconverted, ["GBP"]);
+  assert.equal(withGbp.total, "364"); // CAD 330 = EUR 220, EUR 100, USD 55 = EUR 44
+  // Nothing to convert: no FX date; no rates at all: everything foreign is unconverted.
+  assert.equal(baseTotals([total("USD", "1", "0")], { currency: "USD", fx }).fx_date, null);
+  assert.deepEqual(
+    baseTotals(totals, { currency: "USD", fx: null }).unconverted,
+    ["CAD", "EUR"],
+  );
 });

@@ -23,3 +23,4 @@ export * from "./refresh.ts";
 export * from "./pending.ts";
 export * from "./instruments.ts";
 export * from "./fx.ts";
+export * from "./fx_rates.ts";

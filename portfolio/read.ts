@@ -10,6 +10,7 @@ import {
   type ConnectionSummaryRow,
   type PositionRow,
 } from "./aggregate.ts";
+import { latestFxRates } from "./fx_rates.ts";
 import type { HoldingsView, PendingUpdatesView } from "./views.ts";
 
 /** Reads a user's holdings view from PostgreSQL in one consistent snapshot. */
@@ -42,14 +43,22 @@ export async function readHoldings(
       select account_id, currency, cash::text as cash, buying_power::text as buying_power,
              synced_at
         from balances where user_id = ${userId}`;
-    return { connections, accounts, positions, balances };
+    const [user] = await tx<{ base_currency: string }[]>`
+      select base_currency from users where id = ${userId}`;
+    const fx = await latestFxRates(tx);
+    return { connections, accounts, positions, balances, base: user?.base_currency ?? "USD", fx };
   });
-  return aggregateHoldings(userId, {
-    connections: [...rows.connections],
-    accounts: [...rows.accounts],
-    positions: [...rows.positions],
-    balances: [...rows.balances],
-  }, opts.now ?? new Date());
+  return aggregateHoldings(
+    userId,
+    {
+      connections: [...rows.connections],
+      accounts: [...rows.accounts],
+      positions: [...rows.positions],
+      balances: [...rows.balances],
+    },
+    opts.now ?? new Date(),
+    { currency: rows.base, fx: rows.fx },
+  );
 }
 
 /** The user's connections with updates waiting for a refresh. */

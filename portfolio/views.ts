@@ -163,6 +163,24 @@ export const CurrencyTotalView = z.object({
 });
 export type CurrencyTotalView = z.infer<typeof CurrencyTotalView>;
 
+/**
+ * The totals in the user's base currency: each currency's total converted with the latest FX
+ * reference rates (through EUR, not rounded) and summed. A currency without a rate is left
+ * out and listed, never counted at a guessed rate.
+ */
+export const BaseTotalView = z.object({
+  currency: z.string().length(3),
+  positions_value: Decimal,
+  cash: Decimal,
+  /** positions_value + cash. */
+  total: Decimal,
+  /** The reference rates' date; null when nothing needed converting or no rates are stored. */
+  fx_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable(),
+  /** Currencies held that could not be converted (no rate): not in the sums above. */
+  unconverted: z.array(z.string().length(3)),
+});
+export type BaseTotalView = z.infer<typeof BaseTotalView>;
+
 /** One connection's freshness and health. */
 export const ConnectionSummaryView = z.object({
   id: Id,
@@ -193,6 +211,7 @@ export const HoldingsView = z.object({
   positions: z.array(AggregatedPositionView),
   cash: z.array(CashView),
   totals: z.array(CurrencyTotalView),
+  base: BaseTotalView,
   providers: z.array(ProviderSummaryView),
 });
 export type HoldingsView = z.infer<typeof HoldingsView>;

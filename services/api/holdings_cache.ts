@@ -1,7 +1,8 @@
 /**
  * A per-user cache of the serialised holdings view, keyed by a fingerprint that one small
  * query reads: the user's holdings version (bumped by every sync in the same transaction as
- * its writes), the connections' count and last update, and the pending flags. A page load
+ * its writes), base currency and the FX rates' date, the connections' count and last update,
+ * and the pending flags. A page load
  * still reads PostgreSQL; it only skips re-reading, re-aggregating and re-compressing unchanged
  * rows.
  * @module
@@ -52,7 +53,8 @@ export class HoldingsCache {
 
   async #fingerprint(userId: string): Promise<string> {
     const [row] = await this.sql<{ fp: string }[]>`
-      select concat_ws('|', u.holdings_version,
+      select concat_ws('|', u.holdings_version, u.base_currency,
+        (select max(date)::text from fx_rates),
         (select count(*) || ':' || coalesce(max(updated_at)::text, '') || ':' ||
                 coalesce(max(last_synced_at)::text, '')
            from connections where user_id = u.id),

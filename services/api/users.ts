@@ -3,6 +3,7 @@
  * @module
  */
 import type { Sql } from "@meridian/runtime";
+import { latestFxRates } from "@meridian/portfolio";
 
 /** What {@link createUser} did: a new user, an email already taken, or sign-up closed. */
 export type SignupOutcome = { id: string; role: string } | "taken" | "closed";
@@ -51,9 +52,8 @@ export async function userOverview(sql: Sql, userId: string) {
  * reference rates (EUR alone before the first rates arrive).
  */
 export async function convertibleCurrencies(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ currency: string }[]>`
-    select currency from fx_rates where date = (select max(date) from fx_rates)`;
-  return ["EUR", ...rows.map((r) => r.currency)].sort();
+  const fx = await latestFxRates(sql);
+  return ["EUR", ...fx?.rates.keys() ?? []].sort();
 }
 
 /** Sets the user's base currency. */

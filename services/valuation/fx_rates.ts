@@ -51,19 +51,6 @@ export async function refreshFxRates(
   return { date, currencies: rows.length };
 }
 
-/** The rates of the latest stored date, or `null` when none are stored. */
-export async function latestFxRates(
-  sql: Sql,
-): Promise<{ date: string; rates: Map<string, string> } | null> {
-  const rows = await sql<{ date: string; currency: string; per_eur: string }[]>`
-    select to_char(date, 'YYYY-MM-DD') as date, currency, per_eur::text as per_eur
-    from fx_rates
-    where date = (select max(date) from fx_rates)
-    order by currency`;
-  if (rows.length === 0) return null;
-  return { date: rows[0].date, rates: new Map(rows.map((r) => [r.currency, r.per_eur])) };
-}
-
 /** When `scheduleFxRefresh` refreshes: every `intervalMs`, after a failure `retryMs` doubling. */
 export interface FxSchedule {
   /** Default 6 h. */

@@ -3,7 +3,8 @@ import { createLogger, fxUrl, type Logger, parseConfig } from "@meridian/runtime
 import { testDatabase } from "@meridian/runtime/testing";
 import { convert, crossRate } from "@meridian/portfolio";
 import { startSandbox } from "@meridian/sandbox";
-import { latestFxRates, refreshFxRates, scheduleFxRefresh } from "./fx_rates.ts";
+import { latestFxRates } from "@meridian/portfolio";
+import { refreshFxRates, scheduleFxRefresh } from "./fx_rates.ts";
 
 const log = createLogger("valuation", "error");
 // 16:30 CET on Friday 2026-11-27: the sandbox serves that day's rates.

@@ -28,7 +28,18 @@ function throttled(claim: Claim & { ok: false }, message: string): ApiError {
 
 /** The auth routes and `GET|PATCH /api/me`. */
 export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
-  const { sql, log, config, now, throttle, sessions, clientAddress, secure, startSession } = ctx;
+  const {
+    sql,
+    log,
+    config,
+    now,
+    throttle,
+    sessions,
+    clientAddress,
+    secure,
+    startSession,
+    holdingsCache,
+  } = ctx;
   const app = new Hono<ApiEnv>();
 
   // Sign-up answers the same for a new email and a taken one (202, no session, the same work
@@ -126,6 +137,7 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
       );
     }
     await setBaseCurrency(sql, user.id, body.base_currency);
+    holdingsCache.invalidate(user.id);
     return c.json(await meView(user));
   });
 
