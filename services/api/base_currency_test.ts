@@ -34,6 +34,19 @@ Deno.test(
         "JPY",
       );
 
+      // The holdings' base totals follow at once: every currency's total in JPY, through EUR.
+      const holdings = await json(await call(h, "/api/holdings", { cookie }));
+      assert.equal(holdings.base.currency, "JPY");
+      assert.equal(holdings.base.fx_date, "2026-11-27");
+      assert.deepEqual(holdings.base.unconverted, []);
+      const usd = holdings.totals.find((t: { currency: string }) => t.currency === "USD");
+      assert.ok(usd, "the seeded user holds USD");
+      // The exact conversion, checked to the cent: USD × 161.23 / 1.055.
+      assert.equal(
+        Number(holdings.base.total).toFixed(2),
+        (Number(usd.total) * 161.23 / 1.055).toFixed(2),
+      );
+
       // CHF is only in an older day's rates; XYZ in none: refused with a sentence, nothing changes.
       for (const base_currency of ["CHF", "XYZ"]) {
         const r = await call(h, "/api/me", { method: "PATCH", cookie, body: { base_currency } });
