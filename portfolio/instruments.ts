@@ -7,21 +7,7 @@
  * (`AAPL270115C00250000`). An instrument is identified by (symbol, currency).
  * @module
  */
-import type { Provider, SECURITY_TYPES } from "@meridian/proto";
-
-/** The kinds of instrument the security master knows. */
-export const INSTRUMENT_KINDS = [
-  "equity",
-  "etf",
-  "fund",
-  "option",
-  "crypto",
-  "bond",
-  "cash_equivalent",
-  "other",
-] as const;
-/** One of {@link INSTRUMENT_KINDS}. */
-export type InstrumentKind = typeof INSTRUMENT_KINDS[number];
+import type { InstrumentKind, Provider, SECURITY_TYPES } from "@meridian/proto";
 
 /** What resolution reads of a position (the `positions` columns of the same names). */
 export interface PositionIdentity {

@@ -1,5 +1,6 @@
 /** `PATCH /api/me`: a base currency Meridian can convert into, or a clear refusal. */
 import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
 import { call, json, login, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -41,10 +42,14 @@ Deno.test(
       assert.deepEqual(holdings.base.unconverted, []);
       const usd = holdings.totals.find((t: { currency: string }) => t.currency === "USD");
       assert.ok(usd, "the seeded user holds USD");
-      // The exact conversion, checked to the cent: USD × 161.23 / 1.055.
+      // Exact decimals, as converted: USD × 161.23 / 1.055 at 20 significant digits.
+      const D20 = Decimal.clone({ precision: 20 });
+      const jpyOf = (usdAmount: string) => new D20(usdAmount).times("161.23").div("1.055");
+      assert.equal(holdings.base.positions_value, jpyOf(usd.positions_value).toFixed());
+      assert.equal(holdings.base.cash, jpyOf(usd.cash).toFixed());
       assert.equal(
-        Number(holdings.base.total).toFixed(2),
-        (Number(usd.total) * 161.23 / 1.055).toFixed(2),
+        holdings.base.total,
+        new Decimal(holdings.base.positions_value).plus(holdings.base.cash).toFixed(),
       );
 
       // CHF is only in an older day's rates; XYZ in none: refused with a sentence, nothing changes.

@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { encode, kvKeys, MarketStatus, subjects, type SymbolStream } from "@meridian/proto";
 import { gauge, type Logger } from "@meridian/runtime";
 import type { Credential, MarketDataProvider } from "./market_data/mod.ts";
-import type { PricePublisher } from "./publisher.ts";
+import { feedOf, type PricePublisher } from "./publisher.ts";
 import { type AssignedSymbols, watchAssignment } from "./assignment_watch.ts";
 import { symbolDiff } from "./diff.ts";
 
@@ -83,15 +83,7 @@ export class Poller {
         const wanted = new Set(this.#symbols[kind]);
         for (const s of snaps.values()) {
           if (this.#stopped || !wanted.has(s.symbol)) continue;
-          publisher.setPreviousClose(s.symbol, s.previousClose);
-          publisher.publish({
-            symbol: s.symbol,
-            price: s.price,
-            size: s.size,
-            time: s.time,
-            feed: kind === "crypto" ? "crypto" : provider.feed,
-            delayed: true,
-          }, "poll");
+          publisher.publishSnapshot(s, feedOf(provider, kind), true, "poll");
         }
       } catch (e) {
         log.warn("snapshot poll failed", { stream: kind, symbols: symbols[kind].length, error: e });

@@ -14,9 +14,16 @@ import {
   type PriceTick,
   priceTickJson,
   subjects,
+  type SymbolStream,
 } from "@meridian/proto";
 import { counter, histogram, type Logger } from "@meridian/runtime";
 import { Coalescer } from "./coalesce.ts";
+import type { MarketDataProvider, Snapshot } from "./market_data/mod.ts";
+
+/** The feed a price of `stream` comes from: crypto's own, or the provider's stock feed. */
+export function feedOf(provider: MarketDataProvider, stream: SymbolStream): PriceFeed {
+  return stream === "crypto" ? "crypto" : provider.feed;
+}
 
 const ticksOut = counter(
   "meridian_prices_ticks_out_total",
@@ -69,9 +76,16 @@ export class PricePublisher {
     private readonly log: Logger,
   ) {}
 
-  /** Remembers a symbol's previous close (from a snapshot) for its KV entry. */
-  setPreviousClose(symbol: string, close: string | null): void {
-    this.#previousClose.set(symbol, close);
+  /**
+   * Publishes a snapshot's latest trade (seeding a new symbol, or polled) and keeps its
+   * previous close for the symbol's KV entry.
+   */
+  publishSnapshot(s: Snapshot, feed: PriceFeed, delayed: boolean, source: "seed" | "poll"): void {
+    this.#previousClose.set(s.symbol, s.previousClose);
+    this.publish(
+      { symbol: s.symbol, price: s.price, size: s.size, time: s.time, feed, delayed },
+      source,
+    );
   }
 
   /** Publishes one price now and queues its KV write. */

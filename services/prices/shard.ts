@@ -11,7 +11,7 @@ import { counter, gauge, type Logger } from "@meridian/runtime";
 import type { ShardCredential } from "./credentials.ts";
 import { symbolDiff } from "./diff.ts";
 import type { MarketDataProvider, MarketStream, StreamStatus } from "./market_data/mod.ts";
-import type { PricePublisher } from "./publisher.ts";
+import { feedOf, type PricePublisher } from "./publisher.ts";
 import { type AssignedSymbols, watchAssignment } from "./assignment_watch.ts";
 
 const ticksIn = counter("meridian_prices_ticks_in_total", "Trades received from the streams", [
@@ -118,7 +118,7 @@ export class Shard {
     let stream = this.#streams.get(kind);
     if (stream) return stream;
     const { provider, credential, publisher, log } = this.deps;
-    const feed = kind === "crypto" ? "crypto" : provider.feed;
+    const feed = feedOf(provider, kind);
     const delayed = kind === "crypto" ? false : provider.delayed;
     let lastState = "";
     stream = provider.openStream(kind, credential, {
@@ -189,17 +189,11 @@ export class Shard {
     try {
       const snaps = await provider.snapshots(kind, symbols, credential);
       const wanted = new Set(this.#symbols[kind]);
+      const feed = feedOf(provider, kind);
+      const late = delayed || (kind === "stocks" && provider.delayed);
       for (const s of snaps.values()) {
         if (this.#stopped || !wanted.has(s.symbol)) continue;
-        publisher.setPreviousClose(s.symbol, s.previousClose);
-        publisher.publish({
-          symbol: s.symbol,
-          price: s.price,
-          size: s.size,
-          time: s.time,
-          feed: kind === "crypto" ? "crypto" : provider.feed,
-          delayed: delayed || (kind === "stocks" && provider.delayed),
-        }, delayed ? "poll" : "seed");
+        publisher.publishSnapshot(s, feed, late, delayed ? "poll" : "seed");
       }
     } catch (e) {
       log.warn("snapshot failed", {

@@ -1,8 +1,25 @@
 /**
- * Helpers for the sandbox's own tests: a webhook receiver and a signed raw SnapTrade request.
+ * Helpers for tests that use the sandbox: its admin API, a webhook receiver and a signed raw
+ * SnapTrade request.
  * @module
  */
 import { snapTradeRequestSignature } from "./snaptrade/mod.ts";
+
+/** Calls the sandbox at `baseUrl`'s admin API: GET without a body, else POST; throws unless 2xx. */
+export async function sandboxAdmin(
+  baseUrl: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await fetch(`${baseUrl}/_admin${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
 
 /** One webhook the receiver got. */
 export interface Received {

@@ -24,6 +24,7 @@ import {
   type TestNats,
 } from "@meridian/runtime/testing";
 import { startSandbox } from "../../sandbox/mod.ts";
+import { sandboxAdmin } from "../../sandbox/test_support.ts";
 
 const PRICES_MAIN = new URL("../main.ts", import.meta.url);
 const SYMBOLS_MAIN = new URL("../../symbols/main.ts", import.meta.url);
@@ -149,16 +150,7 @@ export async function startMarketEnv(opts: { tradeIntervalMs?: number } = {}): P
         return u.id;
       });
     },
-    async admin(path, body) {
-      const res = await fetch(`${sandbox.url}/_admin${path}`, {
-        method: body === undefined ? "GET" : "POST",
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = await res.json();
-      if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    },
+    admin: (path, body) => sandboxAdmin(sandbox.url, path, body),
     async close() {
       await Promise.all(processes.map((p) => p.kill("SIGKILL")));
       await nc.close().catch(() => {});

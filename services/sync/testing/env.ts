@@ -13,6 +13,7 @@ import {
 } from "@meridian/runtime";
 import { eventually, startNats, testDatabase } from "@meridian/runtime/testing";
 import { startSandbox } from "../../sandbox/mod.ts";
+import { sandboxAdmin } from "../../sandbox/test_support.ts";
 import { createSyncDeps, type SyncDeps } from "../deps.ts";
 import { SyncWorker } from "../worker.ts";
 
@@ -86,16 +87,7 @@ export async function startSyncEnv(
     sandboxUrl: sandbox.url,
     keyringSpec,
     logs,
-    async admin(path, body) {
-      const res = await fetch(`${sandbox.url}/_admin${path}`, {
-        method: body === undefined ? "GET" : "POST",
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = await res.json();
-      if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    },
+    admin: (path, body) => sandboxAdmin(sandbox.url, path, body),
     async user(email) {
       const [u] = await db.sql<{ id: string }[]>`
         insert into users (email, password_hash)
