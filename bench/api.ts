@@ -283,7 +283,23 @@ if (Deno.args[0] === "--load") {
             seq,
             currency: "USD",
             total: "100000.00",
+            positions_value: "100000.00",
+            cash: "0",
+            totals: [],
             accounts: [],
+            day_change: { amount: "0", percent: null, covered: 0, positions: 0 },
+            unrealized_pl: { amount: "0", cost_basis: "0", covered: 0, positions: 0 },
+            prices: {
+              as_of: null,
+              live: 0,
+              delayed: 0,
+              stale: 0,
+              provider: 0,
+              unpriced: 0,
+              market: "unknown",
+            },
+            fx: { date: null, unconverted: [] },
+            quotes: {},
           }),
         );
         // Spread the second's messages instead of one burst.
