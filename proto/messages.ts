@@ -29,6 +29,7 @@ export const SECURITY_TYPES = [
   "other",
 ] as const;
 export const SecurityType = z.enum(SECURITY_TYPES);
+export type SecurityType = z.infer<typeof SecurityType>;
 
 /** Transaction types Meridian distinguishes (the `transactions.type` check constraint). */
 export const TRANSACTION_TYPES = [
@@ -197,6 +198,38 @@ export function priceTickJson(tick: PriceTick, symbolJson: string): string {
   return `{"symbol":${symbolJson},"price":"${tick.price}","size":"${tick.size}","time":"${tick.time}","feed":"${tick.feed}","delayed":${tick.delayed}}`;
 }
 
+const FAST_DECIMAL = /^-?\d+(\.\d+)?$/;
+const FAST_SYMBOL = /^[A-Z0-9][A-Z0-9./]{0,63}$/;
+const FAST_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const FEEDS: ReadonlySet<string> = new Set(PriceFeed.options);
+const tickDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes a `prices.<SYMBOL>` message, or returns null when it is not a {@link PriceTick}.
+ * Every consumer of the price stream reads tens of thousands a second, so the common shape
+ * (what {@link priceTickJson} writes) is checked directly; anything else goes through the
+ * schema, so the result is exactly what `PriceTick` accepts.
+ */
+export function decodePriceTick(data: Uint8Array): PriceTick | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(tickDecoder.decode(data));
+  } catch {
+    return null;
+  }
+  const t = json as Record<string, unknown>;
+  if (
+    typeof t === "object" && t !== null && Object.keys(t).length === 6 &&
+    typeof t.symbol === "string" && FAST_SYMBOL.test(t.symbol) &&
+    typeof t.price === "string" && FAST_DECIMAL.test(t.price) &&
+    typeof t.size === "string" && FAST_DECIMAL.test(t.size) &&
+    typeof t.time === "string" && FAST_TIME.test(t.time) && !Number.isNaN(Date.parse(t.time)) &&
+    typeof t.feed === "string" && FEEDS.has(t.feed) && typeof t.delayed === "boolean"
+  ) return t as PriceTick;
+  const r = PriceTick.safeParse(json);
+  return r.success ? r.data : null;
+}
+
 /** KV `last_prices`: a symbol's last price and the previous session's close. */
 export const LastPrice = z.object({
   symbol: MarketSymbol,
@@ -354,6 +387,14 @@ export const PortfolioValue = z.object({
 });
 export type PortfolioValue = z.infer<typeof PortfolioValue>;
 
+/** `users.settings.<userId>`: a user changed their settings. */
+export const UserSettingsChanged = z.object({
+  user_id: Id,
+  base_currency: CurrencyCode,
+  at: Timestamp,
+});
+export type UserSettingsChanged = z.infer<typeof UserSettingsChanged>;
+
 /** `portfolio.pending.<userId>`: connections with updates waiting for a refresh. */
 export const PortfolioPending = z.object({
   user_id: Id,
@@ -410,6 +451,7 @@ export const messageSchemas = {
   ShardInfo,
   MarketStatus,
   PortfolioValue,
+  UserSettingsChanged,
   PortfolioPending,
   OrderEvent,
 } as const;

@@ -57,6 +57,9 @@ export const subjects = {
   /** Core: which connections of a user have pending updates. */
   portfolioPending: (userId: string) => `portfolio.pending.${encodeToken(userId)}`,
   portfolioPendingAll: "portfolio.pending.*",
+  /** Core: a user's settings changed (their base currency), for whoever values them. */
+  userSettings: (userId: string) => `users.settings.${encodeToken(userId)}`,
+  userSettingsAll: "users.settings.*",
   /** JetStream ORDERS: order lifecycle events of one user. */
   orders: (userId: string) => `orders.${encodeToken(userId)}`,
   ordersAll: "orders.*",
@@ -104,6 +107,11 @@ export const kvKeys = {
   pollerLease: "prices.poller",
   /** `market_status`: the US equity market. */
   usEquityMarket: "us_equity",
+  /** `portfolio_values`: one user's last `PortfolioValue`. */
+  portfolioValue: (userId: string) => encodeKvToken(userId),
+  /** `leases`: one running `valuation` instance; users are spread over the live ones. */
+  valuationMember: (instance: string) => `valuation.member.${encodeKvToken(instance)}`,
+  valuationMemberAll: "valuation.member.>",
 } as const;
 
 /** The last token of a subject, decoded (the user id or symbol of per-entity subjects). */

@@ -53,6 +53,8 @@ export const ConfigSchema = z.object({
   FX_URL: url(["http:", "https:"]).optional(),
   /** Seconds between snapshot polls of symbols no stream carries. */
   PRICES_POLL_S: z.coerce.number().int().min(1).max(3600).default(60),
+  /** At most one `portfolio.value` per user per this many milliseconds (latest wins). */
+  VALUE_PUBLISH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   SECRETS_KEYRING: z.string().regex(
     /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
     "expected comma-separated id:base64(32 bytes) entries, the first encrypts",

@@ -369,7 +369,7 @@ export class Lease {
       this.#setHeld(true);
       return true;
     } catch (e) {
-      if (!isConflict(e)) log?.warn("lease acquire failed", { lease: key, error: e });
+      if (!isKvConflict(e)) log?.warn("lease acquire failed", { lease: key, error: e });
       return false;
     }
   }
@@ -400,7 +400,7 @@ export class Lease {
         if (tenure === this.#tenure && this.#held) this.#lastOk = sentAt;
       },
       (e) => {
-        if (isConflict(e)) {
+        if (isKvConflict(e)) {
           if (tenure === this.#tenure && this.#held) {
             log?.warn("lease taken over by another holder", { lease: key, holder });
             this.#halt();
@@ -469,7 +469,8 @@ export class Lease {
 }
 
 /** A write lost a compare-and-swap: the key's revision was not the one expected. */
-function isConflict(e: unknown): boolean {
+/** True when a KV compare-and-swap lost: someone else wrote the key first. */
+export function isKvConflict(e: unknown): boolean {
   return e instanceof JetStreamApiError &&
     (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
       e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);

@@ -1,13 +1,26 @@
-/** The valuation service. */
-import { fxUrl, runService } from "@meridian/runtime";
+/**
+ * The valuation service: values the portfolios of the users it owns on every price tick and
+ * publishes `portfolio.value.<userId>`; keeps the ECB's FX reference rates current.
+ */
+import { fxUrl, instanceId, runService } from "@meridian/runtime";
 import { scheduleFxRefresh } from "./fx_rates.ts";
+import { startValuer } from "./valuer.ts";
 
 await runService({
   name: "valuation",
   database: true,
-  start(ctx) {
+  async start(ctx) {
+    const { sql, nats, log, config, shutdown } = ctx;
     // The ECB's daily reference rates: at start, then every 6 h (retried with backoff).
-    const stop = scheduleFxRefresh({ sql: ctx.sql, url: fxUrl(ctx.config), log: ctx.log });
-    ctx.shutdown.add("fx rates", stop);
+    const stopFx = scheduleFxRefresh({ sql, url: fxUrl(config), log });
+    shutdown.add("fx rates", stopFx);
+    const stop = await startValuer({
+      sql,
+      nats,
+      log,
+      instance: instanceId("valuation"),
+      publishMs: config.VALUE_PUBLISH_MS,
+    });
+    shutdown.add("valuation", stop);
   },
 });

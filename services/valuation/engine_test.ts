@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { PortfolioValue } from "@meridian/proto";
+import { ValuationEngine } from "./engine.ts";
+import type { PositionInput, UserHoldings } from "./holdings.ts";
+
+const U1 = "00000000-0000-4000-8000-000000000001";
+const U2 = "00000000-0000-4000-8000-000000000002";
+const A1 = "00000000-0000-4000-8000-0000000000a1";
+const A2 = "00000000-0000-4000-8000-0000000000a2";
+
+function position(p: Partial<PositionInput> & Pick<PositionInput, "symbol" | "quantity">) {
+  const symbol = p.instrument_symbol ?? p.symbol;
+  return {
+    id: crypto.randomUUID(),
+    account_id: A1,
+    security_type: "equity",
+    price: "100",
+    previous_close: null,
+    cost_basis: null,
+    currency: "USD",
+    option_details: null,
+    synced_at: new Date("2026-11-30T12:00:00Z"),
+    instrument_id: `10000000-0000-4000-8000-${
+      symbol.padStart(12, "0").slice(-12).replace(/[^0-9a-f]/gi, "0")
+    }`,
+    instrument_symbol: symbol,
+    instrument_currency: "USD",
+    ...p,
+  } as PositionInput;
+}
+
+function holdings(user: string, positions: PositionInput[], extra: Partial<UserHoldings> = {}) {
+  return {
+    user_id: user,
+    base_currency: "USD",
+    account_ids: [A1, A2],
+    positions,
+    balances: [],
+    ...extra,
+  } satisfies UserHoldings;
+}
+
+function harness(publishMs = 1000) {
+  const sent: PortfolioValue[] = [];
+  const engine: ValuationEngine = new ValuationEngine({
+    publishMs,
+    refreshMs: 30_000,
+    publish: (v) => {
+      sent.push(PortfolioValue.parse(v));
+      queueMicrotask(() => engine.settled(v.user_id, true));
+    },
+  });
+  return { engine, sent };
+}
+
+const tick = (symbol: string, price: string, time = "2026-11-30T15:00:00.000Z") => ({
+  symbol,
+  price,
+  time,
+  delayed: false,
+});
+
+Deno.test("a tick moves the value by exactly Δprice × quantity, in the accounts that hold it", async () => {
+  const { engine, sent } = harness();
+  engine.setUser(
+    holdings(U1, [
+      position({ symbol: "AAPL", quantity: "10.5" }),
+      position({ symbol: "AAPL", quantity: "0.000001", account_id: A2, price: "99" }),
+      position({ symbol: "MSFT", quantity: "3" }),
+    ], { balances: [{ account_id: A1, currency: "USD", cash: "12.34" }] }),
+    0,
+  );
+  engine.drain(0);
+  assert.equal(sent.length, 1);
+  // Both AAPL accounts take the freshest provider price pair (the same synced_at: the smaller id).
+  await Promise.resolve();
+  engine.onTick(tick("AAPL", "187.4321"), 10);
+  engine.onTick(tick("AAPL", "187.4322"), 20);
+  engine.drain(500);
+  assert.equal(sent.length, 1, "at most one value per interval");
+  engine.drain(1000);
+  assert.equal(sent.length, 2);
+  const v = sent[1];
+  // 10.500001 × 187.4322 + 3 × 100 + 12.34
+  assert.equal(v.total, "2280.3782874322");
+  assert.equal(v.seq, 2);
+  assert.equal(v.accounts.find((a) => a.account_id === A2)!.value, "0.0001874322");
+  assert.deepEqual(v.quotes.AAPL, {
+    price: "187.4322",
+    previous_close: null,
+    time: "2026-11-30T15:00:00.000Z",
+    delayed: false,
+  });
+  await Promise.resolve();
+  const before = v.total;
+  engine.onTick(tick("AAPL", "188.4322", "2026-11-30T15:00:01.000Z"), 1100);
+  engine.drain(2000);
+  const after = sent[2].total;
+  assert.equal(before, "2280.3782874322");
+  assert.equal(after, "2290.8782884322"); // + 1 × 10.500001
+});
+
+Deno.test("an idle portfolio is published as soon as a tick reaches it; others are not", async () => {
+  const { engine, sent } = harness();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.setUser(holdings(U2, [position({ symbol: "MSFT", quantity: "1" })]), 0);
+  engine.drain(0);
+  assert.equal(sent.length, 2);
+  await Promise.resolve();
+  engine.drain(1000); // nothing changed: both go idle
+  assert.equal(sent.length, 2);
+  engine.onTick(tick("AAPL", "101"), 5000);
+  assert.equal(engine.takeWoken(), true);
+  engine.drain(5000);
+  assert.equal(sent.length, 3);
+  assert.equal(sent[2].user_id, U1);
+  assert.equal(sent[2].total, "101");
+});
+
+Deno.test("an older tick than the price held is ignored", async () => {
+  const { engine, sent } = harness();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "2" })]), 0);
+  engine.drain(0);
+  await Promise.resolve();
+  engine.onTick(tick("AAPL", "110", "2026-11-30T15:00:05.000Z"), 1000);
+  engine.onTick(tick("AAPL", "90", "2026-11-30T15:00:04.000Z"), 1000);
+  engine.drain(1000);
+  assert.equal(sent.at(-1)!.total, "220");
+});
+
+Deno.test("a lost swap raises seq above the newer value's, and the user is published again", async () => {
+  const sent: PortfolioValue[] = [];
+  const engine = new ValuationEngine({
+    publishMs: 100,
+    refreshMs: 30_000,
+    publish: (v) => sent.push(v),
+  });
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0, 41);
+  engine.drain(0);
+  assert.equal(sent[0].seq, 42);
+  engine.drain(200); // still in flight: not published again
+  assert.equal(sent.length, 1);
+  engine.settled(U1, false, 50);
+  engine.drain(400);
+  assert.equal(sent[1].seq, 51);
+  await Promise.resolve();
+});
+
+Deno.test("holdings replaced by a sync are published at the next turn with the seq continuing", async () => {
+  const { engine, sent } = harness();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.drain(0);
+  await Promise.resolve();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "3" })]), 300);
+  engine.drain(999);
+  assert.equal(sent.length, 1);
+  engine.drain(1000);
+  assert.equal(sent[1].total, "300");
+  assert.equal(sent[1].seq, 2);
+});
+
+Deno.test("a removed user is neither valued nor woken", async () => {
+  const { engine, sent } = harness();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.drain(0);
+  await Promise.resolve();
+  engine.removeUser(U1);
+  engine.onTick(tick("AAPL", "120"), 2000);
+  engine.drain(5000);
+  assert.equal(sent.length, 1);
+  assert.equal(engine.users, 0);
+});

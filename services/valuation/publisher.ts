@@ -1,0 +1,93 @@
+/**
+ * Sends portfolio values: first into KV `portfolio_values` as a compare-and-swap on the
+ * revision last seen for the user, then on `portfolio.value.<userId>`. The swap is what keeps
+ * `seq` strictly increasing across instances: while users move between instances, a writer
+ * that is not up to date loses the swap, reads the newer value's `seq` back and continues
+ * above it, and what it lost never reaches the subject.
+ * @module
+ */
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { encodeTyped, kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
+import { counter, isKvConflict, type Logger } from "@meridian/runtime";
+
+const publishedTotal = counter(
+  "meridian_valuation_values_published_total",
+  "Portfolio values published",
+);
+const conflictsTotal = counter(
+  "meridian_valuation_value_conflicts_total",
+  "Portfolio values not published because the KV held a newer one (users moving between instances)",
+);
+const failuresTotal = counter(
+  "meridian_valuation_value_failures_total",
+  "Portfolio values not published because NATS did not take them (retried at the next turn)",
+);
+
+/** How a send ended: `seq` is the KV's newer sequence number after a lost swap. */
+export type Settled = (userId: string, ok: boolean, seq?: number) => void;
+
+/** Writes and publishes values; one in flight per user (the engine sees to it). */
+export class ValuePublisher {
+  readonly #revisions = new Map<string, number>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+    private readonly log: Logger,
+    private readonly settled: Settled,
+  ) {}
+
+  /** Reads a user's last value from the KV: its `seq` (0 when none), remembering the revision. */
+  async lastSeq(userId: string): Promise<number> {
+    const e = await this.kv.get(kvKeys.portfolioValue(userId));
+    if (!e || e.operation !== "PUT") {
+      if (e) this.#revisions.set(userId, e.revision);
+      else this.#revisions.delete(userId);
+      return 0;
+    }
+    this.#revisions.set(userId, e.revision);
+    const v = safeDecode(PortfolioValue, e.value);
+    return v.success ? v.data.seq : 0;
+  }
+
+  /** Forgets a user (no longer valued here). */
+  forget(userId: string): void {
+    this.#revisions.delete(userId);
+  }
+
+  /** Sends one value; reports through `settled`. */
+  send(value: PortfolioValue): void {
+    const user = value.user_id;
+    const key = kvKeys.portfolioValue(user);
+    const bytes = encodeTyped(PortfolioValue, value);
+    const revision = this.#revisions.get(user);
+    const write = revision === undefined
+      ? this.kv.create(key, bytes)
+      : this.kv.update(key, bytes, revision);
+    write.then(
+      (r) => {
+        this.#revisions.set(user, r);
+        this.nc.publish(subjects.portfolioValue(user), bytes);
+        publishedTotal.inc();
+        this.settled(user, true);
+      },
+      (e) => {
+        if (!isKvConflict(e)) {
+          failuresTotal.inc();
+          this.log.warn("portfolio value not written; retrying at the next turn", {
+            user_id: user,
+            error: e,
+          });
+          this.settled(user, false);
+          return;
+        }
+        conflictsTotal.inc();
+        this.lastSeq(user).then(
+          (seq) => this.settled(user, false, seq),
+          () => this.settled(user, false),
+        );
+      },
+    );
+  }
+}
