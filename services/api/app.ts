@@ -14,7 +14,7 @@ import { listPendingUpdates } from "@meridian/portfolio";
 import type { ApiDeps, ApiEnv, RouteContext } from "./context.ts";
 import { errorHandler } from "./errors.ts";
 import { HoldingsCache } from "./holdings_cache.ts";
-import { ApiError } from "./http.ts";
+import { ApiError, NOT_FOUND } from "./http.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { openApiDocument } from "./openapi.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -48,7 +48,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
 
   const app = new Hono<ApiEnv>();
   app.onError(errorHandler(log));
-  app.notFound((c) => c.json({ error: "not found" }, 404));
+  app.notFound((c) => c.json({ error: NOT_FOUND }, 404));
 
   // Security headers on everything; API responses are never cached.
   app.use("*", async (c, next) => {
@@ -67,14 +67,14 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
       const site = c.req.header("sec-fetch-site");
       const origin = c.req.header("origin");
       if (site && site !== "same-origin" && site !== "none") {
-        throw new ApiError(403, "cross-site request refused");
+        throw new ApiError(403, "Requests from other sites are refused.");
       }
       // Only PUBLIC_URL's origin: never one derived from the request's own Host header, which
       // the sender controls.
       if (origin && origin !== publicOrigin) {
         throw new ApiError(
           403,
-          `cross-origin request refused: open Meridian at ${publicOrigin} (PUBLIC_URL)`,
+          `Requests from other origins are refused: open Meridian at ${publicOrigin} (PUBLIC_URL).`,
         );
       }
     }
@@ -89,7 +89,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   const requireUser = async (c: Context<ApiEnv>, next: () => Promise<void>) => {
     const token = readToken(c.req.header("cookie"), secure(c));
     const user = token ? await sessions.resolve(token) : null;
-    if (!user) throw new ApiError(401, "sign in required");
+    if (!user) throw new ApiError(401, "Sign in to continue.");
     c.set("user", user);
     await next();
   };
@@ -139,7 +139,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   app.route("/", connectionRoutes(ctx));
   app.route("/", readRoutes(ctx));
   app.route("/", streamRoutes(ctx));
-  app.all("/api/*", (c) => c.json({ error: "not found" }, 404));
+  app.all("/api/*", (c) => c.json({ error: NOT_FOUND }, 404));
   app.route("/", staticFiles(deps.webDist));
 
   // The session variable is internal; callers see a plain Hono app.

@@ -81,7 +81,11 @@ Deno.test("signup, login, me, logout, cookie flags and rotation", sanitize, asyn
     });
     assert.equal(bad.status, 400);
     const badBody = await json(bad);
-    assert.equal(badBody.error, "invalid request");
+    // The error reads as sentences: what to fix, not zod's codes.
+    assert.equal(
+      badBody.error,
+      "Your email address must be a valid email address. Use a password of at least 10 characters.",
+    );
     assert.ok(badBody.issues.length >= 2);
 
     // Login rotates: the new cookie works, the one sent along no longer does.

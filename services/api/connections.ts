@@ -58,6 +58,54 @@ function answer(step: ReconnectStep): ReconnectAnswer {
   }
 }
 
+/** "Alpaca (paper) · Alpaca PA3DEMO0001 ···0001": the connection's institution and account. */
+export function connectedAs(
+  institution: string,
+  account: { name: string; number_mask: string | null } | undefined,
+): string {
+  if (!account) return institution;
+  const mask = account.number_mask && !account.name.endsWith(account.number_mask)
+    ? ` ···${account.number_mask}`
+    : "";
+  return `${institution} · ${account.name}${mask}`;
+}
+
+/**
+ * Refuses (409) an Alpaca key this user has already connected, before Alpaca is called or
+ * anything is stored. The key ids are sealed with the secrets, so each of the user's Alpaca
+ * connections is opened and compared here; neither key id nor secret is logged or answered.
+ */
+async function refuseKnownAlpacaKey(deps: SyncDeps, userId: string, keyId: string) {
+  const rows = await deps.sql<{
+    id: string;
+    user_id: string;
+    provider: "alpaca";
+    external_id: string;
+    institution: string;
+    secret_key_id: string | null;
+    secret_ciphertext: Uint8Array | null;
+  }[]>`
+    select id, user_id, provider, external_id, institution, secret_key_id, secret_ciphertext
+      from connections
+     where user_id = ${userId} and provider = 'alpaca' and secret_ciphertext is not null
+     order by created_at, id`;
+  const wanted = keyId.trim();
+  for (const row of rows) {
+    // A secret that no longer opens (its key retired) cannot match: that connection is
+    // repaired with Reconnect, not here.
+    const creds = await deps.providers.alpaca.credentials(deps, row).catch(() => null);
+    if (creds?.keyId !== wanted) continue;
+    const [account] = await deps.sql<{ name: string; number_mask: string | null }[]>`
+      select name, number_mask from accounts
+       where connection_id = ${row.id} and user_id = ${userId}
+       order by name, id limit 1`;
+    throw new ApiError(
+      409,
+      `This Alpaca key is already connected as ${connectedAs(row.institution, account)}.`,
+    );
+  }
+}
+
 /** The flows over one set of sync dependencies. */
 export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): ConnectionsPort {
   const { snaptrade, plaid, alpaca } = deps.providers;
@@ -105,15 +153,17 @@ export function connectionsPortFrom(deps: SyncDeps, relayPublicUrl: string): Con
     plaidComplete: (userId, opts) =>
       step(userId, async () => connected(await plaid.complete(deps, userId, opts))),
     alpacaConnect: (userId, opts) =>
-      step(userId, async () =>
-        connected(
+      step(userId, async () => {
+        if (!opts.reconnectId) await refuseKnownAlpacaKey(deps, userId, opts.keyId);
+        return connected(
           await alpaca.complete(deps, userId, {
             keyId: opts.keyId,
             secret: opts.secretKey,
             paper: opts.paper,
             reconnectConnectionId: opts.reconnectId,
           }),
-        )),
+        );
+      }),
     reconnect: (userId, id, opts) =>
       step(userId, async () =>
         answer(

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { BodyError, readBody } from "@meridian/runtime";
+import { type IssueDetail, issueSentence, issuesSummary } from "./sentences.ts";
 
 /** Thrown to answer `status` with `{error, …extra}` and `headers`: the api's one HTTP error. */
 export class ApiError extends Error {
@@ -28,28 +29,35 @@ export function retryLater(status: 429 | 503, message: string, retryAfterS: numb
 
 /** A 503 for a dependency that is down; nothing was changed, so the client may simply retry. */
 export function unavailable(): ApiError {
-  return retryLater(503, "temporarily unavailable; try again shortly", 5);
+  return retryLater(503, "Meridian is temporarily unavailable. Try again shortly.", 5);
 }
 
-/** A 400 `{error: "invalid request", issues}`. */
+/** What a 404 says, whether the thing never existed or is someone else's. */
+export const NOT_FOUND = "That was not found.";
+
+/**
+ * A 400 `{error, issues}`: each issue's message a sentence, and `error` those sentences, so
+ * a client that shows only `error` still says what to fix.
+ */
 export function invalid(issues: readonly Issue[]): ApiError {
-  return new ApiError(400, "invalid request", { issues: publicIssues(issues) });
+  const shown = publicIssues(issues);
+  return new ApiError(400, issuesSummary(shown.map((i) => i.message)), { issues: shown });
 }
 
 /** One problem with a request: where, and what (never the value). */
-export interface Issue {
-  path: readonly PropertyKey[];
-  message: string;
-}
+export type Issue = IssueDetail;
 
 /** Largest JSON body accepted. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Issues as the api returns them: path and message only (never the input value). */
+/**
+ * Issues as the api returns them: path and a sentence only (never the input value, which
+ * zod may carry and which can be a secret).
+ */
 export function publicIssues(issues: readonly Issue[]) {
   return issues.slice(0, 20).map((i) => ({
     path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-    message: i.message,
+    message: issueSentence(i),
   }));
 }
 
@@ -62,24 +70,27 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
     bytes = await readBody(c.req.raw, MAX_BODY_BYTES);
   } catch (e) {
     if (e instanceof BodyError && e.status === 413) {
-      throw new ApiError(413, "request body too large");
+      throw new ApiError(
+        413,
+        `The request body is too large (at most ${MAX_BODY_BYTES / 1024} KiB).`,
+      );
     }
-    throw new ApiError(400, "request body could not be read");
+    throw new ApiError(400, "The request body could not be read.");
   }
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new ApiError(400, "request body is not UTF-8");
+    throw new ApiError(400, "The request body is not UTF-8 text.");
   }
   let json: unknown = {};
   if (text.trim() !== "") {
     if (!/^application\/(.+\+)?json\b/i.test(type)) {
-      throw new ApiError(415, "expected content-type application/json");
+      throw new ApiError(415, "Send the request body as JSON (Content-Type: application/json).");
     }
     try {
       json = JSON.parse(text);
     } catch {
-      throw new ApiError(400, "request body is not valid JSON");
+      throw new ApiError(400, "The request body is not valid JSON.");
     }
   }
   const parsed = schema.safeParse(json);
@@ -98,7 +109,7 @@ export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
 export function idParam(c: Context, name = "id"): string {
   const id = c.req.param(name) ?? "";
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
-    throw new ApiError(404, "not found");
+    throw new ApiError(404, NOT_FOUND);
   }
   return id.toLowerCase();
 }

@@ -27,17 +27,17 @@ export const PlainText = (max: number) =>
 /** A calendar date PostgreSQL's `date` holds as written: years 0001 to 9999. */
 export const CalendarDate = z.iso.date().refine(
   (d) => !d.startsWith("0000-"),
-  "year must be 0001 or later",
+  "must be in the year 0001 or later",
 );
 
 /** A token a provider issued (Plaid link and public tokens): letters, digits, `-` and `_`. */
-const ProviderToken = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, "not a token");
+const ProviderToken = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, "must be a token Plaid issued");
 
 const Email = z.string().trim().toLowerCase().min(3).max(254).pipe(z.email());
 
 export const SignupBody = z.object({
   email: Email,
-  password: z.string().min(10, "use at least 10 characters").max(256),
+  password: z.string().min(10, "Use a password of at least 10 characters.").max(256),
 }).strict();
 export const LoginBody = z.object({
   email: Email,
@@ -80,7 +80,7 @@ export const MeView = z.object({
 
 /** `PATCH /api/me`: the user's own settings. */
 export const MePatchBody = z.object({
-  base_currency: z.string().regex(/^[A-Z]{3}$/, "a currency is three capital letters, like USD"),
+  base_currency: z.string().regex(/^[A-Z]{3}$/, "A currency is three capital letters, like USD."),
 }).strict();
 
 export const RefreshBody = z.object({
@@ -138,7 +138,7 @@ export const PlaidLinkView = z.object({
 export const PlaidExchangeBody = z.object({
   public_token: ProviderToken.optional(),
   link_token: ProviderToken.optional(),
-}).strict().refine((b) => b.public_token || b.link_token, "public_token or link_token is required");
+}).strict().refine((b) => b.public_token || b.link_token, "Send a public_token or a link_token.");
 export const PlaidCallbackQuery = z.object({
   link_token: z.string().min(1).max(512).optional(),
   public_token: z.string().min(1).max(512).optional(),
@@ -152,16 +152,19 @@ export const PlaidCallbackQuery = z.object({
  */
 export const AlpacaBody = z.object({
   key_id: z.string().trim()
-    .regex(/^[A-Za-z0-9]*$/, "The API key id may contain only letters and digits.")
-    .min(8, "The API key id is at least 8 characters long.")
-    .max(64, "The API key id is at most 64 characters long."),
+    // An empty field needs one sentence, not also the length rule's.
+    .min(1, { error: "Enter your Alpaca API key ID.", abort: true })
+    .regex(/^[A-Za-z0-9]*$/, "The API key ID may contain only letters and digits.")
+    .min(8, "The API key ID is at least 8 characters long.")
+    .max(64, "The API key ID must be 64 characters or fewer."),
   secret_key: z.string().trim()
+    .min(1, { error: "Enter your Alpaca secret key.", abort: true })
     .regex(
       /^[\x21-\x7e]*$/,
       "The secret key may contain only letters, digits and printable symbols.",
     )
     .min(8, "The secret key is at least 8 characters long.")
-    .max(128, "The secret key is at most 128 characters long."),
+    .max(128, "The secret key must be 128 characters or fewer."),
   paper: z.boolean().default(true),
 }).strict();
 /** Repairing a connection: new keys when its provider is repaired with keys (Alpaca). */

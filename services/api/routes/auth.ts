@@ -47,14 +47,14 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
   app.post("/api/auth/signup", async (c) => {
     const body = await jsonBody(c, S.SignupBody);
     const claim = await throttle.claimAddress(clientAddress(c), now());
-    if (!claim.ok) throw throttled(claim, "too many attempts; try again later");
+    if (!claim.ok) throw throttled(claim, "Too many attempts. Try again later.");
     const hash = await hashPassword(body.password);
     const user = await createUser(sql, {
       email: body.email,
       passwordHash: hash,
       allowSignup: config.ALLOW_SIGNUP,
     });
-    if (user === "closed") throw new ApiError(403, "sign-up is closed on this installation");
+    if (user === "closed") throw new ApiError(403, "Sign-up is closed on this installation.");
     if (user !== "taken") log.info("user signed up", { user_id: user.id, role: user.role });
     return c.json({ status: "accepted", next: "sign_in" }, 202);
   });
@@ -66,13 +66,15 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
     // Both claims are taken before the password is checked, each in one locked statement, so
     // parallel attempts are counted one by one.
     const fromAddress = await throttle.claimAddress(address, at);
-    if (!fromAddress.ok) throw throttled(fromAddress, "too many sign-in attempts; try again later");
+    if (!fromAddress.ok) {
+      throw throttled(fromAddress, "Too many sign-in attempts. Try again later.");
+    }
     const forAccount = await throttle.claimSignIn(body.email, address, at);
-    if (!forAccount.ok) throw throttled(forAccount, "too many sign-in attempts; try again later");
+    if (!forAccount.ok) throw throttled(forAccount, "Too many sign-in attempts. Try again later.");
     const row = await userForSignIn(sql, body.email);
     const ok = await verifyPassword(body.password, row?.password_hash ?? await DUMMY_HASH) &&
       row !== undefined;
-    if (!ok) throw new ApiError(401, "wrong email or password");
+    if (!ok) throw new ApiError(401, "Wrong email or password.");
     await throttle.succeeded(body.email, address);
     await startSession(c, row.id);
     return c.json({

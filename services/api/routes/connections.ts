@@ -5,7 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, idParam, invalid, jsonBody } from "../http.ts";
+import { ApiError, idParam, invalid, jsonBody, NOT_FOUND } from "../http.ts";
 import * as Q from "../queries.ts";
 import * as S from "../schemas.ts";
 
@@ -134,7 +134,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
 
   app.get("/api/connections/:id", async (c) => {
     const [conn] = await Q.listConnections(sql, c.get("user").id, idParam(c));
-    if (!conn) throw new ApiError(404, "not found");
+    if (!conn) throw new ApiError(404, NOT_FOUND);
     return c.json(conn);
   });
 
@@ -142,7 +142,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const userId = c.get("user").id;
     const id = idParam(c);
     const conn = await Q.connectionProvider(sql, userId, id);
-    if (!conn) throw new ApiError(404, "not found");
+    if (!conn) throw new ApiError(404, NOT_FOUND);
     const body = await jsonBody(c, S.ReconnectBody);
     // The provider decides how it is repaired: its pages (back to its callback here, which
     // completes the repair of this connection) or the new keys in the body.
@@ -169,7 +169,7 @@ export function connectionRoutes(ctx: RouteContext): Hono<ApiEnv> {
   app.delete("/api/connections/:id", async (c) => {
     const userId = c.get("user").id;
     const id = idParam(c);
-    if (!(await Q.ownsConnection(sql, userId, id))) throw new ApiError(404, "not found");
+    if (!(await Q.ownsConnection(sql, userId, id))) throw new ApiError(404, NOT_FOUND);
     await deps.connections.remove(userId, id);
     holdingsCache.invalidate(userId);
     return c.body(null, 204);

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { listPendingUpdates, NotFoundError, requestRefresh } from "@meridian/portfolio";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { ApiError, jsonBody, retryLater, unavailable } from "../http.ts";
+import { ApiError, jsonBody, NOT_FOUND, retryLater, unavailable } from "../http.ts";
 import * as S from "../schemas.ts";
 
 /** `GET /api/holdings`, `POST /api/holdings/refresh`, `GET /api/pending-updates`. */
@@ -43,11 +43,11 @@ export function holdingsRoutes(ctx: RouteContext): Hono<ApiEnv> {
       ttlH: config.HOLDINGS_TTL_H,
       now: now(),
     }).catch((e) => {
-      throw e instanceof NotFoundError ? new ApiError(404, "not found") : e;
+      throw e instanceof NotFoundError ? new ApiError(404, NOT_FOUND) : e;
     });
     if (result.kind === "cooldown") {
       const s = result.retry_after_s;
-      throw retryLater(429, `refreshed moments ago; try again in ${s} s`, s);
+      throw retryLater(429, `You refreshed moments ago. Try again in ${s} s.`, s);
     }
     if (result.kind === "up_to_date") return c.json({ status: "up_to_date" }, 200);
     return c.json({

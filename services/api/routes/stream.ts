@@ -16,7 +16,7 @@ export function streamRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const user = c.get("user");
     const lastEventId = c.req.header("last-event-id") ?? c.req.query("last_event_id");
     if (lastEventId !== undefined && lastEventId.length > 64) {
-      throw invalid([{ path: ["Last-Event-ID"], message: "too long" }]);
+      throw invalid([{ path: ["Last-Event-ID"], message: "The Last-Event-ID is too long." }]);
     }
     const body = hub.open(user.id, lastEventId, async () => ({
       pending: await listPendingUpdates(sql, user.id),
