@@ -108,14 +108,7 @@ export const consumers = {
     maxDeliver: 10,
     description: "symbols: reference-counts held symbols",
   },
-  valuation: {
-    stream: streams.holdings.name,
-    durable: "valuation",
-    filterSubject: subjects.holdingsChangedAll,
-    ackWaitS: 30,
-    maxDeliver: 10,
-    description: "valuation: keeps positions in memory",
-  },
+
 } as const satisfies Record<string, ConsumerDef>;
 
 /** KV buckets of the contract. */

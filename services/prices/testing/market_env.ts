@@ -1,6 +1,7 @@
 /**
  * The market-data integration environment: a throwaway NATS and PostgreSQL, the sandbox over
- * real HTTP and WebSocket, and the `symbols` and `prices` services started as processes.
+ * real HTTP and WebSocket, and the `symbols`, `prices` and `valuation` services started as
+ * processes.
  * @module
  */
 import { Kvm } from "@nats-io/kv";
@@ -28,6 +29,7 @@ import { sandboxAdmin } from "../../sandbox/test_support.ts";
 
 const PRICES_MAIN = new URL("../main.ts", import.meta.url);
 const SYMBOLS_MAIN = new URL("../../symbols/main.ts", import.meta.url);
+const VALUATION_MAIN = new URL("../../valuation/main.ts", import.meta.url);
 
 /** The test environment. */
 export interface MarketEnv {
@@ -39,6 +41,7 @@ export interface MarketEnv {
   /** Starts a `prices` instance; `env` overrides the defaults (iex, every demo data key). */
   prices(env?: Record<string, string>): ServiceProcess;
   symbols(env?: Record<string, string>): ServiceProcess;
+  valuation(env?: Record<string, string>): ServiceProcess;
   /** Every KV assignment, by key. */
   assignments(): Promise<Map<string, SymbolAssignment>>;
   /** The last price of each symbol in KV. */
@@ -92,6 +95,11 @@ export async function startMarketEnv(opts: { tradeIntervalMs?: number } = {}): P
     },
     symbols(extra = {}) {
       const p = startServiceProcess(SYMBOLS_MAIN, { ...base, ...extra });
+      processes.push(p);
+      return p;
+    },
+    valuation(extra = {}) {
+      const p = startServiceProcess(VALUATION_MAIN, { ...base, ...extra });
       processes.push(p);
       return p;
     },
