@@ -1,11 +1,17 @@
 /**
  * Pure aggregation of a user's rows into the holdings view: exact decimal arithmetic, no I/O.
+ * Prices follow the rules of `pricing.ts` (one price per instrument); a symbol's row is the
+ * sum of its account rows and a currency's total the sum of its rows.
+ *
+ * Browser-safe (the dashboard bundles it through `reprice.ts`): decimal.js and types only.
  * @module
  */
-import { Decimal } from "decimal.js";
+import type { Decimal } from "decimal.js";
 import type { Provider } from "@meridian/proto";
-import { convert } from "./fx.ts";
+import { decimalString, Exact, percentOf } from "./exact.ts";
+import { convert, crossRate } from "./fx_cross.ts";
 import type { FxRates } from "./fx_rates.ts";
+import { type AppliedPrice, type MarketPrices, NO_MARKET, pricePositions } from "./pricing.ts";
 import type {
   AccountPositionView,
   AccountView,
@@ -61,9 +67,10 @@ export interface PositionRow {
   synced_at: Date;
   /** The position's instrument; null when it has none, and `unresolved_reason` says why. */
   instrument_id: string | null;
-  /** The instrument's market-data symbol and name (null without an instrument). */
+  /** The instrument's market-data symbol, name and currency (null without an instrument). */
   instrument_symbol: string | null;
   instrument_name: string | null;
+  instrument_currency: string | null;
   unresolved_reason: string | null;
 }
 
@@ -86,19 +93,16 @@ export interface HoldingsRows {
 
 const PROVIDER_ORDER: Provider[] = ["snaptrade", "plaid", "alpaca"];
 
-/** Canonical decimal string: no exponent, no trailing zeros, "-0" as "0". */
-export function decimalString(d: Decimal): string {
-  if (d.isZero()) return "0";
-  return d.toFixed();
-}
+export { decimalString, percentOf };
 
-function multiplier(p: Pick<PositionRow, "security_type" | "option_details">): Decimal {
-  if (p.security_type !== "option") return new Decimal(1);
+/** An option's contract multiplier (`option_details.multiplier`, default 100); 1 otherwise. */
+export function multiplier(p: Pick<PositionRow, "security_type" | "option_details">): Decimal {
+  if (p.security_type !== "option") return new Exact(1);
   const m = p.option_details?.multiplier;
   if (typeof m === "number" || (typeof m === "string" && /^\d+(\.\d+)?$/.test(m))) {
-    return new Decimal(m);
+    return new Exact(m);
   }
-  return new Decimal(100);
+  return new Exact(100);
 }
 
 /** quantity × price (× multiplier for options), or null without a price. */
@@ -106,7 +110,7 @@ export function positionValue(
   p: Pick<PositionRow, "quantity" | "price" | "security_type" | "option_details">,
 ): Decimal | null {
   if (p.price === null) return null;
-  return new Decimal(p.quantity).times(p.price).times(multiplier(p));
+  return new Exact(p.quantity).times(p.price).times(multiplier(p));
 }
 
 /**
@@ -120,7 +124,7 @@ export function positionDayChange(
   >,
 ): Decimal | null {
   if (p.price === null || p.previous_close === null) return null;
-  return new Decimal(p.quantity).times(new Decimal(p.price).minus(p.previous_close))
+  return new Exact(p.quantity).times(new Exact(p.price).minus(p.previous_close))
     .times(multiplier(p));
 }
 
@@ -128,15 +132,8 @@ export function positionDayChange(
 function previousValue(
   p: Pick<PositionRow, "quantity" | "previous_close" | "security_type" | "option_details">,
 ): Decimal {
-  if (p.previous_close === null) return new Decimal(0);
-  return new Decimal(p.quantity).times(p.previous_close).times(multiplier(p)).abs();
-}
-
-/** change ÷ base × 100 rounded half-up to 2 places ("1.25", "-0.40"); null on a zero base. */
-export function percentOf(change: Decimal, base: Decimal): string | null {
-  if (base.isZero()) return null;
-  const r = change.div(base).times(100).toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
-  return r.isZero() ? "0.00" : r.toFixed(2);
+  if (p.previous_close === null) return new Exact(0);
+  return new Exact(p.quantity).times(p.previous_close).times(multiplier(p)).abs();
 }
 
 /** The user's base currency and the latest FX reference rates (null: none stored). */
@@ -150,8 +147,8 @@ export function baseTotals(
   totals: readonly CurrencyTotalView[],
   base: BaseCurrency,
 ): BaseTotalView {
-  let pv = new Decimal(0);
-  let cash = new Decimal(0);
+  let pv = new Exact(0);
+  let cash = new Exact(0);
   let converted = false;
   const unconverted: string[] = [];
   for (const t of totals) {
@@ -171,6 +168,17 @@ export function baseTotals(
     pv = pv.plus(tpv);
     cash = cash.plus(tcash);
   }
+  // The rates behind those sums, for the currencies held and the base: to show a row in the
+  // base currency, and to convert the same way again when the view is re-priced.
+  const perEur = base.fx?.rates ?? new Map<string, string>();
+  const rates: Record<string, string> = {};
+  const eurRates: Record<string, string> = {};
+  for (const c of new Set([base.currency, ...totals.map((t) => t.currency)])) {
+    const r = c === base.currency ? new Exact(1) : crossRate(perEur, c, base.currency);
+    if (r !== null) rates[c] = decimalString(r);
+    const e = perEur.get(c);
+    if (e !== undefined) eurRates[c] = decimalString(new Exact(e));
+  }
   return {
     currency: base.currency,
     positions_value: decimalString(pv),
@@ -178,15 +186,22 @@ export function baseTotals(
     total: decimalString(pv.plus(cash)),
     fx_date: converted ? base.fx?.date ?? null : null,
     unconverted,
+    rates,
+    eur_rates: eurRates,
   };
 }
 
-/** Builds the holdings view from a user's rows; ordering is deterministic. */
+/**
+ * Builds the holdings view from a user's rows, valued at `market`'s quotes where they apply
+ * (else the providers' prices; see `pricing.ts`); `now` dates the view and decides staleness.
+ * Ordering is deterministic.
+ */
 export function aggregateHoldings(
   userId: string,
   rows: HoldingsRows,
   now: Date,
   base: BaseCurrency = { currency: "USD", fx: null },
+  market: MarketPrices = NO_MARKET,
 ): HoldingsView {
   const conns = new Map(rows.connections.map((c) => [c.id, c]));
   const accounts: AccountView[] = [...rows.accounts]
@@ -212,14 +227,14 @@ export function aggregateHoldings(
   const byAccount = new Map(accounts.map((a) => [a.id, a]));
 
   // Aggregated positions keyed by instrument (one currency each), else by symbol and
-  // currency (no FX: never mix currencies).
+  // currency (no FX: never mix currencies). Every position of a key has the same price.
   interface Agg {
     view: AggregatedPositionView;
-    /** The contract of an option row (its multiplier values the sum). */
-    optionDetails: PositionRow["option_details"];
     qty: Decimal;
+    /** Sums of the accounts' values, costs (null once one is unknown) and P/L. */
+    value: Decimal | null;
     cost: Decimal | null;
-    priceAt: number;
+    pl: Decimal | null;
     /** Sum of the accounts' known day changes, and of their previous-close values. */
     day: Decimal | null;
     dayBase: Decimal;
@@ -240,13 +255,13 @@ export function aggregateHoldings(
     let t = totals.get(cur);
     if (!t) {
       t = {
-        pv: new Decimal(0),
-        cash: new Decimal(0),
-        cost: new Decimal(0),
-        pl: new Decimal(0),
+        pv: new Exact(0),
+        cash: new Exact(0),
+        cost: new Exact(0),
+        pl: new Exact(0),
         unpriced: 0,
-        day: new Decimal(0),
-        dayBase: new Decimal(0),
+        day: new Exact(0),
+        dayBase: new Exact(0),
         dayKnown: 0,
         dayOf: 0,
       };
@@ -255,28 +270,37 @@ export function aggregateHoldings(
     return t;
   };
 
-  const positions = [...rows.positions].sort((a, b) =>
-    a.symbol.localeCompare(b.symbol) || a.id.localeCompare(b.id)
-  );
+  const positions = rows.positions.filter((p) => byAccount.has(p.account_id))
+    .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.id.localeCompare(b.id));
+  const prices = pricePositions(positions, market, now);
   for (const p of positions) {
-    const account = byAccount.get(p.account_id);
-    if (!account) continue;
-    const value = positionValue(p);
-    const cost = p.cost_basis === null ? null : new Decimal(p.cost_basis);
+    const account = byAccount.get(p.account_id)!;
+    const applied: AppliedPrice = prices.get(p.id)!;
+    const priced = { ...p, price: applied.price, previous_close: applied.previous_close };
+    const value = positionValue(priced);
+    const cost = p.cost_basis === null ? null : new Exact(p.cost_basis);
     const pl = value !== null && cost !== null ? value.minus(cost) : null;
-    const day = positionDayChange(p);
-    const dayBase = day === null ? new Decimal(0) : previousValue(p);
-    const previousClose = p.previous_close === null
-      ? null
-      : decimalString(new Decimal(p.previous_close));
+    const day = positionDayChange(priced);
+    const dayBase = day === null ? new Exact(0) : previousValue(priced);
+    const quantity = decimalString(new Exact(p.quantity));
+    const freshness = {
+      price_source: applied.source,
+      price_time: applied.time,
+      stale: applied.stale,
+    };
     account.positions.push({
       id: p.id,
       symbol: p.symbol,
       name: p.name,
       security_type: p.security_type,
-      quantity: decimalString(new Decimal(p.quantity)),
-      price: p.price === null ? null : decimalString(new Decimal(p.price)),
-      previous_close: previousClose,
+      quantity,
+      price: applied.price,
+      previous_close: applied.previous_close,
+      ...freshness,
+      provider_price: p.price === null ? null : decimalString(new Exact(p.price)),
+      provider_previous_close: p.previous_close === null
+        ? null
+        : decimalString(new Exact(p.previous_close)),
       value: value === null ? null : decimalString(value),
       day_change: day === null ? null : decimalString(day),
       day_change_percent: day === null ? null : percentOf(day, dayBase),
@@ -287,6 +311,9 @@ export function aggregateHoldings(
       synced_at: p.synced_at.toISOString(),
       instrument_id: p.instrument_id,
       unresolved_reason: p.unresolved_reason,
+      instrument_symbol: p.instrument_symbol,
+      instrument_name: p.instrument_name,
+      instrument_currency: p.instrument_currency,
     });
     // Cash held as a position is reported through balances; keep it out of the aggregate.
     if (p.security_type === "cash") continue;
@@ -318,7 +345,9 @@ export function aggregateHoldings(
           security_type: p.security_type,
           currency: p.currency,
           quantity: "0",
-          price: null,
+          price: applied.price,
+          previous_close: applied.previous_close,
+          ...freshness,
           value: null,
           cost_basis: null,
           unrealized_pl: null,
@@ -328,35 +357,34 @@ export function aggregateHoldings(
           providers: [],
           accounts: [],
         },
-        optionDetails: p.option_details,
-        qty: new Decimal(0),
-        cost: new Decimal(0),
-        priceAt: -Infinity,
+        qty: new Exact(0),
+        value: new Exact(0),
+        cost: new Exact(0),
+        pl: new Exact(0),
         day: null,
-        dayBase: new Decimal(0),
+        dayBase: new Exact(0),
       };
       aggs.set(key, agg);
     }
     agg.qty = agg.qty.plus(p.quantity);
+    // A key's positions are all priced or all unpriced (one price per key).
+    agg.value = agg.value === null || value === null ? null : agg.value.plus(value);
     agg.cost = agg.cost === null || cost === null ? null : agg.cost.plus(cost);
+    agg.pl = agg.pl === null || pl === null ? null : agg.pl.plus(pl);
     if (day === null) agg.view.day_change_unknown_accounts++;
     else {
-      agg.day = (agg.day ?? new Decimal(0)).plus(day);
+      agg.day = (agg.day ?? new Exact(0)).plus(day);
       agg.dayBase = agg.dayBase.plus(dayBase);
     }
     agg.view.name ??= p.name;
-    if (p.price !== null && p.synced_at.getTime() > agg.priceAt) {
-      agg.view.price = decimalString(new Decimal(p.price));
-      agg.priceAt = p.synced_at.getTime();
-    }
     if (!agg.view.providers.includes(account.provider)) agg.view.providers.push(account.provider);
     agg.view.accounts.push({
       account_id: account.id,
       connection_id: account.connection_id,
       provider: account.provider,
-      quantity: decimalString(new Decimal(p.quantity)),
-      price: p.price === null ? null : decimalString(new Decimal(p.price)),
-      previous_close: previousClose,
+      quantity,
+      price: applied.price,
+      previous_close: applied.previous_close,
       value: value === null ? null : decimalString(value),
       day_change: day === null ? null : decimalString(day),
       cost_basis: cost === null ? null : decimalString(cost),
@@ -368,26 +396,20 @@ export function aggregateHoldings(
     const v = agg.view;
     v.quantity = decimalString(agg.qty);
     const t = total(v.currency);
-    if (v.price !== null) {
-      const value = positionValue({
-        quantity: v.quantity,
-        price: v.price,
-        security_type: v.security_type,
-        option_details: agg.optionDetails,
-      })!;
-      v.value = decimalString(value);
-      t.pv = t.pv.plus(value);
-      if (agg.cost !== null) {
-        v.cost_basis = decimalString(agg.cost);
-        const pl = value.minus(agg.cost);
-        v.unrealized_pl = decimalString(pl);
-        t.pl = t.pl.plus(pl);
+    if (agg.value !== null) {
+      v.value = decimalString(agg.value);
+      t.pv = t.pv.plus(agg.value);
+      if (agg.pl !== null) {
+        v.unrealized_pl = decimalString(agg.pl);
+        t.pl = t.pl.plus(agg.pl);
       }
     } else {
       t.unpriced++;
-      if (agg.cost !== null) v.cost_basis = decimalString(agg.cost);
     }
-    if (agg.cost !== null) t.cost = t.cost.plus(agg.cost);
+    if (agg.cost !== null) {
+      v.cost_basis = decimalString(agg.cost);
+      t.cost = t.cost.plus(agg.cost);
+    }
     if (agg.day !== null) {
       v.day_change = decimalString(agg.day);
       v.day_change_percent = percentOf(agg.day, agg.dayBase);
@@ -405,20 +427,20 @@ export function aggregateHoldings(
     if (!account) continue;
     account.balances.push({
       currency: b.currency,
-      cash: decimalString(new Decimal(b.cash)),
-      buying_power: b.buying_power === null ? null : decimalString(new Decimal(b.buying_power)),
+      cash: decimalString(new Exact(b.cash)),
+      buying_power: b.buying_power === null ? null : decimalString(new Exact(b.buying_power)),
       synced_at: b.synced_at.toISOString(),
     });
     let c = cashBy.get(b.currency);
     if (!c) {
-      c = { amount: new Decimal(0), view: { currency: b.currency, amount: "0", accounts: [] } };
+      c = { amount: new Exact(0), view: { currency: b.currency, amount: "0", accounts: [] } };
       cashBy.set(b.currency, c);
     }
     c.amount = c.amount.plus(b.cash);
     c.view.accounts.push({
       account_id: account.id,
       provider: account.provider,
-      amount: decimalString(new Decimal(b.cash)),
+      amount: decimalString(new Exact(b.cash)),
     });
     total(b.currency).cash = total(b.currency).cash.plus(b.cash);
   }

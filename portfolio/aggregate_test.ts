@@ -107,6 +107,7 @@ function pos(
     instrument_id: null as string | null,
     instrument_symbol: null as string | null,
     instrument_name: null as string | null,
+    instrument_currency: null as string | null,
     unresolved_reason: "not resolved in this test" as string | null,
   };
 }
@@ -117,12 +118,19 @@ Deno.test("aggregates positions across accounts with exact decimals", () => {
   const aapl = v.positions.find((p) => p.symbol === "AAPL")!;
   assert.equal(aapl.quantity, "10.2");
   assert.equal(aapl.price, "0.2"); // most recently synced price
+  assert.equal(aapl.price_source, "provider");
+  assert.equal(aapl.price_time, t1.toISOString());
   assert.equal(aapl.value, "2.04");
   assert.equal(aapl.cost_basis, "1.3");
   assert.equal(aapl.unrealized_pl, "0.74");
   assert.deepEqual(aapl.providers, ["snaptrade", "plaid"]);
   assert.equal(aapl.accounts.length, 2);
-  assert.equal(aapl.accounts[0].value, "1"); // 10 × 0.1, no float error
+  // One price per instrument: every account at the most recently synced price, and the row
+  // the sum of the accounts.
+  assert.deepEqual(aapl.accounts.map((a) => [a.price, a.value]), [["0.2", "2"], ["0.2", "0.04"]]);
+  const a1aapl = v.accounts.find((a) => a.id === A1)!.positions.find((p) => p.symbol === "AAPL")!;
+  assert.equal(a1aapl.price, "0.2");
+  assert.equal(a1aapl.provider_price, "0.1"); // what its own provider said
   // Cash positions stay in the account, out of the aggregate.
   assert.equal(v.positions.find((p) => p.symbol === "CASH"), undefined);
   assert.ok(v.accounts.find((a) => a.id === A1)!.positions.some((p) => p.symbol === "CASH"));
@@ -197,13 +205,18 @@ Deno.test("an empty user has an empty view", () => {
         total: "0",
         fx_date: null,
         unconverted: [],
+        rates: { USD: "1" },
+        eur_rates: {},
       },
       providers: [],
     },
   );
 });
 
-/** rows() with previous closes: AAPL known in A1 only, the option known, MSFT unpriced. */
+/**
+ * rows() with previous closes: AAPL's (the pair of its most recent sync, A2's, applies to both
+ * accounts), the option's; MSFT has a close but no price.
+ */
 function rowsWithCloses(): HoldingsRows {
   const r = rows();
   const close: Record<string, string | null> = {
@@ -215,7 +228,7 @@ function rowsWithCloses(): HoldingsRows {
   };
   r.positions = r.positions.map((p) => ({
     ...p,
-    previous_close: p.account_id === A2 ? null : close[p.symbol],
+    previous_close: p.account_id === A2 ? "0.19" : close[p.symbol],
   }));
   r.positions.push({
     ...pos(A1, "VMFXX", "300", "1", "300", t0),
@@ -228,20 +241,24 @@ Deno.test("day change per position: quantity × (price − previous close), × m
   const v = HoldingsView.parse(aggregateHoldings(U, rowsWithCloses(), t1));
   const a1 = v.accounts.find((a) => a.id === A1)!;
   const aapl = a1.positions.find((p) => p.symbol === "AAPL")!;
-  assert.equal(aapl.previous_close, "0.09");
+  // A2's pair (0.2, 0.19), the most recently synced, values A1's AAPL too.
+  assert.equal(aapl.previous_close, "0.19");
+  assert.equal(aapl.provider_previous_close, "0.09");
   assert.equal(aapl.day_change, "0.1"); // 10 × 0.01 exactly, not 0.09999…
-  assert.equal(aapl.day_change_percent, "11.11");
+  assert.equal(aapl.day_change_percent, "5.26"); // of 10 × 0.19
   const opt = a1.positions.find((p) => p.security_type === "option")!;
   assert.equal(opt.day_change, "50"); // 2 × 0.25 × 100
   assert.equal(opt.day_change_percent, "20.00");
-  // No price: no day change, even with a previous close.
+  // No price: no day change, even with a previous close (which goes with no price).
   const msft = a1.positions.find((p) => p.symbol === "MSFT")!;
-  assert.equal(msft.previous_close, "300");
+  assert.equal(msft.previous_close, null);
+  assert.equal(msft.provider_previous_close, "300");
   assert.equal(msft.day_change, null);
   assert.equal(msft.day_change_percent, null);
+  assert.equal(msft.price_source, null);
   // No previous close: null, never "0".
-  const aapl2 = v.accounts.find((a) => a.id === A2)!.positions[0];
-  assert.equal(aapl2.day_change, null);
+  const vmfxx = a1.positions.find((p) => p.symbol === "VMFXX")!;
+  assert.equal(vmfxx.day_change, null);
   const shop = v.accounts.find((a) => a.id === A3)!.positions[0];
   assert.equal(shop.day_change, "-2.5");
   assert.equal(shop.day_change_percent, "-0.50"); // −0.4950… rounds half-up away from zero
@@ -250,12 +267,12 @@ Deno.test("day change per position: quantity × (price − previous close), × m
 Deno.test("day change by symbol: the accounts that know it, and how many do not", () => {
   const v = aggregateHoldings(U, rowsWithCloses(), t1);
   const aapl = v.positions.find((p) => p.symbol === "AAPL")!;
-  assert.equal(aapl.day_change, "0.1");
-  assert.equal(aapl.day_change_percent, "11.11");
-  assert.equal(aapl.day_change_unknown_accounts, 1);
+  assert.equal(aapl.day_change, "0.102");
+  assert.equal(aapl.day_change_percent, "5.26"); // 0.102 ÷ 1.938
+  assert.equal(aapl.day_change_unknown_accounts, 0);
   assert.deepEqual(aapl.accounts.map((a) => [a.previous_close, a.day_change]), [
-    ["0.09", "0.1"],
-    [null, null],
+    ["0.19", "0.1"],
+    ["0.19", "0.002"],
   ]);
   const opt = v.positions.find((p) => p.security_type === "option")!;
   assert.equal(opt.day_change, "50");
@@ -268,12 +285,12 @@ Deno.test("day change by symbol: the accounts that know it, and how many do not"
 Deno.test("day change totals per currency: sum of the known, with coverage", () => {
   const v = aggregateHoldings(U, rowsWithCloses(), t1);
   const usd = v.totals.find((t) => t.currency === "USD")!;
-  assert.equal(usd.day_change, "50.1");
-  // 50.1 ÷ (0.9 + 250) × 100 = 19.968…
-  assert.equal(usd.day_change_percent, "19.97");
-  // Known: AAPL in A1 and the option; unknown: AAPL in A2 and MSFT (no price). VMFXX (a cash
+  assert.equal(usd.day_change, "50.102");
+  // 50.102 ÷ (1.9 + 0.038 + 250) × 100 = 19.886…
+  assert.equal(usd.day_change_percent, "19.89");
+  // Known: AAPL in A1 and A2, and the option; unknown: MSFT (no price). VMFXX (a cash
   // equivalent without a close) and CASH are not counted.
-  assert.deepEqual(usd.day_change_coverage, { known: 2, of: 4 });
+  assert.deepEqual(usd.day_change_coverage, { known: 3, of: 4 });
   const cad = v.totals.find((t) => t.currency === "CAD")!;
   assert.equal(cad.day_change, "-2.5");
   assert.equal(cad.day_change_percent, "-0.50");
@@ -303,7 +320,12 @@ Deno.test("day change of a short option and of many small positions stays exact"
 });
 
 const BTC = "40000000-0000-4000-8000-000000000001";
-const btc = { instrument_id: BTC, instrument_symbol: "BTC/USD", instrument_name: "Bitcoin" };
+const btc = {
+  instrument_id: BTC,
+  instrument_symbol: "BTC/USD",
+  instrument_name: "Bitcoin",
+  instrument_currency: "USD",
+};
 
 Deno.test("one row per instrument, whatever each provider calls it", () => {
   const r: HoldingsRows = { ...rows(), positions: [], balances: [] };
@@ -356,6 +378,9 @@ Deno.test("base totals: each currency converted through EUR and summed; no rate,
     total: "455",
     fx_date: "2026-11-27",
     unconverted: [],
+    // USD per unit of each currency held (20 significant digits), and the ECB rates used.
+    rates: { USD: "1", CAD: "0.83333333333333333333", EUR: "1.25" },
+    eur_rates: { USD: "1.25", CAD: "1.5" },
   });
   // GBP has no rate: left out and named, never guessed.
   const withGbp = baseTotals([...totals, total("GBP", "10", "0")], { currency: "EUR", fx });

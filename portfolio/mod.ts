@@ -1,6 +1,6 @@
 /**
  * The portfolio read model (database first) and refresh requests, shared by the api and
- * ingress.
+ * ingress. The dashboard imports the browser-safe part from `@meridian/portfolio/reprice`.
  * @module
  */
 export * from "./views.ts";
@@ -8,15 +8,19 @@ export {
   type AccountRow,
   aggregateHoldings,
   type BalanceRow,
+  type BaseCurrency,
+  baseTotals,
   type ConnectionSummaryRow,
-  decimalString,
   type HoldingsRows,
-  percentOf,
+  multiplier,
   positionDayChange,
   type PositionRow,
   positionValue,
   summarizeProviders,
 } from "./aggregate.ts";
+export * from "./exact.ts";
+export * from "./pricing.ts";
+export * from "./reprice.ts";
 export * from "./refresh_plan.ts";
 export * from "./read.ts";
 export * from "./refresh.ts";

@@ -13,7 +13,11 @@ import {
 import { latestFxRates } from "./fx_rates.ts";
 import type { HoldingsView, PendingUpdatesView } from "./views.ts";
 
-/** Reads a user's holdings view from PostgreSQL in one consistent snapshot. */
+/**
+ * Reads a user's holdings view from PostgreSQL in one consistent snapshot, valued at the
+ * providers' synced prices (no quotes: the api re-prices it at the live ones with
+ * `repriceHoldings`).
+ */
 export async function readHoldings(
   sql: Sql,
   userId: string,
@@ -36,7 +40,7 @@ export async function readHoldings(
              p.price::text as price, p.previous_close::text as previous_close,
              p.cost_basis::text as cost_basis, p.currency, p.option_details, p.synced_at,
              p.instrument_id, i.symbol as instrument_symbol, i.name as instrument_name,
-             p.unresolved_reason
+             i.currency as instrument_currency, p.unresolved_reason
         from positions p left join instruments i on i.id = p.instrument_id
        where p.user_id = ${userId}`;
     const balances = await tx<BalanceRow[]>`

@@ -9,16 +9,49 @@ import { Decimal, Id, ProviderName, SecurityType, Timestamp } from "@meridian/pr
 /** A connection's status as the database holds it. */
 export const ConnectionStatus = z.enum(["active", "error", "disabled"]);
 
-/** One position of one account, valued at its last known provider price. */
+/** Where a position's price comes from (see `pricing.ts`); null when it has none. */
+export const PriceSource = z.enum(["live", "delayed", "provider"]);
+export type PriceSource = z.infer<typeof PriceSource>;
+
+/**
+ * How a price was chosen, on every position and aggregated row: every position of one
+ * instrument has the same price (see `pricing.ts` for the rules).
+ */
+const PriceFreshness = {
+  /**
+   * `live`/`delayed`: the instrument's quote in KV `last_prices` (real time, or polled or from
+   * a delayed feed); `provider`: the last synced provider price of the instrument's most
+   * recently synced position; null: no price at all.
+   */
+  price_source: PriceSource.nullable(),
+  /** When the price was made: the quote's trade time, or that position's sync time. */
+  price_time: Timestamp.nullable(),
+  /**
+   * Older than 15 minutes while its market trades: crypto always, anything else while the US
+   * market is open (unknown market status: crypto only).
+   */
+  stale: z.boolean(),
+};
+
+/**
+ * One position of one account, valued at its instrument's price: the live quote when there
+ * is one, else the last price a provider synced for the instrument (see `pricing.ts`).
+ */
 export const AccountPositionView = z.object({
   id: Id,
   symbol: z.string(),
   name: z.string().nullable(),
   security_type: SecurityType,
   quantity: Decimal,
+  /** The instrument's price, shared by every position of it; null when none is known. */
   price: Decimal.nullable(),
-  /** The provider's close of the previous trading session; null when it gives none. */
+  /** The previous session's close that goes with `price`; null when unknown. */
   previous_close: Decimal.nullable(),
+  ...PriceFreshness,
+  /** The price this position's provider gave at its last sync (what `price` falls back to). */
+  provider_price: Decimal.nullable(),
+  /** The previous close this position's provider gave at its last sync. */
+  provider_previous_close: Decimal.nullable(),
   /** quantity × price (× the contract multiplier for options); null when no price is known. */
   value: Decimal.nullable(),
   /**
@@ -42,6 +75,11 @@ export const AccountPositionView = z.object({
   instrument_id: Id.nullable(),
   /** Why the position has no instrument (it keeps its provider's price); null when it has one. */
   unresolved_reason: z.string().nullable(),
+  /** The instrument's market-data symbol (its key in `last_prices`); null without one. */
+  instrument_symbol: z.string().nullable(),
+  instrument_name: z.string().nullable(),
+  /** The instrument's currency (a live quote applies only in its quote currency). */
+  instrument_currency: z.string().length(3).nullable(),
 });
 export type AccountPositionView = z.infer<typeof AccountPositionView>;
 
@@ -102,12 +140,16 @@ export const AggregatedPositionView = z.object({
   security_type: SecurityType,
   currency: z.string().length(3),
   quantity: Decimal,
-  /** The most recently synced known price among the accounts. */
+  /** The instrument's price, the same in every account (see `pricing.ts`). */
   price: Decimal.nullable(),
-  /** quantity × price (× multiplier for options); null when no account has a price. */
+  /** The previous close that goes with `price`. */
+  previous_close: Decimal.nullable(),
+  ...PriceFreshness,
+  /** Sum of the accounts' values; null when no price is known. */
   value: Decimal.nullable(),
   /** Sum of the accounts' cost bases; null unless every account reports one. */
   cost_basis: Decimal.nullable(),
+  /** Sum of the accounts' value − cost; null with cost_basis or value. */
   unrealized_pl: Decimal.nullable(),
   /** Sum of the day changes of the accounts that know theirs; null when none does. */
   day_change: Decimal.nullable(),
@@ -178,6 +220,16 @@ export const BaseTotalView = z.object({
   fx_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable(),
   /** Currencies held that could not be converted (no rate): not in the sums above. */
   unconverted: z.array(z.string().length(3)),
+  /**
+   * Base-currency units per 1 unit of each currency held (and of the base itself) that has a
+   * rate, to 20 significant digits: for showing a row's value in the base currency.
+   */
+  rates: z.record(z.string().length(3), Decimal),
+  /**
+   * The reference rates (units per 1 EUR) of those currencies that the totals above were
+   * converted with, so the view can be re-priced without the database.
+   */
+  eur_rates: z.record(z.string().length(3), Decimal),
 });
 export type BaseTotalView = z.infer<typeof BaseTotalView>;
 
@@ -203,7 +255,10 @@ export const ProviderSummaryView = z.object({
 });
 export type ProviderSummaryView = z.infer<typeof ProviderSummaryView>;
 
-/** Everything `GET /api/holdings` shows, read from PostgreSQL only. */
+/**
+ * Everything `GET /api/holdings` shows: the rows of PostgreSQL, valued at the live quotes of
+ * KV `last_prices` when there are any (else the providers' synced prices).
+ */
 export const HoldingsView = z.object({
   user_id: Id,
   generated_at: Timestamp,
