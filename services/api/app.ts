@@ -5,6 +5,9 @@
  * @module
  */
 import { type Context, Hono } from "hono";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type KV, Kvm } from "@nats-io/kv";
+import { buckets, kvKeys } from "@meridian/proto";
 import {
   clientAddress as addressBehindProxies,
   compileTrustedProxies,
@@ -37,8 +40,11 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   const sessions = new SessionStore(sql, () => now().getTime());
   const trustedProxies = compileTrustedProxies(config.TRUSTED_PROXIES);
   // The `pending` event is the same view as GET /api/pending-updates.
-  const hub = deps.hub ??
-    new StreamHub({ log, views: { pending: (userId) => listPendingUpdates(sql, userId) } });
+  const hub = deps.hub ?? new StreamHub({
+    log,
+    views: { pending: (userId) => listPendingUpdates(sql, userId) },
+    currentValue: deps.nc ? currentValueReader(deps.nc) : undefined,
+  });
   if (!deps.hub && deps.nc) hub.start(deps.nc);
   const publicOrigin = new URL(config.PUBLIC_URL).origin;
   const holdingsCache = new HoldingsCache(sql);
@@ -144,4 +150,17 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
 
   // The session variable is internal; callers see a plain Hono app.
   return Object.assign(app as unknown as Hono, { hub });
+}
+
+/** Reads a user's last portfolio value (its JSON) from KV `portfolio_values`. */
+function currentValueReader(nc: NatsConnection): (userId: string) => Promise<string | null> {
+  let bucket: Promise<KV> | undefined;
+  return async (userId) => {
+    bucket ??= new Kvm(nc).open(buckets.portfolioValues.name);
+    const e = await (await bucket.catch((e) => {
+      bucket = undefined;
+      throw e;
+    })).get(kvKeys.portfolioValue(userId));
+    return e?.operation === "PUT" ? e.string() : null;
+  };
 }

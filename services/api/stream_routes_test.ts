@@ -1,6 +1,16 @@
 /** `GET /api/stream`: event ids, resumption with Last-Event-ID, snapshots, bad payloads. */
 import assert from "node:assert/strict";
-import { encode, PortfolioPending, subjects } from "@meridian/proto";
+import { Kvm } from "@nats-io/kv";
+import {
+  buckets,
+  encode,
+  encodeTyped,
+  kvKeys,
+  PortfolioPending,
+  PortfolioValue,
+  subjects,
+} from "@meridian/proto";
+import { examplePortfolioValue } from "@meridian/proto/fixtures";
 import { eventually } from "@meridian/runtime/testing";
 import { call, json, login, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
@@ -88,6 +98,49 @@ Deno.test(
       await eventually(() => h.app.hub.clients > 0, { what: "the stream to open" });
       h.nats.nc.publish(subjects.portfolioPending(a.userId), new TextEncoder().encode("{not json"));
       assert.doesNotMatch(await r3, /event: pending/);
+    });
+  },
+);
+
+Deno.test(
+  "stream: values in seq order (older and malformed ones dropped); a snapshot carries the KV's",
+  sanitize,
+  async () => {
+    await withHarness(async (h) => {
+      const a = await seedUser(h.sql, "values@example.com");
+      const cookie = await login(h, a.email, a.password);
+      // A value valuation wrote before the browser came: the first snapshot has it.
+      const kv = await new Kvm(h.nats.nc).open(buckets.portfolioValues.name);
+      await kv.put(
+        kvKeys.portfolioValue(a.userId),
+        encodeTyped(PortfolioValue, examplePortfolioValue(a.userId, 3, "300")),
+      );
+      const s = await call(h, "/api/stream", { cookie, headers: { "last-event-id": "zz-1" } });
+      const reading = readEvents(s, (t) => (t.match(/event: value/g) ?? []).length >= 2);
+      await eventually(() => h.app.hub.clients > 0, { what: "the stream to open" });
+      const send = (data: Uint8Array) => h.nats.nc.publish(subjects.portfolioValue(a.userId), data);
+      const value = (seq: number, total: string) =>
+        encodeTyped(PortfolioValue, examplePortfolioValue(a.userId, seq, total, 2));
+      send(value(5, "500"));
+      send(value(4, "400")); // older: a user moving between instances
+      send(new TextEncoder().encode('{"user_id":"nope"}'));
+      send(value(6, "600"));
+      const text = await reading;
+      const snapshot = JSON.parse(/event: snapshot\ndata: (.+)\n/.exec(text)![1]);
+      assert.equal(snapshot.value.total, "300");
+      const totals = [...text.matchAll(/event: value\ndata: (.+)\n/g)].map((m) =>
+        PortfolioValue.parse(JSON.parse(m[1])).total
+      );
+      assert.deepEqual(totals, ["500", "600"]);
+
+      // A new page (no Last-Event-ID) gets the current value at once, without an id.
+      const fresh = await call(h, "/api/stream", { cookie });
+      const first = await readEvents(fresh, (t) => t.includes("event: value"));
+      assert.match(first, /\n\nevent: value\ndata: \{"user_id"/);
+      assert.equal(
+        PortfolioValue.parse(JSON.parse(/event: value\ndata: (.+)\n/.exec(first)![1])).total,
+        "600",
+      );
     });
   },
 );

@@ -3,6 +3,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { encode, subjects, UserSettingsChanged } from "@meridian/proto";
 import { hashPassword, verifyPassword } from "@meridian/runtime";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, jsonBody, retryLater } from "../http.ts";
@@ -140,6 +141,22 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
     }
     await setBaseCurrency(sql, user.id, body.base_currency);
     holdingsCache.invalidate(user.id);
+    // After the commit, so valuation re-reads the new currency. Best effort: if NATS is away,
+    // valuation's reconciliation (by holdings version and base currency) catches it.
+    try {
+      ctx.deps.nc?.publish(
+        subjects.userSettings(user.id),
+        encode(UserSettingsChanged, {
+          user_id: user.id,
+          base_currency: body.base_currency,
+          at: new Date().toISOString(),
+        }),
+      );
+    } catch (e) {
+      log.warn("user settings not announced; valuation's reconciliation picks them up", {
+        error: e,
+      });
+    }
     return c.json(await meView(user));
   });
 
