@@ -134,6 +134,17 @@ export const MarketSymbol = z.string().regex(
   "expected a market-data symbol (A-Z, 0-9, '.', '/')",
 );
 
+/**
+ * The currency a market-data symbol's prices are in: a crypto pair's quote currency (`BTC/EUR`
+ * → EUR), else USD (Alpaca's stock, fund and option data are US listings). A price applies
+ * to an instrument only in that currency: a foreign listing of the same ticker is another
+ * security.
+ */
+export function quoteCurrency(symbol: string): string {
+  const slash = symbol.indexOf("/");
+  return slash < 0 ? "USD" : symbol.slice(slash + 1);
+}
+
 /** One position as valuation and symbols need it. */
 export const HeldPosition = z.object({
   /** The provider's symbol, as the provider spells it. */

@@ -2,7 +2,7 @@
  * Which stream carries an instrument's price, or that none does and the snapshot poller must.
  * @module
  */
-import type { InstrumentKind, SymbolStream } from "@meridian/proto";
+import { type InstrumentKind, quoteCurrency, type SymbolStream } from "@meridian/proto";
 
 /** A held instrument as the collector sees it. */
 export interface HeldInstrument {
@@ -27,10 +27,13 @@ const STREAMED_STOCK_KINDS: ReadonlySet<InstrumentKind> = new Set(["equity", "et
 
 /**
  * Routes one instrument: US equities and ETFs to the stocks stream, crypto pairs to the crypto
- * stream; funds, bonds, cash equivalents, options (no options feed) and non-USD listings to
- * the poller.
+ * stream; funds, bonds, cash equivalents and options (no options feed) to the poller. Null for
+ * an instrument whose currency is not its market-data symbol's (a foreign listing such as
+ * SHOP in CAD): Alpaca's price for that ticker is another security's, so it keeps its
+ * provider's price.
  */
-export function routeOf(i: HeldInstrument): PriceRoute {
+export function routeOf(i: HeldInstrument): PriceRoute | null {
+  if (quoteCurrency(i.symbol) !== i.currency) return null;
   if (i.kind === "crypto") return { stream: "crypto", streamable: i.symbol.includes("/") };
   return { stream: "stocks", streamable: STREAMED_STOCK_KINDS.has(i.kind) && i.currency === "USD" };
 }

@@ -49,6 +49,7 @@ export function planAssignments(
   const streamed = { stocks: [] as string[], crypto: [] as string[] };
   for (const i of held) {
     const route = routeOf(i);
+    if (!route) continue;
     if (route.streamable) streamed[route.stream].push(i.symbol);
     else plan.get(POLLER)![route.stream].push(i.symbol);
   }

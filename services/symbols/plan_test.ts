@@ -20,14 +20,14 @@ Deno.test("70 stocks on two 30-symbol shards: 60 streamed, 10 polled, none twice
   assert.equal(where(plan).size, 70);
 });
 
-Deno.test("crypto is uncapped, funds and foreign listings are polled", () => {
+Deno.test("crypto is uncapped, funds are polled, foreign listings are not fetched", () => {
   const plan = planAssignments([
     { symbol: "BTC/USD", kind: "crypto", currency: "USD" },
     { symbol: "VFIAX", kind: "fund", currency: "USD" },
     { symbol: "SHOP", kind: "equity", currency: "CAD" },
   ], [{ id: "a", stockCapacity: 30 }]);
   assert.deepEqual(plan.get("a"), { stocks: [], crypto: ["BTC/USD"] });
-  assert.deepEqual(plan.get(POLLER), { stocks: ["SHOP", "VFIAX"], crypto: [] });
+  assert.deepEqual(plan.get(POLLER), { stocks: ["VFIAX"], crypto: [] });
 });
 
 Deno.test("no shard: everything is polled", () => {

@@ -3,7 +3,7 @@
  * position of one security the same price when no live quote applies.
  * @module
  */
-import type { SecurityType } from "@meridian/proto";
+import { quoteCurrency, type SecurityType } from "@meridian/proto";
 
 /** One position row with its instrument, as read. */
 export interface PositionInput {
@@ -55,12 +55,6 @@ export interface ValuedPosition {
   provider_previous_close: string | null;
   /** When that position was synced (ms). */
   provider_time: number | null;
-}
-
-/** The currency a market-data symbol's quotes are in: a crypto pair's quote currency, else USD. */
-export function quoteCurrency(symbol: string): string {
-  const slash = symbol.indexOf("/");
-  return slash < 0 ? "USD" : symbol.slice(slash + 1);
 }
 
 /** An option's multiplier from its details (100 when not given), 1 for anything else. */
