@@ -52,6 +52,11 @@ export class KvMirror {
     this.#wake?.();
   }
 
+  /** Re-creates the watch and re-reads every value (for a watch suspected stale). */
+  restart(): void {
+    this.#watch?.stop();
+  }
+
   /** The revision of `key`'s current value, if it has one. */
   revision(key: string): number | undefined {
     return this.#present.has(key) ? this.#revisions.get(key) : undefined;

@@ -11,7 +11,8 @@
 import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { type KV, type KvEntry, type KvWatchEntry, KvWatchInclude } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
+import { KvMirror } from "./kv_mirror.ts";
 import { encode, LeaseRecord, safeDecode } from "@meridian/proto";
 import type { Logger } from "./log.ts";
 
@@ -62,40 +63,41 @@ export class LeaseBoard {
   readonly #log?: Logger;
   readonly #slots = new Map<string, Slot>();
   readonly #listeners = new Set<() => void>();
+  readonly #mirror: KvMirror;
   #started = false;
   #stopped = false;
-  #watch: { stop(): void } | null = null;
-  #status: { stop(): void } | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #wake: (() => void) | null = null;
-  #nc: NatsConnection | undefined;
 
   constructor(kv: KV, opts: LeaseBoardOptions) {
     this.#kv = kv;
     this.#filter = opts.filter;
     this.#ttlMs = opts.ttlMs;
     this.#log = opts.log;
-    this.#nc = opts.nc;
+    this.#mirror = new KvMirror(kv, {
+      filter: opts.filter,
+      log: opts.log,
+      nc: opts.nc,
+      onPut: (key, value, revision) => this.#apply(key, value, revision),
+      onDelete: (key) => {
+        const slot = this.#slots.get(key);
+        if (slot && !slot.deleted) this.#markDeleted(key, slot);
+      },
+    });
   }
 
   /** Starts watching; resolves once the current values are loaded (they count as changed now). */
   start(): Promise<void> {
     if (this.#started) return Promise.resolve();
     this.#started = true;
-    this.#watchReconnects();
     this.#timer = setInterval(() => this.#checkExpiry(), EXPIRY_CHECK_MS);
-    return new Promise((loaded) => {
-      this.#run(loaded).catch((e) => this.#log?.error("lease board stopped", { error: e }));
-    });
+    return this.#mirror.start();
   }
 
   /** Stops watching and the expiry timer. */
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#watch?.stop();
-    this.#status?.stop();
-    this.#wake?.();
+    this.#mirror.stop();
   }
 
   /** The present leases, keyed by KV key (values that are not lease records are left out). */
@@ -133,86 +135,18 @@ export class LeaseBoard {
     return () => this.#listeners.delete(cb);
   }
 
-  /**
-   * Watch, then read the current values, then follow the watch until it ends; again after
-   * any failure. Watching first means nothing written during the read is missed; the
-   * revision decides between the two.
-   */
-  async #run(loaded: () => void): Promise<void> {
-    let backoffMs = 250;
-    while (!this.#stopped) {
-      let watch: Awaited<ReturnType<KV["watch"]>> | null = null;
-      try {
-        watch = await this.#kv.watch({ key: this.#filter, include: KvWatchInclude.UpdatesOnly });
-        this.#watch = watch;
-        if (this.#stopped) break;
-        const w = watch;
-        const followed = (async () => {
-          for await (const e of w) this.#apply(e.key, e);
-        })();
-        followed.catch(() => {});
-        await this.#resync();
-        loaded();
-        backoffMs = 250;
-        await followed;
-      } catch (e) {
-        if (!this.#stopped) {
-          this.#log?.warn("lease board watch failed; retrying", { filter: this.#filter, error: e });
-          backoffMs = Math.min(backoffMs * 2, 2_000);
-        }
-      } finally {
-        watch?.stop();
-        this.#watch = null;
-      }
-      if (this.#stopped) break;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, backoffMs);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.#wake = null;
-    }
-    // A board stopped before its first load has nothing to wait for.
-    loaded();
-  }
-
-  /** Reads every current value; a lease that vanished meanwhile (purged) is marked deleted. */
-  async #resync(): Promise<void> {
-    const before = new Map([...this.#slots].map(([k, s]) => [k, s.revision]));
-    const present = new Set<string>();
-    for await (const key of await this.#kv.keys(this.#filter)) present.add(key);
-    for (const key of present) {
-      const e = await this.#kv.get(key);
-      if (e) this.#apply(key, e);
-    }
-    for (const [key, revision] of before) {
-      const slot = this.#slots.get(key);
-      // Only if no newer revision arrived through the watch while reading.
-      if (!present.has(key) && slot && !slot.deleted && slot.revision === revision) {
-        this.#markDeleted(key, slot);
-      }
-    }
-  }
-
-  /** Records a value if it is newer than what we have; a replayed one changes nothing. */
-  #apply(key: string, e: KvEntry | KvWatchEntry): void {
-    const slot = this.#slots.get(key);
-    if (slot && e.revision <= slot.revision) return;
-    const deleted = e.operation !== "PUT";
+  /** Records a value the mirror reports (always newer than what we have). */
+  #apply(key: string, value: Uint8Array, revision: number): void {
     let record: LeaseRecord | null = null;
-    if (!deleted) {
-      const r = safeDecode(LeaseRecord, e.value);
-      if (r.success) record = r.data;
-      else this.#log?.warn("not a lease record", { lease: key, error: r.error });
-    }
+    const r = safeDecode(LeaseRecord, value);
+    if (r.success) record = r.data;
+    else this.#log?.warn("not a lease record", { lease: key, error: r.error });
     this.#slots.set(key, {
-      revision: e.revision,
+      revision,
       record,
-      deleted,
+      deleted: false,
       changedAt: performance.now(),
-      expired: deleted,
+      expired: false,
     });
     this.#notify();
   }
@@ -247,26 +181,12 @@ export class LeaseBoard {
       if (!slot || this.#stopped) return;
       if (e && e.revision > slot.revision) {
         this.#log?.warn("lease board missed an update; re-creating its watch", { key });
-        this.#apply(key, e);
-        this.#watch?.stop();
+        this.#mirror.restart();
       } else if (!e && !slot.deleted) {
         this.#markDeleted(key, slot);
+        this.#mirror.restart();
       }
     }).catch(() => {});
-  }
-
-  /** After a reconnect the server may have restarted: re-create the watch and re-read. */
-  #watchReconnects(): void {
-    const nc = this.#nc;
-    if (!nc) return;
-    const status = nc.status();
-    // The iterator the client returns can be stopped, though its type does not say so.
-    this.#status = { stop: () => (status as Partial<{ stop(): void }>).stop?.() };
-    (async () => {
-      for await (const s of status) {
-        if (s.type === "reconnect") this.#watch?.stop();
-      }
-    })().catch(() => {});
   }
 
   #notify(): void {
