@@ -1,6 +1,7 @@
 /** `PATCH /api/me`: a base currency Meridian can convert into, or a clear refusal. */
 import assert from "node:assert/strict";
 import { Decimal } from "decimal.js";
+import { Exact } from "@meridian/portfolio";
 import { call, json, login, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -49,7 +50,8 @@ Deno.test(
       assert.equal(holdings.base.cash, jpyOf(usd.cash).toFixed());
       assert.equal(
         holdings.base.total,
-        new Decimal(holdings.base.positions_value).plus(holdings.base.cash).toFixed(),
+        // Exact: decimal.js's default precision would round this sum to 20 digits.
+        new Exact(holdings.base.positions_value).plus(holdings.base.cash).toFixed(),
       );
 
       // CHF is only in an older day's rates; XYZ in none: refused with a sentence, nothing changes.

@@ -31,6 +31,10 @@ Deno.test(
 Deno.test("holdings, pending updates, refresh with cooldown", sanitize, async () => {
   await withHarness(async (h) => {
     const a = await seedUser(h.sql, "a@example.com", { pending: true });
+    // Plaid synced last: its (price, previous close) pairs value every account's AAPL and VTI
+    // (one price per instrument, #11).
+    await h.sql`update positions set synced_at = synced_at + interval '1 minute'
+                 where user_id = ${a.userId} and provider = 'plaid'`;
     const cookie = await login(h, a.email, a.password);
     const holdings = await json(await call(h, "/api/holdings", { cookie }));
     assert.equal(holdings.user_id, a.userId);
@@ -38,24 +42,26 @@ Deno.test("holdings, pending updates, refresh with cooldown", sanitize, async ()
     const aapl = holdings.positions.find((p: { symbol: string }) => p.symbol === "AAPL");
     assert.equal(aapl.quantity, "20");
     assert.equal(aapl.accounts.length, 2);
-    // Day change from the stored previous closes, as exact decimal strings: Plaid knows AAPL
-    // (10 × (100.25 − 99.875)) and VTI (11 × (100.25 − 101)), SnapTrade knows none.
-    assert.equal(aapl.day_change, "3.75");
+    // Day change from Plaid's stored previous closes, as exact decimal strings, in both
+    // accounts: AAPL 2 × 10 × (100.25 − 99.875), VTI 2 × 11 × (100.25 − 101).
+    assert.equal(aapl.day_change, "7.5");
     assert.equal(aapl.day_change_percent, "0.38");
-    assert.equal(aapl.day_change_unknown_accounts, 1);
+    assert.equal(aapl.day_change_unknown_accounts, 0);
+    assert.equal(aapl.price_source, "provider");
     const vti = holdings.positions.find((p: { symbol: string }) => p.symbol === "VTI");
-    assert.equal(vti.day_change, "-8.25");
+    assert.equal(vti.day_change, "-16.5");
     assert.equal(vti.day_change_percent, "-0.74");
     const plaidAapl = holdings.accounts[1].positions.find((p: { symbol: string }) =>
       p.symbol === "AAPL"
     );
     assert.equal(plaidAapl.previous_close, "99.875");
     assert.equal(plaidAapl.day_change, "3.75");
-    assert.equal(holdings.accounts[0].positions[0].day_change, null);
+    assert.equal(holdings.accounts[0].positions[0].day_change, "3.75");
+    assert.equal(holdings.accounts[0].positions[0].provider_previous_close, null);
     const [usd] = holdings.totals;
-    assert.equal(usd.day_change, "-4.5");
-    assert.equal(usd.day_change_percent, "-0.21"); // −4.5 ÷ 2109.75
-    assert.deepEqual(usd.day_change_coverage, { known: 2, of: 5 });
+    assert.equal(usd.day_change, "-9");
+    assert.equal(usd.day_change_percent, "-0.21"); // −9 ÷ 4219.5
+    assert.deepEqual(usd.day_change_coverage, { known: 4, of: 5 });
     const snap = holdings.providers.find((p: { provider: string }) => p.provider === "snaptrade");
     assert.equal(snap.has_pending_updates, true);
     assert.ok(snap.last_synced);

@@ -6,15 +6,19 @@ import { Hono } from "hono";
 import { listPendingUpdates, NotFoundError, requestRefresh } from "@meridian/portfolio";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, jsonBody, NOT_FOUND, retryLater, unavailable } from "../http.ts";
+import { LiveQuotes } from "../live_quotes.ts";
 import * as S from "../schemas.ts";
 
 /** `GET /api/holdings`, `POST /api/holdings/refresh`, `GET /api/pending-updates`. */
 export function holdingsRoutes(ctx: RouteContext): Hono<ApiEnv> {
-  const { deps, sql, config, now, holdingsCache } = ctx;
+  const { deps, sql, config, now, holdingsCache, log } = ctx;
   const app = new Hono<ApiEnv>();
+  // Holdings are valued at the live prices of KV `last_prices`: one mirror for the app, so a
+  // request costs no NATS round trip (without NATS, at the providers' prices).
+  const quotes = deps.nc ? new LiveQuotes(deps.nc, log) : undefined;
 
   app.get("/api/holdings", async (c) => {
-    const entry = await holdingsCache.get(c.get("user").id, now());
+    const entry = await holdingsCache.get(c.get("user").id, now(), quotes);
     const headers: Record<string, string> = {
       "content-type": "application/json",
       etag: entry.etag,
