@@ -1,9 +1,12 @@
 /**
  * Exact decimal maths on decimal strings, the form every amount, price and quantity of the
- * normalised model takes: no float ever touches a stored number.
+ * normalised model takes: no float ever touches a stored number. Sums and products use the
+ * portfolio's exact constructor (`Exact`, 1,000 significant digits): decimal.js's default of
+ * 20 would round e.g. `0.123456789 × 97123.45678901`.
  * @module
  */
 import { Decimal } from "decimal.js";
+import { Exact } from "@meridian/portfolio";
 import { NormaliseError } from "./model.ts";
 
 /**
@@ -41,7 +44,7 @@ function plain(d: Decimal): string {
 
 /** `a × b` exactly, both decimal strings. */
 export function mul(a: string, b: string): string {
-  return plain(new Decimal(a).times(b));
+  return plain(new Exact(a).times(b));
 }
 
 /** `a ÷ b` to decimal.js's 20 significant digits, both decimal strings. */
@@ -51,17 +54,17 @@ export function div(a: string, b: string): string {
 
 /** `-a` exactly. */
 export function neg(a: string): string {
-  return plain(new Decimal(a).negated());
+  return plain(new Exact(a).negated());
 }
 
 /** `|a|` exactly. */
 export function abs(a: string): string {
-  return plain(new Decimal(a).abs());
+  return plain(new Exact(a).abs());
 }
 
 /** `a + b` exactly. */
 export function add(a: string, b: string): string {
-  return plain(new Decimal(a).plus(b));
+  return plain(new Exact(a).plus(b));
 }
 
 /** Whether `a > 0`. */
