@@ -110,6 +110,19 @@ Deno.test("compose: the project, infrastructure and every service of the archite
   assert.match(String(env("postgres").POSTGRES_PASSWORD), /^\$\{POSTGRES_PASSWORD:-/);
 });
 
+Deno.test("compose: nats gets every password nats.conf reads, each with a demo default", () => {
+  const conf = read("deploy/nats/nats.conf");
+  const names = [...conf.matchAll(/^\s*password:\s*\$(\w+)\s*$/gm)].map((m) => m[1]);
+  assert.deepEqual(names, [
+    "NATS_RELAY_PASSWORD",
+    "NATS_SERVICES_PASSWORD",
+    "NATS_VALUES_PASSWORD",
+  ]);
+  for (const name of names) {
+    assert.match(String(env("nats")[name]), new RegExp(`^\\$\\{${name}:-[\\w-]+\\}$`), name);
+  }
+});
+
 Deno.test("compose: each Meridian service is built from deploy/Dockerfile for itself", () => {
   for (const [name, port] of Object.entries(APP_PORTS)) {
     const build = services[name].build;

@@ -41,6 +41,7 @@ async function rawConnect(port: number, user: string, pass: string): Promise<str
 Deno.test("nats.conf: the relay user may publish webhooks.> and nothing else", async () => {
   Deno.env.set("NATS_RELAY_PASSWORD", "relay-test-pass");
   Deno.env.set("NATS_SERVICES_PASSWORD", "services-test-pass");
+  Deno.env.set("NATS_VALUES_PASSWORD", "values-test-pass"); // nats.conf names every user's
   const nats = await startNats({ config: conf });
   const servers = nats.url.replace("nats://", "");
   const services = await connect({ servers, user: "services", pass: "services-test-pass" });
