@@ -4,7 +4,8 @@
  * same input gives the same output on every run. Money and quantities are decimal strings.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { intBetween, prng, stableUuid } from "./prng.ts";
 
 /** What kind of instrument a security is. */

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { findAsset, hashSymbol } from "./assets.ts";
 
 /** mulberry32: tiny deterministic PRNG. */
@@ -157,7 +158,7 @@ export class PriceBook {
   }
 
   /** Sets a price outright (tests and admin use; limit orders react on the next check). */
-  set(symbol: string, price: Decimal.Value): void {
+  set(symbol: string, price: string | number | Decimal): void {
     this.#walk(symbol).price = new Decimal(price);
   }
 }

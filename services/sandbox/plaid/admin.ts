@@ -4,7 +4,8 @@
  * {@link AdminError}.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { AdminError } from "../core.ts";
 import { securityFor } from "../demo_data.ts";
 import type { DeliveryResult } from "../webhooks.ts";

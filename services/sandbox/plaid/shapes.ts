@@ -4,7 +4,8 @@
  * Money is JSON numbers; security ids are stable, derived from the ticker.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { num } from "../core.ts";
 import {
   accountValue,

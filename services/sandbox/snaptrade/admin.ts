@@ -3,7 +3,8 @@
  * connection, move the webhook URL. Unknown connections and accounts throw {@link AdminError}.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { AdminError, type SandboxCore } from "../core.ts";
 import { securityFor } from "../demo_data.ts";
 import type { DeliveryResult } from "../webhooks.ts";

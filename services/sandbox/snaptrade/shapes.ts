@@ -4,7 +4,8 @@
  * decimal strings). Ids of reference data are stable, derived from names.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import { iso, num } from "../core.ts";
 import {
   accountValue,

@@ -4,7 +4,8 @@
  * marketable limits fill at once (position, cash and an activity change), others rest open.
  * @module
  */
-import { Decimal } from "decimal.js";
+// Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
+import { Exact as Decimal } from "@meridian/portfolio/exact";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { iso, num, type SandboxCore } from "../core.ts";
