@@ -1,4 +1,5 @@
 /** The dashboard's HTTP client: same-origin JSON with the session cookie. */
+import { errorText } from "./errors.ts";
 
 /** An API answer that was not 2xx. */
 export class ApiError extends Error {
@@ -31,7 +32,7 @@ export async function api<T>(
       body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
     });
   } catch {
-    throw new ApiError(0, "Meridian cannot be reached. Check your connection.");
+    throw new ApiError(0, errorText(0, null));
   }
   if (res.status === 204) return null as T;
   let body: Record<string, unknown> = {};
@@ -43,13 +44,11 @@ export async function api<T>(
   if (!res.ok) {
     if (res.status === 401 && !opts.quiet401) onUnauthorized();
     const retry = Number(res.headers.get("retry-after"));
-    let message = typeof body.error === "string" ? body.error : `Request failed (${res.status})`;
-    const issues = body.issues as { path: (string | number)[]; message: string }[] | undefined;
-    if (issues?.length) {
-      message = issues.map((i) => (i.path.length ? `${i.path.join(".")}: ` : "") + i.message)
-        .join("; ");
-    }
-    throw new ApiError(res.status, message, Number.isFinite(retry) && retry > 0 ? retry : null);
+    throw new ApiError(
+      res.status,
+      errorText(res.status, body),
+      Number.isFinite(retry) && retry > 0 ? retry : null,
+    );
   }
   return body as T;
 }

@@ -1,17 +1,62 @@
 /** Connections: connect SnapTrade, Plaid and Alpaca; status, reconnect and removal. */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, type Connection } from "./api.ts";
+import { type Account, api, type Connection } from "./api.ts";
+import { type AccountLabel, accountLabels, labelOf } from "./accounts.ts";
+import { ProviderBadge } from "./badges.tsx";
 import { PROVIDER_NAMES, REPAIRED_WITH_KEYS, timeAgo } from "./format.ts";
+import { useNow } from "./hooks.ts";
 import {
   connections,
+  holdings,
   loadConnections,
   loadHoldings,
   loadMe,
   loadPending,
   me,
+  syncingConnections,
   toast,
 } from "./state.ts";
-import { ProviderBadge } from "./dashboard.tsx";
+
+/** A sync the stream said started but never said ended is not shown as running for ever. */
+const SYNC_SHOWN_MS = 120_000;
+
+/** The connection's accounts, each named so that two of one provider read apart. */
+function ConnectionAccounts(
+  { accounts, labels }: { accounts: Account[]; labels: ReadonlyMap<string, AccountLabel> },
+) {
+  if (accounts.length === 0) return null;
+  return (
+    <ul class="conn-accounts" aria-label="Accounts">
+      {accounts.map((a) => <li key={a.id}>{labelOf(labels, a.id, "short")}</li>)}
+    </ul>
+  );
+}
+
+/** Status, last sync and what the stream says about this connection now. */
+function ConnectionMeta({ c, now }: { c: Connection; now: number }) {
+  const started = syncingConnections.value.get(c.id);
+  const running = started !== undefined && now - started < SYNC_SHOWN_MS;
+  return (
+    <div class="muted small" data-testid="connection-meta">
+      {c.access === "trade" ? "Read and trade" : "Read only"} · {c.accounts}{" "}
+      account{c.accounts === 1 ? "" : "s"} · {running
+        ? (
+          <span class="syncing">
+            <span class="spinner" aria-hidden="true" /> Syncing…
+          </span>
+        )
+        : (
+          <>
+            Last synced{" "}
+            <time dateTime={c.last_synced_at ?? undefined} data-testid="last-synced">
+              {timeAgo(c.last_synced_at, now)}
+            </time>
+          </>
+        )}
+      {c.has_pending_updates && !running && <span class="dot-amber">· updates available</span>}
+    </div>
+  );
+}
 
 function StatusPill({ c }: { c: Connection }) {
   if (c.status === "active") return <span class="pill pill-ok">Connected</span>;
@@ -192,6 +237,10 @@ export function ConnectionsPage() {
   const refreshAll = () => Promise.all([loadConnections(), loadHoldings(), loadMe()]);
 
   const list = connections.value;
+  const accounts = holdings.value?.accounts ?? [];
+  const labels = accountLabels(accounts);
+  // Renders again every 15 s so "Last synced" and a forgotten "Syncing…" stay true.
+  const now = useNow(15_000);
   const tradingOffered = me.value?.features.snaptrade_trading ?? true;
   return (
     <>
@@ -217,11 +266,11 @@ export function ConnectionsPage() {
                     <ProviderBadge provider={c.provider} />
                     <div>
                       <div class="strong">{c.institution}</div>
-                      <div class="muted small">
-                        {c.access === "trade" ? "Read and trade" : "Read only"} · {c.accounts}{" "}
-                        account
-                        {c.accounts === 1 ? "" : "s"} · Last synced {timeAgo(c.last_synced_at)}
-                      </div>
+                      <ConnectionMeta c={c} now={now} />
+                      <ConnectionAccounts
+                        accounts={accounts.filter((a) => a.connection_id === c.id)}
+                        labels={labels}
+                      />
                       {c.status !== "active" && c.status_reason && (
                         <div class="small warn-text">{c.status_reason}</div>
                       )}

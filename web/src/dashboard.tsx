@@ -1,15 +1,18 @@
 /** The dashboard: total value, freshness, the updates banner, holdings and cash. */
-import { useEffect, useMemo, useState } from "preact/hooks";
-import type { AccountPosition, AggregatedPosition, Holdings, Provider } from "./api.ts";
+import { useState } from "preact/hooks";
+import type { Holdings } from "./api.ts";
+import { type AccountLabel, accountLabels, labelOf } from "./accounts.ts";
+import { ProviderBadge } from "./badges.tsx";
 import {
+  dayChangeParts,
   formatMoney,
-  formatPercent,
-  formatQuantity,
   formatSignedMoney,
   PROVIDER_NAMES,
   timeAgo,
   tone,
 } from "./format.ts";
+import { useNow } from "./hooks.ts";
+import { acctRow, aggRow, HoldingsTable } from "./holdings_table.tsx";
 import {
   hasPending,
   holdings,
@@ -22,19 +25,6 @@ import {
   syncing,
   syncNote,
 } from "./state.ts";
-
-export function ProviderBadge({ provider }: { provider: Provider }) {
-  return <span class={`badge badge-${provider}`}>{PROVIDER_NAMES[provider] ?? provider}</span>;
-}
-
-function useNow(everyMs = 30_000): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(t);
-  }, [everyMs]);
-  return now;
-}
 
 function RefreshButton({ primary }: { primary?: boolean }) {
   const busy = syncing.value !== null;
@@ -88,6 +78,24 @@ function UpdatesBanner() {
   );
 }
 
+/** "+$12.30 (+0.52%)": amount and percentage as two texts with a space between. */
+function DayChangeText(
+  { amount, percent, currency }: {
+    amount: string | null;
+    percent: string | null;
+    currency: string;
+  },
+) {
+  if (amount === null) return <>—</>;
+  const parts = dayChangeParts(amount, percent, currency);
+  return (
+    <>
+      <span class="dc-amount">{parts.amount}</span>
+      {parts.percent && <span class="dc-percent">{parts.percent}</span>}
+    </>
+  );
+}
+
 function Summary({ h }: { h: Holdings }) {
   const totals = h.totals;
   const primary = totals.find((t) => t.currency === "USD") ?? totals[0];
@@ -111,11 +119,11 @@ function Summary({ h }: { h: Holdings }) {
             : undefined}
         >
           <span class="sr-only">Day change:</span>
-          {dayAmount === null
-            ? "—"
-            : `${formatSignedMoney(dayAmount, currency)} ${
-              formatPercent(primary?.day_change_percent)
-            }`}{" "}
+          <DayChangeText
+            amount={dayAmount}
+            percent={primary?.day_change_percent ?? null}
+            currency={currency}
+          />{" "}
           <span class="muted">
             today{dayAmount !== null && partial
               ? ` · of ${coverage.known} of ${coverage.of} holdings`
@@ -183,189 +191,6 @@ function Freshness({ h }: { h: Holdings }) {
   );
 }
 
-type Row = {
-  key: string;
-  symbol: string;
-  name: string | null;
-  quantity: string;
-  price: string | null;
-  value: string | null;
-  cost_basis: string | null;
-  unrealized_pl: string | null;
-  day_change: string | null;
-  day_change_percent: string | null;
-  /** Accounts holding the symbol whose day change is unknown (left out of the sum). */
-  day_unknown: number;
-  /** Accounts holding the symbol. */
-  day_of: number;
-  currency: string;
-  providers: Provider[];
-};
-type SortKey =
-  | "symbol"
-  | "quantity"
-  | "price"
-  | "value"
-  | "day_change"
-  | "cost_basis"
-  | "unrealized_pl";
-
-const COLUMNS: {
-  key: SortKey | "name" | "provider";
-  label: string;
-  numeric?: boolean;
-  sortable?: boolean;
-}[] = [
-  { key: "symbol", label: "Symbol", sortable: true },
-  { key: "name", label: "Name" },
-  { key: "quantity", label: "Quantity", numeric: true, sortable: true },
-  { key: "price", label: "Price", numeric: true, sortable: true },
-  { key: "value", label: "Value", numeric: true, sortable: true },
-  { key: "day_change", label: "Day change", numeric: true, sortable: true },
-  { key: "cost_basis", label: "Cost basis", numeric: true, sortable: true },
-  { key: "unrealized_pl", label: "Unrealised P/L", numeric: true, sortable: true },
-  { key: "provider", label: "Provider" },
-];
-
-function sortRows(rows: Row[], key: SortKey, dir: 1 | -1): Row[] {
-  return [...rows].sort((a, b) => {
-    if (key === "symbol") return a.symbol.localeCompare(b.symbol) * dir;
-    const x = a[key] === null ? -Infinity : Number(a[key]);
-    const y = b[key] === null ? -Infinity : Number(b[key]);
-    return (x - y) * dir || a.symbol.localeCompare(b.symbol);
-  });
-}
-
-function HoldingsTable({ rows, caption }: { rows: Row[]; caption: string }) {
-  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: "value", dir: -1 });
-  const sorted = useMemo(() => sortRows(rows, sort.key, sort.dir), [rows, sort]);
-  const toggle = (key: SortKey) =>
-    setSort((
-      s,
-    ) => (s.key === key
-      ? { key, dir: s.dir === 1 ? -1 : 1 }
-      : { key, dir: key === "symbol" ? 1 : -1 })
-    );
-  return (
-    <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
-      <table class="holdings">
-        <caption class="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            {COLUMNS.map((col) => {
-              const active = col.sortable && sort.key === col.key;
-              return (
-                <th
-                  key={col.key}
-                  scope="col"
-                  class={col.numeric ? "num" : ""}
-                  aria-sort={active ? (sort.dir === 1 ? "ascending" : "descending") : undefined}
-                >
-                  {col.sortable
-                    ? (
-                      <button type="button" class="sort" onClick={() => toggle(col.key as SortKey)}>
-                        {col.label}
-                        <span aria-hidden="true" class="sort-icon">
-                          {active ? (sort.dir === 1 ? "▲" : "▼") : "↕"}
-                        </span>
-                      </button>
-                    )
-                    : col.label}
-                </th>
-              );
-            })}
-          </tr>
-        </thead>
-        <tbody>
-          {sorted.map((r) => (
-            <tr key={r.key} data-symbol={r.symbol}>
-              <th scope="row" class="symbol">{r.symbol}</th>
-              <td class="name">{r.name ?? "—"}</td>
-              <td class="num" data-testid="quantity">{formatQuantity(r.quantity)}</td>
-              <td class="num">{formatMoney(r.price, r.currency)}</td>
-              <td class="num strong">{formatMoney(r.value, r.currency)}</td>
-              <DayChangeCell row={r} />
-              <td class="num">{formatMoney(r.cost_basis, r.currency)}</td>
-              <td class={`num ${tone(r.unrealized_pl)}`}>
-                {formatSignedMoney(r.unrealized_pl, r.currency)}
-              </td>
-              <td>
-                <span class="badges">
-                  {r.providers.map((p) => <ProviderBadge key={p} provider={p} />)}
-                </span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function DayChangeCell({ row: r }: { row: Row }) {
-  if (r.day_change === null) {
-    return (
-      <td class="num muted" title="No previous close was reported for this position">
-        —
-      </td>
-    );
-  }
-  const partial = r.day_unknown > 0;
-  return (
-    <td
-      class={`num ${tone(r.day_change)}`}
-      data-testid="day-change"
-      title={partial
-        ? `Day change of ${r.day_of - r.day_unknown} of ${r.day_of} accounts holding it`
-        : undefined}
-    >
-      {formatSignedMoney(r.day_change, r.currency)}
-      {r.day_change_percent !== null && (
-        <span class="small">{formatPercent(r.day_change_percent)}</span>
-      )}
-      {partial && (
-        <>
-          <span aria-hidden="true">*</span>
-          <span class="sr-only">(of {r.day_of - r.day_unknown} of {r.day_of} accounts)</span>
-        </>
-      )}
-    </td>
-  );
-}
-
-const aggRow = (p: AggregatedPosition): Row => ({
-  key: `${p.symbol}|${p.currency}`,
-  symbol: p.symbol,
-  name: p.name,
-  quantity: p.quantity,
-  price: p.price,
-  value: p.value,
-  cost_basis: p.cost_basis,
-  unrealized_pl: p.unrealized_pl,
-  day_change: p.day_change,
-  day_change_percent: p.day_change_percent,
-  day_unknown: p.day_change_unknown_accounts,
-  day_of: p.accounts.length,
-  currency: p.currency,
-  providers: p.providers,
-});
-const acctRow = (provider: Provider) => (p: AccountPosition): Row => ({
-  key: p.id,
-  symbol: p.symbol,
-  name: p.name,
-  quantity: p.quantity,
-  price: p.price,
-  value: p.value,
-  cost_basis: p.cost_basis,
-  unrealized_pl: p.unrealized_pl,
-  day_change: p.day_change,
-  day_change_percent: p.day_change_percent,
-  day_unknown: p.day_change === null ? 1 : 0,
-  day_of: 1,
-  currency: p.currency,
-  providers: [provider],
-});
-
 function EmptyState() {
   return (
     <section class="card empty" aria-labelledby="empty-title">
@@ -401,6 +226,7 @@ export function Dashboard() {
     );
   }
   const noConnections = h.providers.length === 0;
+  const labels: ReadonlyMap<string, AccountLabel> = accountLabels(h.accounts);
   return (
     <>
       <div class="page-head">
@@ -441,13 +267,13 @@ export function Dashboard() {
                 <HoldingsTable
                   rows={h.positions.map(aggRow)}
                   caption="Holdings across all accounts"
+                  labels={labels}
                 />
               )
               : h.accounts.map((a) => (
                 <div class="account-block" key={a.id}>
                   <h3>
-                    <ProviderBadge provider={a.provider} /> {a.institution} · {a.name}
-                    {a.number_mask ? <span class="muted">····{a.number_mask}</span> : null}
+                    <ProviderBadge provider={a.provider} /> {labelOf(labels, a.id)}
                   </h3>
                   {a.positions.length
                     ? (
@@ -455,7 +281,8 @@ export function Dashboard() {
                         rows={a.positions.filter((p) => p.security_type !== "cash").map(
                           acctRow(a.provider),
                         )}
-                        caption={`Holdings in ${a.name}`}
+                        caption={`Holdings in ${labelOf(labels, a.id)}`}
+                        labels={labels}
                       />
                     )
                     : <p class="muted">No positions in this account.</p>}
@@ -475,16 +302,13 @@ export function Dashboard() {
                         {` in ${c.accounts.length} account${c.accounts.length === 1 ? "" : "s"}`}
                       </span>
                       <ul class="cash-accounts">
-                        {c.accounts.map((a) => {
-                          const acct = h.accounts.find((x) => x.id === a.account_id);
-                          return (
-                            <li key={a.account_id}>
-                              <ProviderBadge provider={a.provider} />{" "}
-                              {acct ? `${acct.institution} · ${acct.name}` : "Account"}:{" "}
-                              {formatMoney(a.amount, c.currency)}
-                            </li>
-                          );
-                        })}
+                        {c.accounts.map((a) => (
+                          <li key={a.account_id}>
+                            <ProviderBadge provider={a.provider} /> {labelOf(labels, a.account_id)}:
+                            {" "}
+                            {formatMoney(a.amount, c.currency)}
+                          </li>
+                        ))}
                       </ul>
                     </li>
                   ))}

@@ -31,11 +31,24 @@ export function formatQuantity(value: string): string {
   return qty.format(Number(value));
 }
 
-/** "+1.25 %" from a percentage the server already rounded ("1.25", "-0.40"). */
+/** "+1.25%" from a percentage the server already rounded ("1.25", "-0.40"). */
 export function formatPercent(value: string | null | undefined): string {
   if (value === null || value === undefined) return "";
   const t = tone(value);
-  return `${t === "up" ? "+" : t === "down" ? "−" : ""}${value.replace(/^-/, "")} %`;
+  return `${t === "up" ? "+" : t === "down" ? "−" : ""}${value.replace(/^-/, "")}%`;
+}
+
+/**
+ * A day change as two texts shown apart, "+$12.30" and "(+0.52%)": run together
+ * ("+$12.30+0.52 %") they read as one number. `percent` is null when the server has none.
+ */
+export function dayChangeParts(
+  amount: string | null | undefined,
+  percent: string | null | undefined,
+  currency: string,
+): { amount: string; percent: string | null } {
+  const pct = formatPercent(percent);
+  return { amount: formatSignedMoney(amount, currency), percent: pct ? `(${pct})` : null };
 }
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });

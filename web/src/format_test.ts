@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  dayChangeParts,
   formatMoney,
   formatPercent,
   formatQuantity,
@@ -22,10 +23,21 @@ Deno.test("signed amounts and percentages carry their sign as text", () => {
   assert.match(formatSignedMoney("-4", "USD"), /^−\$4\.00$/);
   assert.match(formatSignedMoney("0", "USD"), /^\$0\.00$/);
   assert.equal(formatSignedMoney(null, "USD"), "—");
-  assert.equal(formatPercent("1.25"), "+1.25 %");
-  assert.equal(formatPercent("-0.40"), "−0.40 %");
-  assert.equal(formatPercent("0.00"), "0.00 %");
+  assert.equal(formatPercent("1.25"), "+1.25%");
+  assert.equal(formatPercent("-0.40"), "−0.40%");
+  assert.equal(formatPercent("0.00"), "0.00%");
   assert.equal(formatPercent(null), "");
+});
+
+Deno.test("a day change is an amount and a percentage in brackets, kept apart", () => {
+  const up = dayChangeParts("12.3", "0.52", "USD");
+  assert.match(up.amount, /^\+\$12\.30$/);
+  assert.equal(up.percent, "(+0.52%)");
+  const down = dayChangeParts("-4", "-1.5", "USD");
+  assert.match(down.amount, /^−\$4\.00$/);
+  assert.equal(down.percent, "(−1.5%)");
+  assert.deepEqual(dayChangeParts("1", null, "USD").percent, null);
+  assert.deepEqual(dayChangeParts(null, null, "USD"), { amount: "—", percent: null });
 });
 
 Deno.test("money in its currency, an unknown currency code still shows two places", () => {

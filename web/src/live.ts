@@ -8,6 +8,7 @@ import {
   loadPending,
   onSyncProgress,
   pending,
+  reloadConnectionsSoon,
   streamState,
 } from "./state.ts";
 
@@ -30,6 +31,7 @@ export function connectStream(): void {
     // Whatever happened while the stream was not open is read once from the database.
     void loadHoldings();
     void loadPending();
+    reloadConnectionsSoon();
   };
   es.onerror = () => {
     streamState.value = "reconnecting";
@@ -47,6 +49,8 @@ export function connectStream(): void {
     track(ev as MessageEvent);
     // The same view as GET /api/pending-updates.
     pending.value = JSON.parse((ev as MessageEvent<string>).data);
+    // A webhook flags a connection (or marks it broken): the connections page shows it.
+    reloadConnectionsSoon();
   });
   es.addEventListener("sync", (ev) => {
     track(ev as MessageEvent);

@@ -33,6 +33,8 @@ export const syncing = signal<Refreshing | null>(
 );
 export const syncNote = signal<string | null>(null);
 export const refreshMessage = signal<string | null>(null);
+/** Connections a sync is running for, as the stream reports it, with when it started. */
+export const syncingConnections = signal<ReadonlyMap<string, number>>(new Map());
 export const route = signal(location.pathname);
 
 export interface Toast {
@@ -91,6 +93,45 @@ export async function loadPending(): Promise<void> {
 
 export async function loadConnections(): Promise<void> {
   connections.value = (await api<{ connections: Connection[] }>("/api/connections")).connections;
+}
+
+let connectionsTimer: ReturnType<typeof setTimeout> | undefined;
+/** Connections whose sync ended, shown as syncing until their new state is read. */
+const syncEnded = new Set<string>();
+
+function setSyncing(update: (m: Map<string, number>) => void): void {
+  const next = new Map(syncingConnections.value);
+  update(next);
+  syncingConnections.value = next;
+}
+
+/**
+ * Reads the connections again shortly, once for a burst of stream events, when they have
+ * been loaded (the connections page is or was open): their last sync and status change
+ * with every sync, and nobody should have to reload the page to see it.
+ */
+export function reloadConnectionsSoon(): void {
+  clearTimeout(connectionsTimer);
+  connectionsTimer = setTimeout(async () => {
+    const ended = [...syncEnded];
+    syncEnded.clear();
+    if (connections.value !== null) await loadConnections().catch(() => {});
+    // Only now, so "Syncing…" turns into the new "Last synced", never the old one first.
+    setSyncing((m) => ended.forEach((id) => m.delete(id)));
+  }, 250);
+}
+
+const SYNC_FINAL = new Set(["succeeded", "failed", "skipped"]);
+
+/** Keeps `syncingConnections` in step with one sync progress event. */
+function trackConnectionSync(p: SyncEvent): void {
+  if (SYNC_FINAL.has(p.phase)) {
+    syncEnded.add(p.connection_id);
+    reloadConnectionsSoon();
+  } else {
+    syncEnded.delete(p.connection_id);
+    setSyncing((m) => m.set(p.connection_id, Date.now()));
+  }
 }
 
 /** Everything the dashboard shows, fetched again. */
@@ -155,6 +196,7 @@ export function onSyncProgress(p: SyncEvent, replay = false): void {
   if (!replay) {
     recentSync.push(p);
     if (recentSync.length > 100) recentSync.shift();
+    trackConnectionSync(p);
   }
   const step = applySyncEvent(syncing.value, p, (key) => PROVIDER_NAMES[key] ?? key);
   if (step.kind === "foreign") {
@@ -174,5 +216,6 @@ export async function signOut(): Promise<void> {
   holdings.value = null;
   pending.value = null;
   connections.value = null;
+  syncingConnections.value = new Map();
   navigate("/login");
 }

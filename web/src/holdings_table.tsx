@@ -1,0 +1,326 @@
+/**
+ * The holdings table: sortable columns on wide screens and, under the phone media query in
+ * styles.css, one card per holding (symbol, name, value, day change, quantity, accounts) from
+ * the same rows. The day change's amount and percentage are shown apart, and its markers are
+ * explained under the table, not only in a tooltip.
+ */
+import { Fragment } from "preact";
+import { useId, useMemo, useState } from "preact/hooks";
+import type { AccountPosition, AggregatedPosition, Provider } from "./api.ts";
+import { type AccountLabel, labelOf } from "./accounts.ts";
+import { ProviderBadge } from "./badges.tsx";
+import { dayChangeParts, formatMoney, formatQuantity, formatSignedMoney, tone } from "./format.ts";
+
+/** One account's part of a holding. */
+export interface Share {
+  account_id: string;
+  quantity: string;
+  value: string | null;
+  day_change: string | null;
+}
+
+export type Row = {
+  key: string;
+  symbol: string;
+  name: string | null;
+  quantity: string;
+  price: string | null;
+  value: string | null;
+  cost_basis: string | null;
+  unrealized_pl: string | null;
+  day_change: string | null;
+  day_change_percent: string | null;
+  /** Accounts holding the symbol whose day change is unknown (left out of the sum). */
+  day_unknown: number;
+  /** Accounts holding the symbol. */
+  day_of: number;
+  currency: string;
+  providers: Provider[];
+  /** The accounts it is held in; empty where the table is one account's already. */
+  shares: Share[];
+};
+
+type SortKey =
+  | "symbol"
+  | "quantity"
+  | "price"
+  | "value"
+  | "day_change"
+  | "cost_basis"
+  | "unrealized_pl";
+
+const COLUMNS: {
+  key: SortKey | "name" | "provider";
+  label: string;
+  numeric?: boolean;
+  sortable?: boolean;
+}[] = [
+  { key: "symbol", label: "Symbol", sortable: true },
+  { key: "name", label: "Name" },
+  { key: "quantity", label: "Quantity", numeric: true, sortable: true },
+  { key: "price", label: "Price", numeric: true, sortable: true },
+  { key: "value", label: "Value", numeric: true, sortable: true },
+  { key: "day_change", label: "Day change", numeric: true, sortable: true },
+  { key: "cost_basis", label: "Cost basis", numeric: true, sortable: true },
+  { key: "unrealized_pl", label: "Unrealised P/L", numeric: true, sortable: true },
+  { key: "provider", label: "Provider" },
+];
+
+function sortRows(rows: Row[], key: SortKey, dir: 1 | -1): Row[] {
+  return [...rows].sort((a, b) => {
+    if (key === "symbol") return a.symbol.localeCompare(b.symbol) * dir;
+    const x = a[key] === null ? -Infinity : Number(a[key]);
+    const y = b[key] === null ? -Infinity : Number(b[key]);
+    return (x - y) * dir || a.symbol.localeCompare(b.symbol);
+  });
+}
+
+export const aggRow = (p: AggregatedPosition): Row => ({
+  key: `${p.symbol}|${p.currency}`,
+  symbol: p.symbol,
+  name: p.name,
+  quantity: p.quantity,
+  price: p.price,
+  value: p.value,
+  cost_basis: p.cost_basis,
+  unrealized_pl: p.unrealized_pl,
+  day_change: p.day_change,
+  day_change_percent: p.day_change_percent,
+  day_unknown: p.day_change_unknown_accounts,
+  day_of: p.accounts.length,
+  currency: p.currency,
+  providers: p.providers,
+  shares: p.accounts,
+});
+
+export const acctRow = (provider: Provider) => (p: AccountPosition): Row => ({
+  key: p.id,
+  symbol: p.symbol,
+  name: p.name,
+  quantity: p.quantity,
+  price: p.price,
+  value: p.value,
+  cost_basis: p.cost_basis,
+  unrealized_pl: p.unrealized_pl,
+  day_change: p.day_change,
+  day_change_percent: p.day_change_percent,
+  day_unknown: p.day_change === null ? 1 : 0,
+  day_of: 1,
+  currency: p.currency,
+  providers: [provider],
+  shares: [],
+});
+
+function DayChange({ row: r, noteId }: { row: Row; noteId: string }) {
+  if (r.day_change === null) {
+    return (
+      <td class="num muted c-day" data-label="Day change" aria-describedby={noteId}>
+        —<span class="sr-only">no previous close reported</span>
+      </td>
+    );
+  }
+  const partial = r.day_unknown > 0;
+  const parts = dayChangeParts(r.day_change, r.day_change_percent, r.currency);
+  return (
+    <td
+      class={`num c-day ${tone(r.day_change)}`}
+      data-testid="day-change"
+      data-label="Day change"
+      aria-describedby={partial ? noteId : undefined}
+    >
+      <span class="dc-amount">
+        {parts.amount}
+        {partial && <sup class="dc-mark" aria-hidden="true">*</sup>}
+      </span>
+      {parts.percent && <span class="dc-percent">{parts.percent}</span>}
+      {partial && (
+        <span class="sr-only">(of {r.day_of - r.day_unknown} of {r.day_of} accounts)</span>
+      )}
+    </td>
+  );
+}
+
+/** The accounts a holding is in, for the phone card (the wide table expands a row instead). */
+function AccountsCell({ row, labels }: { row: Row; labels: ReadonlyMap<string, AccountLabel> }) {
+  if (row.shares.length === 0) return <td class="c-accounts" />;
+  return (
+    <td class="c-accounts" data-label="Accounts">
+      <ul class="share-list">
+        {row.shares.map((s) => (
+          <li key={s.account_id}>
+            <span>{labelOf(labels, s.account_id)}</span>{" "}
+            <span class="muted">{formatQuantity(s.quantity)}</span>
+          </li>
+        ))}
+      </ul>
+    </td>
+  );
+}
+
+/** The row under a holding that lists its accounts, on wide screens. */
+function SharesRow(
+  { row, labels, id }: { row: Row; labels: ReadonlyMap<string, AccountLabel>; id: string },
+) {
+  return (
+    <tr class="shares" id={id}>
+      <td colSpan={COLUMNS.length}>
+        <table class="shares-table">
+          <caption class="sr-only">Accounts holding {row.symbol}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col" class="num">Quantity</th>
+              <th scope="col" class="num">Value</th>
+              <th scope="col" class="num">Day change</th>
+            </tr>
+          </thead>
+          <tbody>
+            {row.shares.map((s) => (
+              <tr key={s.account_id}>
+                <th scope="row">{labelOf(labels, s.account_id)}</th>
+                <td class="num">{formatQuantity(s.quantity)}</td>
+                <td class="num">{formatMoney(s.value, row.currency)}</td>
+                <td class={`num ${tone(s.day_change)}`}>
+                  {s.day_change === null ? "—" : formatSignedMoney(s.day_change, row.currency)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </td>
+    </tr>
+  );
+}
+
+/** Under the table: what its day-change markers mean, only when one is shown. */
+function DayChangeNote({ rows, id }: { rows: Row[]; id: string }) {
+  const partial = rows.some((r) => r.day_change !== null && r.day_unknown > 0);
+  const none = rows.some((r) => r.day_change === null);
+  if (!partial && !none) return null;
+  return (
+    <div class="footnote" id={id} data-testid="day-change-note">
+      {partial && (
+        <p>
+          <span aria-hidden="true">*</span>{" "}
+          Day change of only some of the accounts holding it: the others' brokerages reported no
+          previous close, so they are left out rather than counted as unchanged.
+        </p>
+      )}
+      {none && <p>— No previous close was reported, so the day change is not known.</p>}
+    </div>
+  );
+}
+
+function HeaderCell(
+  { col, sort, toggle }: {
+    col: (typeof COLUMNS)[number];
+    sort: { key: SortKey; dir: 1 | -1 };
+    toggle: (key: SortKey) => void;
+  },
+) {
+  const active = col.sortable && sort.key === col.key;
+  return (
+    <th
+      scope="col"
+      class={col.numeric ? "num" : ""}
+      aria-sort={active ? (sort.dir === 1 ? "ascending" : "descending") : undefined}
+    >
+      {col.sortable
+        ? (
+          <button type="button" class="sort" onClick={() => toggle(col.key as SortKey)}>
+            {col.label}
+            <span aria-hidden="true" class="sort-icon">
+              {active ? (sort.dir === 1 ? "▲" : "▼") : "↕"}
+            </span>
+          </button>
+        )
+        : col.label}
+    </th>
+  );
+}
+
+export function HoldingsTable(
+  { rows, caption, labels }: {
+    rows: Row[];
+    caption: string;
+    labels: ReadonlyMap<string, AccountLabel>;
+  },
+) {
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: "value", dir: -1 });
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const sorted = useMemo(() => sortRows(rows, sort.key, sort.dir), [rows, sort]);
+  const uid = useId();
+  const noteId = `${uid}-note`;
+  const toggle = (key: SortKey) =>
+    setSort((s) =>
+      s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: key === "symbol" ? 1 : -1 }
+    );
+  const expand = (key: string) =>
+    setOpen((o) => {
+      const next = new Set(o);
+      if (!next.delete(key)) next.add(key);
+      return next;
+    });
+  return (
+    <>
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={caption}>
+        <table class="holdings">
+          <caption class="sr-only">{caption}</caption>
+          <thead>
+            <tr>
+              {COLUMNS.map((col) => (
+                <HeaderCell key={col.key} col={col} sort={sort} toggle={toggle} />
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((r, i) => {
+              const isOpen = open.has(r.key);
+              const sharesId = `${uid}-shares-${i}`;
+              return (
+                <Fragment key={r.key}>
+                  <tr data-symbol={r.symbol} class={isOpen ? "open" : undefined}>
+                    <th scope="row" class="symbol c-symbol">
+                      {r.shares.length > 0 && (
+                        <button
+                          type="button"
+                          class="expand"
+                          aria-expanded={isOpen}
+                          aria-controls={isOpen ? sharesId : undefined}
+                          onClick={() => expand(r.key)}
+                        >
+                          <span aria-hidden="true">{isOpen ? "▾" : "▸"}</span>
+                          <span class="sr-only">Accounts holding {r.symbol}</span>
+                        </button>
+                      )}
+                      <span class="sym">{r.symbol}</span>
+                    </th>
+                    <td class="name c-name">{r.name ?? "—"}</td>
+                    <td class="num c-qty" data-testid="quantity" data-label="Quantity">
+                      {formatQuantity(r.quantity)}
+                    </td>
+                    <td class="num c-price">{formatMoney(r.price, r.currency)}</td>
+                    <td class="num strong c-value">{formatMoney(r.value, r.currency)}</td>
+                    <DayChange row={r} noteId={noteId} />
+                    <td class="num c-cost">{formatMoney(r.cost_basis, r.currency)}</td>
+                    <td class={`num c-pl ${tone(r.unrealized_pl)}`}>
+                      {formatSignedMoney(r.unrealized_pl, r.currency)}
+                    </td>
+                    <td class="c-provider">
+                      <span class="badges">
+                        {r.providers.map((p) => <ProviderBadge key={p} provider={p} />)}
+                      </span>
+                    </td>
+                    <AccountsCell row={r} labels={labels} />
+                  </tr>
+                  {isOpen && <SharesRow row={r} labels={labels} id={sharesId} />}
+                </Fragment>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <DayChangeNote rows={rows} id={noteId} />
+    </>
+  );
+}
