@@ -6,7 +6,7 @@
  * @module
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import {
   buckets,
   decodeKvToken,
@@ -63,10 +63,23 @@ export class LiveQuotes implements QuoteBook {
 
   async #start(nc: NatsConnection): Promise<void> {
     const kvm = new Kvm(nc);
-    const [prices, market] = await Promise.all([
-      kvm.open(buckets.lastPrices.name),
-      kvm.open(buckets.marketStatus.name),
-    ]);
+    let prices: KV, market: KV;
+    for (let delay = 250;; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        [prices, market] = await Promise.all([
+          kvm.open(buckets.lastPrices.name),
+          kvm.open(buckets.marketStatus.name),
+        ]);
+        break;
+      } catch (e) {
+        if (this.#stopped || nc.isClosed()) return;
+        this.log?.warn("live quotes: buckets not open yet; retrying", {
+          error: e,
+          retry_ms: delay,
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     if (this.#stopped) return;
     const log = this.log;
     const quotes = new KvMirror(prices, {
