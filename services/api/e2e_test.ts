@@ -252,6 +252,32 @@ Deno.test({
       await page.getByText("Holdings updated").waitFor();
       await page.screenshot({ path: `${ARTIFACTS}/e2e-5-refreshed.png`, fullPage: true });
 
+      // A common laptop width: every column, the provider one last, is whole (#11).
+      await page.setViewportSize({ width: 1366, height: 900 });
+      const fit = await page.evaluate(() => {
+        const wrap = document.querySelector(".table-wrap")!.getBoundingClientRect();
+        const cells = [...document.querySelectorAll<HTMLElement>(
+          "table.holdings thead th:last-child, table.holdings td.c-provider",
+        )];
+        const wrapEl = document.querySelector<HTMLElement>(".table-wrap")!;
+        return {
+          cells: cells.length,
+          cut: cells.filter((c) => {
+            const r = c.getBoundingClientRect();
+            return r.right > wrap.right + 0.5 || r.left < wrap.left - 0.5 ||
+              c.scrollWidth > c.clientWidth;
+          }).map((c) => c.outerHTML.slice(0, 120)),
+          scrolls: wrapEl.scrollWidth > wrapEl.clientWidth,
+          header: cells[0]?.textContent,
+        };
+      });
+      assert.ok(fit.cells >= 2, JSON.stringify(fit));
+      assert.equal(fit.header, "Provider");
+      assert.deepEqual(fit.cut, [], "provider cells inside the table's box");
+      assert.equal(fit.scrolls, false, "the table does not scroll sideways at 1366 px");
+      await page.screenshot({ path: `${ARTIFACTS}/e2e-5b-1366.png`, fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+
       // Again at once: the wait message.
       await page.locator(".page-head").getByRole("button", { name: "Refresh" }).click();
       const wait = page.locator('[data-testid="refresh-wait"]');
@@ -268,11 +294,33 @@ Deno.test({
       await waitReady(`${api}/readyz`, procs);
       await streamState.filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
 
-      // Phone-sized screen.
+      // Phone-sized screen: one card per holding, and the page never scrolls sideways (#11).
       await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = () =>
+        page.evaluate(() => ({
+          scrollWidth: document.scrollingElement!.scrollWidth,
+          innerWidth,
+        }));
+      const phone = await overflow();
+      assert.ok(phone.scrollWidth <= phone.innerWidth, JSON.stringify(phone));
+      const card = page.locator('tr[data-symbol="AAPL"]').first();
+      // Symbol, name, value, day change, quantity and the accounts holding it (named with
+      // their number's end) show; the wide table's other columns do not.
+      const shown = await card.evaluate((tr) =>
+        [...tr.children].filter((c) => getComputedStyle(c).display !== "none")
+          .map((c) => c.className.match(/\bc-\w+/)?.[0])
+      );
+      assert.deepEqual(shown, ["c-symbol", "c-name", "c-qty", "c-value", "c-day", "c-accounts"]);
+      assert.match(await card.innerText(), /Questrade · Margin USD ···4568/);
       await page.screenshot({ path: `${ARTIFACTS}/e2e-7-phone.png`, fullPage: true });
       await page.goto(`${api}/connections`);
       await page.getByRole("heading", { name: "Your connections" }).waitFor();
+      await page.getByText("Margin USD ···4568").waitFor();
+      const phoneConnections = await overflow();
+      assert.ok(
+        phoneConnections.scrollWidth <= phoneConnections.innerWidth,
+        JSON.stringify(phoneConnections),
+      );
       await page.screenshot({ path: `${ARTIFACTS}/e2e-8-connections-phone.png`, fullPage: true });
 
       // Remove, with confirmation.
