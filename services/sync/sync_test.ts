@@ -20,8 +20,8 @@ import { fetchSnapshot, SyncWorker } from "./worker.ts";
 import { CallRecorder } from "./providers/call.ts";
 import { claimRun, loadConnection, replaceConnectionData } from "./store.ts";
 import { alpacaApis } from "./providers/alpaca/client.ts";
-import { Decimal } from "decimal.js";
-import { HoldingsView, readHoldings } from "@meridian/portfolio";
+// Exact (as Decimal), as the view computes: decimal.js's default rounds to 20 digits.
+import { Exact as Decimal, HoldingsView, readHoldings } from "@meridian/portfolio";
 
 const key = (...parts: unknown[]) =>
   parts.map((p) => (p === null || p === undefined ? "∅" : String(p))).join("|");
