@@ -19,6 +19,7 @@ import {
   userStepLimiter,
 } from "@meridian/sync/connections";
 import { ApiError, retryLater } from "./http.ts";
+import { asSentence } from "./sentences.ts";
 import type { ConnectionsPort, ReconnectAnswer } from "./ports.ts";
 
 /**
@@ -40,7 +41,11 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
     const err = e as { name?: string; status?: number; message?: string };
     if (err?.name === "NotFoundError") throw new ApiError(404, "That connection was not found.");
     if (err?.name === "ConnectionFlowError" && typeof err.status === "number") {
-      throw new ApiError(err.status as 400, err.message ?? "The connection failed.");
+      // The flows word their refusals for people; here they become whole sentences.
+      throw new ApiError(
+        err.status as 400,
+        asSentence(err.message ?? "") || "The connection failed.",
+      );
     }
     throw e;
   }

@@ -141,7 +141,16 @@ export function issueSentence(i: IssueDetail): string {
   // A schema's own short wording ("must not contain control characters"): say whose it is.
   const own = i.message.trim().replace(/[.]$/, "");
   if (/^(must|may|is|are|has)\b/.test(own)) return `${Field} ${own}.`;
+  // A flow's wording ("new Alpaca keys are required to reconnect") already says what to do.
+  if (/^[a-z]/i.test(own) && own.split(/\s+/).length >= 3) return asSentence(own);
   return `${Field} is not valid.`;
+}
+
+/** `text` with a capital first letter and a closing full stop. */
+export function asSentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  return `${capital(t)}${/[.!?]$/.test(t) ? "" : "."}`;
 }
 
 /** The `error` of a 400: the issues' sentences (at most three, then how many more). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { invalid } from "./http.ts";
 import * as S from "./schemas.ts";
-import { fieldName, isSentence, issueSentence, issuesSummary } from "./sentences.ts";
+import { asSentence, fieldName, isSentence, issueSentence, issuesSummary } from "./sentences.ts";
 
 /** The sentences a schema's refusal of `input` becomes. */
 function said(schema: z.ZodType, input: unknown): string[] {
@@ -60,8 +60,14 @@ Deno.test("sentences are kept, fragments are completed, unknown fields still rea
   assert.ok(!isSentence("use at least 10 characters"));
   assert.equal(
     issueSentence({ path: ["key_id"], message: "new Alpaca keys are required to reconnect" }),
+    "New Alpaca keys are required to reconnect.",
+  );
+  assert.equal(
+    issueSentence({ path: ["key_id"], code: "custom", message: "bad" }),
     "Your Alpaca API key ID is not valid.",
   );
+  assert.equal(asSentence(" keys rejected: check paper/live"), "Keys rejected: check paper/live.");
+  assert.equal(asSentence("Done!"), "Done!");
   assert.equal(
     issueSentence({ path: ["note_text"], message: "may hold at most one line" }),
     "The note text field may hold at most one line.",
