@@ -14,14 +14,21 @@
  * still republished every `refreshMs`, so freshness (stale counts, the market's state) moves.
  * @module
  */
-import type { LastPrice, PortfolioValue, PriceTick } from "@meridian/proto";
+import type { LastPrice, PriceTick } from "@meridian/proto";
 import type { UserHoldings } from "./holdings.ts";
 import { PortfolioState } from "./portfolio_state.ts";
 import { type Quote, QuoteBook } from "./quotes.ts";
-import { buildPortfolioValue, type ValueContext } from "./value_message.ts";
+import { encodePortfolioValue, type ValueContext } from "./value_message.ts";
 
 /** The wheel's resolution: how late a due portfolio may be looked at. */
 export const SLOT_MS = 10;
+
+/** A portfolio value ready to send: its user, its sequence number and its JSON. */
+export interface EncodedValue {
+  userId: string;
+  seq: number;
+  json: string;
+}
 
 /** Options of the engine. */
 export interface EngineOptions {
@@ -30,7 +37,7 @@ export interface EngineOptions {
   /** An unchanged portfolio is republished this often. */
   refreshMs: number;
   /** Receives each value to publish; the caller reports back with {@link ValuationEngine.settled}. */
-  publish: (value: PortfolioValue) => void;
+  publish: (value: EncodedValue) => void;
 }
 
 interface Entry {
@@ -52,6 +59,8 @@ export class ValuationEngine {
   readonly #entries = new Map<string, Entry>();
   readonly #wheel = new Map<number, Set<Entry>>();
   readonly #idle = new Map<Quote, Set<Entry>>();
+  /** Woken portfolios, due at once: taken before the wheel, so a backlog never delays them. */
+  readonly #urgent = new Set<Entry>();
   #nextSlot = -1;
   #fx: ValueContext["fx"] = null;
   #market: ValueContext["market"] = "unknown";
@@ -136,7 +145,7 @@ export class ValuationEngine {
   symbols(): string[] {
     const out: string[] = [];
     this.quotes.prune();
-    for (const u of this.#entries.values()) for (const q of u.state.quotes()) out.push(q.symbol);
+    for (const u of this.#entries.values()) for (const q of u.state.quotes) out.push(q.symbol);
     return [...new Set(out)];
   }
 
@@ -155,7 +164,11 @@ export class ValuationEngine {
     if (!idle || idle.size === 0) return;
     for (const e of [...idle]) {
       this.#unidle(e);
-      this.#schedule(e, Math.max(now, e.lastPublish + this.opts.publishMs));
+      const due = e.lastPublish + this.opts.publishMs;
+      if (due <= now) {
+        this.#unschedule(e);
+        this.#urgent.add(e);
+      } else this.#schedule(e, due);
     }
     this.#woken = true;
   }
@@ -169,7 +182,8 @@ export class ValuationEngine {
 
   #schedule(e: Entry, at: number): void {
     this.#unschedule(e);
-    const slot = Math.ceil(at / SLOT_MS);
+    // A slot already drained would never be looked at again: such a turn is due at once.
+    const slot = Math.max(Math.ceil(at / SLOT_MS), this.#nextSlot);
     let set = this.#wheel.get(slot);
     if (!set) this.#wheel.set(slot, set = new Set());
     set.add(e);
@@ -177,6 +191,7 @@ export class ValuationEngine {
   }
 
   #unschedule(e: Entry): void {
+    this.#urgent.delete(e);
     if (e.slot === null) return;
     const set = this.#wheel.get(e.slot);
     set?.delete(e);
@@ -186,7 +201,7 @@ export class ValuationEngine {
 
   #setIdle(e: Entry): void {
     e.idle = true;
-    for (const q of e.state.quotes()) {
+    for (const q of e.state.quotes) {
       let set = this.#idle.get(q);
       if (!set) this.#idle.set(q, set = new Set());
       set.add(e);
@@ -196,7 +211,7 @@ export class ValuationEngine {
   #unidle(e: Entry): void {
     if (!e.idle) return;
     e.idle = false;
-    for (const q of e.state.quotes()) {
+    for (const q of e.state.quotes) {
       const set = this.#idle.get(q);
       set?.delete(e);
       if (set?.size === 0) this.#idle.delete(q);
@@ -212,6 +227,11 @@ export class ValuationEngine {
     if (this.#nextSlot < 0) this.#nextSlot = Math.min(last, ...this.#slotsBefore(last));
     let published = 0;
     let turns = 0;
+    for (const e of this.#urgent) {
+      if (turns++ >= budget) return published;
+      this.#urgent.delete(e);
+      if (this.#turn(e, now)) published++;
+    }
     for (let slot = this.#nextSlot; slot <= last; slot++) {
       const set = this.#wheel.get(slot);
       if (set) {
@@ -254,7 +274,8 @@ export class ValuationEngine {
     e.seq++;
     e.lastPublish = now;
     e.inFlight = true;
-    const value = buildPortfolioValue(e.state, e.seq, { now, fx: this.#fx, market: this.#market });
+    const json = encodePortfolioValue(e.state, e.seq, { now, fx: this.#fx, market: this.#market });
+    const value = { userId: e.state.userId, seq: e.seq, json };
     this.#schedule(e, now + this.opts.publishMs);
     this.opts.publish(value);
     return true;

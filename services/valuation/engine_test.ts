@@ -46,8 +46,8 @@ function harness(publishMs = 1000) {
     publishMs,
     refreshMs: 30_000,
     publish: (v) => {
-      sent.push(PortfolioValue.parse(v));
-      queueMicrotask(() => engine.settled(v.user_id, true));
+      sent.push(PortfolioValue.parse(JSON.parse(v.json)));
+      queueMicrotask(() => engine.settled(v.userId, true));
     },
   });
   return { engine, sent };
@@ -133,7 +133,7 @@ Deno.test("a lost swap raises seq above the newer value's, and the user is publi
   const engine = new ValuationEngine({
     publishMs: 100,
     refreshMs: 30_000,
-    publish: (v) => sent.push(v),
+    publish: (v) => sent.push(PortfolioValue.parse(JSON.parse(v.json))),
   });
   engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0, 41);
   engine.drain(0);
@@ -169,4 +169,19 @@ Deno.test("a removed user is neither valued nor woken", async () => {
   engine.drain(5000);
   assert.equal(sent.length, 1);
   assert.equal(engine.users, 0);
+});
+
+Deno.test("a woken portfolio goes before the wheel's backlog", async () => {
+  const U3 = "00000000-0000-4000-8000-000000000003";
+  const { engine, sent } = harness();
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.drain(0);
+  await Promise.resolve();
+  engine.drain(1000); // U1 goes idle
+  engine.setUser(holdings(U2, [position({ symbol: "MSFT", quantity: "1" })]), 1500);
+  engine.setUser(holdings(U3, [position({ symbol: "MSFT", quantity: "2" })]), 1500);
+  engine.onTick(tick("AAPL", "150"), 1500);
+  assert.equal(engine.drain(1500, 1), 1);
+  assert.equal(sent.at(-1)!.user_id, U1);
+  assert.equal(engine.drain(1500), 2);
 });

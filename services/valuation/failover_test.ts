@@ -39,6 +39,13 @@ Deno.test({
         const [x, y] = await owned();
         return x !== null && y !== null && x + y === USERS && x > 0 && y > 0;
       }, { timeoutMs: 60_000, what: "both instances valuing a share of the users" });
+      // Prices streaming (so every portfolio moves every interval), then values for everyone.
+      const ticks = env.recordTicks();
+      await eventually(() => new Set(ticks.ticks().map((t) => t.symbol)).size === 2, {
+        timeoutMs: 30_000,
+        what: "AAPL and MSFT ticking",
+      });
+      ticks.stop();
       const since = Date.now();
       await eventually(() => users.every((u) => values.get(u)!.some((v) => v.at > since)), {
         timeoutMs: 15_000,

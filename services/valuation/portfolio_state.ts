@@ -1,42 +1,58 @@
 /**
  * One user's portfolio in memory: each holding keeps its quote and the version of it last
- * valued, so a revaluation multiplies only the holdings whose instrument ticked. Pure: no I/O.
+ * valued, so a revaluation multiplies only the holdings whose instrument ticked. Amounts are
+ * fixed-point big integers (see scaled.ts). Pure: no I/O.
  * @module
  */
-import { abs, type Exact, mul, parseExact, sub } from "./scaled.ts";
 import type { UserHoldings, ValuedPosition } from "./holdings.ts";
 import { preparePositions } from "./holdings.ts";
 import type { Quote, QuoteBook } from "./quotes.ts";
+import { AMOUNT_SCALE, parseScaled, pow10, PRICE_SCALE, UNITS_SCALE } from "./scaled.ts";
 
 /** Where a holding's price came from. */
 export type PriceSource = "live" | "delayed" | "provider" | null;
 
-/** One position and its current valuation. */
+/** One position and its current valuation; amounts in units of 10^-AMOUNT_SCALE. */
 export interface Holding {
   readonly position: ValuedPosition;
-  /** quantity × multiplier. */
-  readonly units: Exact;
-  readonly cost: Exact | null;
+  /** quantity × multiplier in units of 10^-UNITS_SCALE; null when too precise to hold. */
+  readonly units: bigint | null;
+  readonly cost: bigint | null;
   readonly quote: Quote | null;
-  readonly providerPrice: Exact | null;
-  readonly providerPreviousClose: Exact | null;
+  readonly providerPrice: bigint | null;
+  readonly providerPreviousClose: bigint | null;
   /** The quote version this valuation used (-1: never valued). */
   seen: number;
-  value: Exact | null;
+  value: bigint | null;
   /** Day change and the previous-close value it is a percentage of (null: no previous close). */
-  day: Exact | null;
-  dayBase: Exact | null;
+  day: bigint | null;
+  dayBase: bigint | null;
   source: PriceSource;
   /** The price's time (ms), for freshness. */
   priceTime: number | null;
-  crypto: boolean;
+  readonly crypto: boolean;
 }
 
-/** One cash balance. */
+/** One cash balance (null: too precise to hold, left out and named unpriced). */
 export interface Cash {
   account_id: string;
   currency: string;
-  amount: Exact;
+  amount: bigint | null;
+}
+
+/** quantity × multiplier at UNITS_SCALE, or null when that is not exact. */
+function unitsOf(p: ValuedPosition): bigint | null {
+  const q = parseScaled(p.quantity, UNITS_SCALE);
+  if (q === null) return null;
+  if (p.multiplier === "1") return q;
+  const m = parseScaled(p.multiplier, 6);
+  if (m === null) return null;
+  const product = q * m;
+  return product % pow10(6) === 0n ? product / pow10(6) : null;
+}
+
+function price(text: string | null): bigint | null {
+  return text === null ? null : parseScaled(text, PRICE_SCALE);
 }
 
 /** A user's holdings, valued. */
@@ -46,24 +62,25 @@ export class PortfolioState {
   readonly accountIds: readonly string[];
   readonly holdings: Holding[];
   readonly cash: readonly Cash[];
+  /** The distinct quotes the holdings read. */
+  readonly quotes: readonly Quote[];
 
   /** Builds the state and registers its holdings with their quotes. */
-  constructor(input: UserHoldings, quotes: QuoteBook) {
+  constructor(input: UserHoldings, book: QuoteBook) {
     this.userId = input.user_id;
     this.baseCurrency = input.base_currency;
     this.accountIds = [...input.account_ids].sort();
+    const quotes = new Set<Quote>();
     this.holdings = preparePositions(input.positions).map((p) => {
-      const quote = p.quote_symbol === null ? null : quotes.ensure(p.quote_symbol);
-      if (quote) quote.holders.set(this, (quote.holders.get(this) ?? 0) + 1);
+      const quote = p.quote_symbol === null ? null : book.ensure(p.quote_symbol);
+      if (quote) quotes.add(quote);
       return {
         position: p,
-        units: mul(parseExact(p.quantity), parseExact(p.multiplier)),
-        cost: p.cost_basis === null ? null : parseExact(p.cost_basis),
+        units: unitsOf(p),
+        cost: p.cost_basis === null ? null : parseScaled(p.cost_basis, AMOUNT_SCALE),
         quote,
-        providerPrice: p.provider_price === null ? null : parseExact(p.provider_price),
-        providerPreviousClose: p.provider_previous_close === null
-          ? null
-          : parseExact(p.provider_previous_close),
+        providerPrice: price(p.provider_price),
+        providerPreviousClose: price(p.provider_previous_close),
         seen: -1,
         value: null,
         day: null,
@@ -73,31 +90,26 @@ export class PortfolioState {
         crypto: p.quote_symbol?.includes("/") ?? p.security_type === "crypto",
       };
     });
+    this.quotes = [...quotes];
+    for (const q of this.quotes) q.holders.add(this);
     this.cash = input.balances.map((b) => ({
       account_id: b.account_id,
       currency: b.currency,
-      amount: parseExact(b.cash),
+      amount: parseScaled(b.cash, AMOUNT_SCALE),
     }));
     this.revalue();
   }
 
-  /** The quotes this portfolio reads (each once). */
-  quotes(): Quote[] {
-    const out = new Set<Quote>();
-    for (const h of this.holdings) if (h.quote) out.add(h.quote);
-    return [...out];
-  }
-
   /** Unregisters from the quotes (the user is no longer valued here). */
   detach(): void {
-    for (const q of this.quotes()) q.holders.delete(this);
+    for (const q of this.quotes) q.holders.delete(this);
   }
 
   /** Revalues the holdings whose quote changed since they were valued; true if any did. */
   revalue(): boolean {
     let changed = false;
     for (const h of this.holdings) {
-      const version = h.quote?.version ?? 0;
+      const version = h.quote === null ? 0 : h.quote.version;
       if (h.seen === version) continue;
       h.seen = version;
       valueHolding(h);
@@ -110,9 +122,9 @@ export class PortfolioState {
 /** Values one holding at its live quote when it has a price, else at the provider's price. */
 function valueHolding(h: Holding): void {
   const q = h.quote;
-  let price: Exact | null;
-  let previous: Exact | null;
-  if (q && q.price !== null) {
+  let price: bigint | null;
+  let previous: bigint | null;
+  if (q !== null && q.price !== null) {
     price = q.price;
     previous = q.previousClose;
     h.source = q.delayed ? "delayed" : "live";
@@ -123,16 +135,17 @@ function valueHolding(h: Holding): void {
     h.source = price === null ? null : "provider";
     h.priceTime = price === null ? null : h.position.provider_time;
   }
-  if (price === null) {
+  if (price === null || h.units === null) {
     h.value = h.day = h.dayBase = null;
+    h.source = null;
     return;
   }
-  h.value = mul(h.units, price);
+  h.value = h.units * price;
   if (previous === null) {
     h.day = h.dayBase = null;
   } else {
-    const before = mul(h.units, previous);
-    h.day = sub(h.value, before);
-    h.dayBase = abs(before);
+    const before = h.units * previous;
+    h.day = h.value - before;
+    h.dayBase = before < 0n ? -before : before;
   }
 }

@@ -8,8 +8,9 @@
  */
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { encodeTyped, kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
+import { kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
 import { counter, isKvConflict, type Logger } from "@meridian/runtime";
+import type { EncodedValue } from "./engine.ts";
 
 const publishedTotal = counter(
   "meridian_valuation_values_published_total",
@@ -23,6 +24,8 @@ const failuresTotal = counter(
   "meridian_valuation_value_failures_total",
   "Portfolio values not published because NATS did not take them (retried at the next turn)",
 );
+
+const encoder = new TextEncoder();
 
 /** How a send ended: `seq` is the KV's newer sequence number after a lost swap. */
 export type Settled = (userId: string, ok: boolean, seq?: number) => void;
@@ -57,10 +60,10 @@ export class ValuePublisher {
   }
 
   /** Sends one value; reports through `settled`. */
-  send(value: PortfolioValue): void {
-    const user = value.user_id;
+  send(value: EncodedValue): void {
+    const user = value.userId;
     const key = kvKeys.portfolioValue(user);
-    const bytes = encodeTyped(PortfolioValue, value);
+    const bytes = encoder.encode(value.json);
     const revision = this.#revisions.get(user);
     const write = revision === undefined
       ? this.kv.create(key, bytes)

@@ -5,51 +5,54 @@
  * in time: an older price than the one held is ignored.
  * @module
  */
-import type { LastPrice, PriceTick, ValueQuote } from "@meridian/proto";
-import { type Exact, parseExact } from "./scaled.ts";
+import type { LastPrice, PriceTick } from "@meridian/proto";
+import { parseScaled, PRICE_SCALE } from "./scaled.ts";
 
 /** One symbol's live price and who holds it. */
 export class Quote {
   readonly symbol: string;
   /** Crypto trades around the clock, so its staleness ignores the stock market's hours. */
   readonly crypto: boolean;
-  price: Exact | null = null;
-  previousClose: Exact | null = null;
+  /** In units of 10^-PRICE_SCALE; null before any price, or for a price too precise to hold. */
+  price: bigint | null = null;
+  previousClose: bigint | null = null;
   /** Exchange time of the price (ms since the epoch) and its text as received. */
   timeMs = -Infinity;
   time = "";
   delayed = false;
   /** Bumped on every change: a holding revalues when the version it saw is older. */
   version = 0;
-  /** The wire form for the value message, rebuilt at most once per version. */
-  #wire: ValueQuote | null = null;
+  /** `"SYMBOL":{…}` as the value message's `quotes` carries it, built once per version. */
+  #json: string | null = null;
   #priceText = "";
   #previousCloseText: string | null = null;
-  /** Holdings (by owner) that read this quote; the owner's count of such holdings. */
-  readonly holders = new Map<object, number>();
+  /** The portfolios that read this quote. */
+  readonly holders = new Set<object>();
 
   constructor(symbol: string) {
     this.symbol = symbol;
     this.crypto = symbol.includes("/");
   }
 
-  /** The quote as the value message carries it; null before any price. */
-  wire(): ValueQuote | null {
+  /** The quote's member of the value message's `quotes` object; null before any price. */
+  json(): string | null {
     if (this.price === null) return null;
-    this.#wire ??= {
-      price: this.#priceText,
-      previous_close: this.#previousCloseText,
-      time: this.time,
-      delayed: this.delayed,
-    };
-    return this.#wire;
+    this.#json ??= `${JSON.stringify(this.symbol)}:${
+      JSON.stringify({
+        price: this.#priceText,
+        previous_close: this.#previousCloseText,
+        time: this.time,
+        delayed: this.delayed,
+      })
+    }`;
+    return this.#json;
   }
 
   /** Applies a trade; false when it is older than the price held (nothing changed). */
   applyTick(tick: Pick<PriceTick, "price" | "time" | "delayed">): boolean {
     const ms = Date.parse(tick.time);
     if (ms < this.timeMs) return false;
-    this.price = parseExact(tick.price);
+    this.price = parseScaled(tick.price, PRICE_SCALE);
     this.#priceText = tick.price;
     this.timeMs = ms;
     this.time = tick.time;
@@ -62,13 +65,15 @@ export class Quote {
   applyLast(last: LastPrice): boolean {
     let changed = false;
     if (last.previous_close !== this.#previousCloseText) {
-      this.previousClose = last.previous_close === null ? null : parseExact(last.previous_close);
+      this.previousClose = last.previous_close === null
+        ? null
+        : parseScaled(last.previous_close, PRICE_SCALE);
       this.#previousCloseText = last.previous_close;
       changed = true;
     }
     const ms = Date.parse(last.time);
     if (ms > this.timeMs || this.price === null) {
-      this.price = parseExact(last.price);
+      this.price = parseScaled(last.price, PRICE_SCALE);
       this.#priceText = last.price;
       this.timeMs = ms;
       this.time = last.time;
@@ -81,7 +86,7 @@ export class Quote {
 
   #changed(): void {
     this.version++;
-    this.#wire = null;
+    this.#json = null;
   }
 }
 

@@ -83,10 +83,12 @@ Deno.test({
       assert.ok(held.size > 0, "the test account holds something");
 
       // Values whose quotes moved: each step is exactly Σ quantity × Δprice.
-      const afterSync = () => values.filter((v) => v.at > holdings[0].at + 2 * PUBLISH_MS);
+      // Once every held symbol has a live price (the first values may carry brokerage prices).
+      const quoted = (v: PortfolioValue) => [...held.keys()].every((sym) => sym in v.quotes);
+      const afterSync = () => values.filter((v) => v.at > holdings[0].at && quoted(v.value));
       await eventually(() => afterSync().length >= 6, {
         timeoutMs: 30_000,
-        what: "six values after the sync",
+        what: "six values with live prices after the sync",
       });
       const steady = afterSync();
       let moved = 0;

@@ -1,11 +1,13 @@
 /**
- * Builds the `portfolio.value` message of one valued portfolio. Pure: the clock, the FX rates
- * and the market's state come in as arguments.
+ * Encodes the `portfolio.value` message of one valued portfolio. Pure: the clock, the FX rates
+ * and the market's state come in as arguments. Built as text: the `quotes` members are cached
+ * per quote version (one quote is in many portfolios), so a message costs one pass over the
+ * holdings and no per-message serialisation of 50 quotes.
  * @module
  */
-import type { PortfolioValue, ValueQuote } from "@meridian/proto";
-import { convert } from "@meridian/portfolio";
-import { add, type Exact, parseExact, percentText, sub, toText, ZERO } from "./scaled.ts";
+import type { PortfolioValue } from "@meridian/proto";
+import { convert, decimalString, Exact, percentOf } from "@meridian/portfolio";
+import { AMOUNT_SCALE, scaledText } from "./scaled.ts";
 import type { PortfolioState } from "./portfolio_state.ts";
 
 /** A price older than this counts as stale while its market trades. */
@@ -19,34 +21,28 @@ export interface ValueContext {
   market: PortfolioValue["prices"]["market"];
 }
 
+/** Sums in one currency, in units of 10^-AMOUNT_SCALE. */
 interface Sums {
-  positions: Exact;
-  cash: Exact;
-  day: Exact;
-  dayBase: Exact;
-  pl: Exact;
-  cost: Exact;
+  positions: bigint;
+  cash: bigint;
+  day: bigint;
+  dayBase: bigint;
+  pl: bigint;
+  cost: bigint;
 }
 
 function sums(): Sums {
-  return { positions: ZERO, cash: ZERO, day: ZERO, dayBase: ZERO, pl: ZERO, cost: ZERO };
+  return { positions: 0n, cash: 0n, day: 0n, dayBase: 0n, pl: 0n, cost: 0n };
 }
 
-function addSums(into: Sums, s: Sums): void {
-  into.positions = add(into.positions, s.positions);
-  into.cash = add(into.cash, s.cash);
-  into.day = add(into.day, s.day);
-  into.dayBase = add(into.dayBase, s.dayBase);
-  into.pl = add(into.pl, s.pl);
-  into.cost = add(into.cost, s.cost);
-}
+const text = (n: bigint) => scaledText(n, AMOUNT_SCALE);
 
-/** The message for `state` at `seq`. */
-export function buildPortfolioValue(
+/** The message for `state` at `seq`, as JSON text (see {@link PortfolioValue}). */
+export function encodePortfolioValue(
   state: PortfolioState,
   seq: number,
   ctx: ValueContext,
-): PortfolioValue {
+): string {
   const base = state.baseCurrency;
   const rates = ctx.fx?.rates ?? new Map<string, string>();
   // account → currency → sums
@@ -60,136 +56,187 @@ export function buildPortfolioValue(
     return s;
   };
 
-  const counts = { live: 0, delayed: 0, stale: 0, provider: 0, unpriced: 0 };
+  let live = 0, delayed = 0, stale = 0, provider = 0, unpriced = 0;
   let dayCovered = 0, dayOf = 0, plCovered = 0, priced = 0;
   let asOf = -Infinity;
-  const quotes: Record<string, ValueQuote> = {};
   for (const h of state.holdings) {
     const p = h.position;
-    const s = bucket(p.account_id, p.currency);
-    if (h.quote) {
-      const wire = h.quote.wire();
-      if (wire) quotes[h.quote.symbol] = wire;
-    }
     // A cash equivalent without a previous close is left out of day-change coverage (its price
     // does not move); any other position without a day change counts as not covered.
     if (h.day !== null || p.security_type !== "cash_equivalent") dayOf++;
     if (h.value === null) {
-      counts.unpriced++;
+      unpriced++;
       continue;
     }
+    const s = bucket(p.account_id, p.currency);
     priced++;
-    s.positions = add(s.positions, h.value);
+    s.positions += h.value;
     if (h.day !== null && h.dayBase !== null) {
       dayCovered++;
-      s.day = add(s.day, h.day);
-      s.dayBase = add(s.dayBase, h.dayBase);
+      s.day += h.day;
+      s.dayBase += h.dayBase;
     }
     if (h.cost !== null) {
       plCovered++;
-      s.pl = add(s.pl, sub(h.value, h.cost));
-      s.cost = add(s.cost, h.cost);
+      s.pl += h.value - h.cost;
+      s.cost += h.cost;
     }
-    if (h.source === "provider") counts.provider++;
+    if (h.source === "provider") provider++;
     else {
-      counts[h.source === "delayed" ? "delayed" : "live"]++;
+      if (h.source === "delayed") delayed++;
+      else live++;
       if (h.priceTime !== null) {
-        asOf = Math.max(asOf, h.priceTime);
+        if (h.priceTime > asOf) asOf = h.priceTime;
         const trades = h.crypto || ctx.market === "open";
-        if (trades && ctx.now - h.priceTime > STALE_AFTER_MS) counts.stale++;
+        if (trades && ctx.now - h.priceTime > STALE_AFTER_MS) stale++;
       }
     }
   }
   for (const c of state.cash) {
-    const s = bucket(c.account_id, c.currency);
-    s.cash = add(s.cash, c.amount);
+    if (c.amount === null) continue;
+    bucket(c.account_id, c.currency).cash += c.amount;
   }
 
-  // Converts one amount; records a currency without a rate.
+  // Base-currency amounts: sums of base-currency amounts stay integers; a converted amount (a
+  // conversion is rounded to 20 significant digits, as in portfolio's baseTotals) is summed
+  // exactly beside them.
   const unconverted = new Set<string>();
   let converted = false;
-  const toBase = (amount: Exact, currency: string): Exact | null => {
-    if (currency === base) return amount;
-    const text = convert(toText(amount), currency, base, rates);
-    if (text === null) {
-      unconverted.add(currency);
-      return null;
-    }
-    converted = true;
-    return parseExact(text);
-  };
+  const sum = () =>
+    new BaseSum(base, (amount, currency) => {
+      const out = convert(text(amount), currency, base, rates);
+      if (out === null) unconverted.add(currency);
+      else converted = true;
+      return out;
+    });
 
   const byCurrency = new Map<string, Sums>();
   const accounts: PortfolioValue["accounts"] = [];
   for (const [accountId, currencies] of byAccount) {
-    let value = ZERO, day = ZERO;
+    const value = sum(), day = sum();
     const native: PortfolioValue["accounts"][number]["native"] = [];
     for (const [currency, s] of [...currencies].sort(([a], [b]) => a.localeCompare(b))) {
       let total = byCurrency.get(currency);
       if (!total) byCurrency.set(currency, total = sums());
-      addSums(total, s);
-      const nativeValue = add(s.positions, s.cash);
-      native.push({ currency, value: toText(nativeValue) });
-      const v = toBase(nativeValue, currency);
-      const d = toBase(s.day, currency);
-      if (v !== null) value = add(value, v);
-      if (d !== null) day = add(day, d);
+      total.positions += s.positions;
+      total.cash += s.cash;
+      total.day += s.day;
+      total.dayBase += s.dayBase;
+      total.pl += s.pl;
+      total.cost += s.cost;
+      native.push({ currency, value: text(s.positions + s.cash) });
+      if (value.add(s.positions + s.cash, currency)) day.add(s.day, currency);
     }
-    accounts.push({ account_id: accountId, value: toText(value), native, day_change: toText(day) });
+    accounts.push({ account_id: accountId, value: value.text(), native, day_change: day.text() });
   }
 
-  let positions = ZERO, cash = ZERO, day = ZERO, dayBase = ZERO, pl = ZERO, cost = ZERO;
+  const positions = sum(), cash = sum(), day = sum(), dayBase = sum(), pl = sum(), cost = sum();
   const totals: PortfolioValue["totals"] = [];
   for (const [currency, s] of [...byCurrency].sort(([a], [b]) => a.localeCompare(b))) {
-    const pv = toBase(s.positions, currency);
-    const c = toBase(s.cash, currency);
+    const total = sum();
+    const ok = total.add(s.positions, currency) && total.add(s.cash, currency);
     totals.push({
       currency,
-      positions_value: toText(s.positions),
-      cash: toText(s.cash),
-      total: toText(add(s.positions, s.cash)),
-      base_total: pv === null || c === null ? null : toText(add(pv, c)),
+      positions_value: text(s.positions),
+      cash: text(s.cash),
+      total: text(s.positions + s.cash),
+      base_total: ok ? total.text() : null,
     });
-    if (pv === null || c === null) continue;
-    positions = add(positions, pv);
-    cash = add(cash, c);
-    day = add(day, toBase(s.day, currency)!);
-    dayBase = add(dayBase, toBase(s.dayBase, currency)!);
-    pl = add(pl, toBase(s.pl, currency)!);
-    cost = add(cost, toBase(s.cost, currency)!);
+    if (!ok) continue;
+    positions.add(s.positions, currency);
+    cash.add(s.cash, currency);
+    day.add(s.day, currency);
+    dayBase.add(s.dayBase, currency);
+    pl.add(s.pl, currency);
+    cost.add(s.cost, currency);
   }
+  const grand = sum();
+  grand.merge(positions);
+  grand.merge(cash);
 
-  return {
+  const head: Omit<PortfolioValue, "quotes"> = {
     user_id: state.userId,
     time: new Date(ctx.now).toISOString(),
     seq,
     currency: base,
-    total: toText(add(positions, cash)),
-    positions_value: toText(positions),
-    cash: toText(cash),
+    total: grand.text(),
+    positions_value: positions.text(),
+    cash: cash.text(),
     totals,
     accounts,
     day_change: {
-      amount: toText(day),
-      percent: percentText(day, dayBase),
+      amount: day.text(),
+      percent: percentOf(day.exact(), dayBase.exact()),
       covered: dayCovered,
       positions: dayOf,
     },
     unrealized_pl: {
-      amount: toText(pl),
-      cost_basis: toText(cost),
+      amount: pl.text(),
+      cost_basis: cost.text(),
       covered: plCovered,
       positions: priced,
     },
     prices: {
       as_of: asOf === -Infinity ? null : new Date(asOf).toISOString(),
-      ...counts,
+      live,
+      delayed,
+      stale,
+      provider,
+      unpriced,
       market: ctx.market,
     },
     fx: {
       date: converted ? ctx.fx?.date ?? null : null,
       unconverted: [...unconverted].sort(),
     },
-    quotes,
   };
+  const members: string[] = [];
+  for (const q of state.quotes) {
+    const member = q.json();
+    if (member !== null) members.push(member);
+  }
+  const json = JSON.stringify(head);
+  return `${json.slice(0, -1)},"quotes":{${members.join(",")}}}`;
+}
+
+/**
+ * A sum in the base currency: base-currency amounts added as integers, converted ones exactly
+ * beside them (decimal.js only when something was converted).
+ */
+class BaseSum {
+  #native = 0n;
+  #converted: Exact | null = null;
+
+  constructor(
+    private readonly base: string,
+    private readonly convert: (amount: bigint, currency: string) => string | null,
+  ) {}
+
+  /** Adds `amount` of `currency`; false (nothing added) when it has no rate. */
+  add(amount: bigint, currency: string): boolean {
+    if (currency === this.base) {
+      this.#native += amount;
+      return true;
+    }
+    const out = this.convert(amount, currency);
+    if (out === null) return false;
+    this.#converted = (this.#converted ?? new Exact(0)).plus(out);
+    return true;
+  }
+
+  merge(other: BaseSum): void {
+    this.#native += other.#native;
+    if (other.#converted !== null) {
+      this.#converted = (this.#converted ?? new Exact(0)).plus(other.#converted);
+    }
+  }
+
+  exact(): Exact {
+    const native = new Exact(text(this.#native));
+    return this.#converted === null ? native : native.plus(this.#converted);
+  }
+
+  text(): string {
+    return this.#converted === null ? text(this.#native) : decimalString(this.exact());
+  }
 }

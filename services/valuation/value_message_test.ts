@@ -3,7 +3,10 @@ import { PortfolioValue } from "@meridian/proto";
 import type { PositionInput, UserHoldings } from "./holdings.ts";
 import { PortfolioState } from "./portfolio_state.ts";
 import { QuoteBook } from "./quotes.ts";
-import { buildPortfolioValue, STALE_AFTER_MS } from "./value_message.ts";
+import { encodePortfolioValue, STALE_AFTER_MS, type ValueContext } from "./value_message.ts";
+
+const build = (s: PortfolioState, seq: number, ctx: ValueContext) =>
+  PortfolioValue.parse(JSON.parse(encodePortfolioValue(s, seq, ctx)));
 
 const U = "00000000-0000-4000-8000-000000000001";
 const A1 = "00000000-0000-4000-8000-0000000000a1";
@@ -53,7 +56,7 @@ Deno.test("amounts are converted to the base currency; a currency without a rate
     pos({ symbol: "AAPL", price: "105", quantity: "2" }),
     pos({ symbol: "XYZ", currency: "CHF", price: "10", quantity: "1" }),
   ], { balances: [{ account_id: A1, currency: "USD", cash: "5" }] });
-  const v = PortfolioValue.parse(buildPortfolioValue(s, 1, { now: NOW, fx: FX, market: "open" }));
+  const v = build(s, 1, { now: NOW, fx: FX, market: "open" });
   // 1470 CAD = 1470 / 1.47 × 1.05 = 1050 USD
   assert.equal(v.total, "1265");
   assert.equal(v.positions_value, "1260");
@@ -110,7 +113,7 @@ Deno.test("day change and P/L carry their coverage; freshness counts each price'
   });
   s.revalue();
   const v = PortfolioValue.parse(
-    buildPortfolioValue(s, 7, { now: NOW, fx: null, market: "closed" }),
+    build(s, 7, { now: NOW, fx: null, market: "closed" }),
   );
   // 2 × 110 + 10 + 50 + 45000
   assert.equal(v.positions_value, "45280");
@@ -135,7 +138,7 @@ Deno.test("without a live quote every account of a security takes the freshest s
     pos({ symbol: "VTI", price: "200", quantity: "1", synced_at: new Date(NOW - 10_000) }),
     pos({ symbol: "VTI", price: "201", quantity: "1", account_id: A2, synced_at: new Date(NOW) }),
   ]);
-  const v = buildPortfolioValue(s, 1, { now: NOW, fx: null, market: "unknown" });
+  const v = build(s, 1, { now: NOW, fx: null, market: "unknown" });
   assert.equal(v.total, "402");
   assert.deepEqual(v.accounts.map((a) => a.value), ["201", "201"]);
 });
