@@ -290,6 +290,17 @@ Deno.test(".dockerignore keeps local state and tools out of the build context", 
   }
 });
 
+Deno.test("compose: valuation scales with --scale (no fixed name or host port, no partition number)", () => {
+  const valuation = services.valuation as Service & { container_name?: string };
+  assert.equal(valuation.container_name, undefined, "a fixed container name stops --scale");
+  assert.deepEqual(valuation.ports ?? [], [], "a host port would collide between replicas");
+  const e = env("valuation");
+  for (const key of ["VALUATION_PARTITION", "VALUATION_PARTITIONS"]) {
+    assert.ok(!(key in e), `${key} is gone: instances share the users by lease`);
+  }
+  assert.ok("VALUE_PUBLISH_MS" in e, "valuation gets VALUE_PUBLISH_MS");
+});
+
 Deno.test("compose: prices scales with --scale (no fixed name or host port, no shard number)", () => {
   const prices = services.prices as Service & { container_name?: string };
   assert.equal(prices.container_name, undefined, "a fixed container name stops --scale");

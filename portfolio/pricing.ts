@@ -25,6 +25,7 @@
  * @module
  */
 import type { SECURITY_TYPES } from "@meridian/proto";
+import { quoteCurrency } from "@meridian/proto/quote_currency";
 import { canonical } from "./exact.ts";
 
 /** A live quote as valuation applies it (the fields of `ValueQuote`; a `LastPrice` has them). */
@@ -88,11 +89,7 @@ const UNPRICED: AppliedPrice = Object.freeze({
   stale: false,
 });
 
-/** The currency a symbol's quotes are in: `Y` for a crypto pair `X/Y`, else USD. */
-export function quoteCurrency(symbol: string): string {
-  const slash = symbol.lastIndexOf("/");
-  return slash < 0 ? "USD" : symbol.slice(slash + 1);
-}
+export { quoteCurrency };
 
 /**
  * The aggregation key: the instrument, else symbol and currency (never mixing currencies);
@@ -128,14 +125,22 @@ export function isPriceStale(
   return now.getTime() - new Date(time).getTime() > STALE_AFTER_MS;
 }
 
-/** The quote that applies to a position (P1), if any. */
+/**
+ * The quote that applies to a position (P1), if any: its instrument's, when the instrument and
+ * the position are both in the quote's currency (a sync may attach a position held in another
+ * currency to an instrument by the provider's id; a USD price must not count as CAD).
+ */
 export function applicableQuote(
-  p: Pick<PricedPosition, "security_type" | "instrument_symbol" | "instrument_currency">,
+  p: Pick<
+    PricedPosition,
+    "security_type" | "instrument_symbol" | "instrument_currency" | "currency"
+  >,
   quotes: Quotes,
 ): Quote | undefined {
   const s = p.instrument_symbol;
   if (p.security_type === "cash" || s === null || !Object.hasOwn(quotes, s)) return undefined;
-  return p.instrument_currency === quoteCurrency(s) ? quotes[s] : undefined;
+  const c = quoteCurrency(s);
+  return p.instrument_currency === c && p.currency === c ? quotes[s] : undefined;
 }
 
 /**

@@ -274,3 +274,21 @@ Deno.test("percentOf rounds half away from zero from the exact quotient", () => 
   assert.equal(percentOf(new Exact("2"), new Exact("3")), "66.67");
   assert.equal(percentOf(new Exact("1"), new Exact("0")), null);
 });
+
+Deno.test("a quote applies only when the instrument and the position are in its currency", async () => {
+  const { applicableQuote } = await import("./pricing.ts");
+  const quotes = {
+    AAPL: { price: "200", previous_close: null, time: now.toISOString(), delayed: false },
+  };
+  const base = { security_type: "equity" as const, instrument_symbol: "AAPL" };
+  assert.ok(applicableQuote({ ...base, instrument_currency: "USD", currency: "USD" }, quotes));
+  // Attached to the USD instrument by the provider's id, but held in CAD: a USD price is not CAD.
+  assert.equal(
+    applicableQuote({ ...base, instrument_currency: "USD", currency: "CAD" }, quotes),
+    undefined,
+  );
+  assert.equal(
+    applicableQuote({ ...base, instrument_currency: "CAD", currency: "CAD" }, quotes),
+    undefined,
+  );
+});

@@ -108,7 +108,6 @@ export const consumers = {
     maxDeliver: 10,
     description: "symbols: reference-counts held symbols",
   },
-
 } as const satisfies Record<string, ConsumerDef>;
 
 /** KV buckets of the contract. */

@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { PROVIDERS } from "./subjects.ts";
 
+export { quoteCurrency } from "./quote_currency.ts";
+
 /** An exact decimal number as a string, e.g. `"-12.5"`. */
 export const Decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "expected a decimal string");
 /** An ISO-8601 timestamp with offset. */
@@ -133,17 +135,6 @@ export const MarketSymbol = z.string().regex(
   /^[A-Z0-9][A-Z0-9./]{0,63}$/,
   "expected a market-data symbol (A-Z, 0-9, '.', '/')",
 );
-
-/**
- * The currency a market-data symbol's prices are in: a crypto pair's quote currency (`BTC/EUR`
- * → EUR), else USD (Alpaca's stock, fund and option data are US listings). A price applies
- * to an instrument only in that currency: a foreign listing of the same ticker is another
- * security.
- */
-export function quoteCurrency(symbol: string): string {
-  const slash = symbol.indexOf("/");
-  return slash < 0 ? "USD" : symbol.slice(slash + 1);
-}
 
 /** One position as valuation and symbols need it. */
 export const HeldPosition = z.object({

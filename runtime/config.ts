@@ -94,8 +94,6 @@ export const ConfigSchema = z.object({
   // Not `HOST`: shells and CI runners export that for their own purposes.
   LISTEN_HOST: z.string().min(1).default("127.0.0.1"),
   ALLOW_SIGNUP: flag.default(true),
-  VALUATION_PARTITIONS: z.coerce.number().int().min(1).max(64).default(1),
-  VALUATION_PARTITION: z.coerce.number().int().min(0).max(63).default(0),
 });
 /** The validated configuration. */
 export type Config = z.infer<typeof ConfigSchema>;

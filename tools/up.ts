@@ -34,7 +34,7 @@ const DATA_DIR = ".data";
 /** One process `make up` runs: a service, and which of its instances (1 for most). */
 interface Instance {
   service: ServiceName;
-  /** 1-based; only `prices` runs more than one (`PRICES_INSTANCES`). */
+  /** 1-based; `prices` and `valuation` may run more than one (`PRICES_INSTANCES`, …). */
   n: number;
   /** Its log prefix and name in messages: `prices`, `prices-2`, … */
   label: string;
@@ -57,17 +57,26 @@ function readConfig(): Config {
 }
 let config = readConfig();
 
-/** How many `prices` processes to run: each streams one market-data key, the rest stand by. */
-const PRICES_INSTANCES = (() => {
-  const n = Number(env.PRICES_INSTANCES ?? "1");
+/** A whole number from 1 to 16 read from `name` (default 1). */
+function instancesOf(name: string): number {
+  const n = Number(env[name] ?? "1");
   if (!Number.isInteger(n) || n < 1 || n > 16) {
-    fail(`invalid configuration: PRICES_INSTANCES: expected a whole number from 1 to 16`);
+    fail(`invalid configuration: ${name}: expected a whole number from 1 to 16`);
   }
   return n;
-})();
+}
+
+/**
+ * How many processes of the services that scale out: each `prices` streams one market-data
+ * key (the rest stand by); `valuation` instances share the users.
+ */
+const SCALED: Partial<Record<ServiceName, number>> = {
+  prices: instancesOf("PRICES_INSTANCES"),
+  valuation: instancesOf("VALUATION_INSTANCES"),
+};
 
 const INSTANCES: Instance[] = SERVICES.flatMap((service) =>
-  Array.from({ length: service === "prices" ? PRICES_INSTANCES : 1 }, (_, k) => ({
+  Array.from({ length: SCALED[service] ?? 1 }, (_, k) => ({
     service,
     n: k + 1,
     label: k === 0 ? service : `${service}-${k + 1}`,
@@ -145,11 +154,12 @@ function opsPort(i: Instance): number {
 
 /**
  * The private `/metrics` listener of each process: the base plus 1 to 7 (the first instance of
- * each service), plus 10 + n for the further `prices` instances; any for the sandbox.
+ * each service), plus 10 + n for the further `prices` instances and 30 + n for the further
+ * `valuation` ones; any for the sandbox.
  */
 function metricsPort(i: Instance): number {
   const base = Number(env.UP_METRICS_PORT_BASE ?? 9100);
-  if (i.n > 1) return base + 10 + i.n;
+  if (i.n > 1) return base + (i.service === "valuation" ? 30 : 10) + i.n;
   const at = ["ingress", "sync", "symbols", "prices", "valuation", "api", "relay"].indexOf(
     i.service,
   );
@@ -232,10 +242,10 @@ async function waitUntilReady(startedAt: number): Promise<void> {
   }
   if (shuttingDown) return;
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  const extra = INSTANCES.length - SERVICES.length;
+  const scaled = Object.entries(SCALED).filter(([, n]) => n > 1).map(([s, n]) => `${s} × ${n}`);
   note(
     `all ${SERVICES.length} services ready in ${seconds} s` +
-      (extra > 0 ? ` (prices × ${PRICES_INSTANCES})` : ""),
+      (scaled.length ? ` (${scaled.join(", ")})` : ""),
   );
   note(`dashboard: ${config.PUBLIC_URL}`);
   if (config.PROVIDERS === "sandbox") note("demo login: demo@example.com / meridian-demo");

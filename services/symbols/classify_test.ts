@@ -6,7 +6,7 @@ Deno.test("US stocks and ETFs stream on stocks, crypto pairs on crypto", () => {
     stream: "stocks",
     streamable: true,
   });
-  assert.deepEqual(routeOf({ symbol: "VOO", kind: "etf", currency: "USD" }).streamable, true);
+  assert.deepEqual(routeOf({ symbol: "VOO", kind: "etf", currency: "USD" })?.streamable, true);
   assert.deepEqual(routeOf({ symbol: "BTC/USD", kind: "crypto", currency: "USD" }), {
     stream: "crypto",
     streamable: true,

@@ -37,7 +37,8 @@ Deno.test({
       ];
       await eventually(async () => {
         const [x, y] = await owned();
-        return x !== null && y !== null && x + y === USERS && x > 0 && y > 0;
+        return x !== undefined && y !== undefined && x !== null && y !== null &&
+          x + y === USERS && x > 0 && y > 0;
       }, { timeoutMs: 60_000, what: "both instances valuing a share of the users" });
       // Prices streaming (so every portfolio moves every interval), then values for everyone.
       const ticks = env.recordTicks();

@@ -70,7 +70,7 @@ export function multiplierOf(
 
 /**
  * Prepares a user's positions (cash positions are left out: balances carry cash). A live quote
- * applies when the position has an instrument whose currency is the quote's currency. Without
+ * applies when the position has an instrument and both are in the quote's currency. Without
  * one, every position of the same key (instrument, else symbol and currency) takes the price
  * and previous close of the key's most recently synced priced position (ties: smaller id), so
  * the accounts of one security never disagree on its price.
@@ -93,7 +93,8 @@ export function preparePositions(positions: readonly PositionInput[]): ValuedPos
     if (p.security_type === "cash") continue;
     const source = freshest.get(keyOf(p));
     const quoted = p.instrument_symbol !== null && p.instrument_currency !== null &&
-      quoteCurrency(p.instrument_symbol) === p.instrument_currency;
+      quoteCurrency(p.instrument_symbol) === p.instrument_currency &&
+      p.currency === p.instrument_currency;
     out.push({
       account_id: p.account_id,
       currency: p.currency,

@@ -6,12 +6,9 @@
  * @module
  */
 import type { PortfolioValue } from "@meridian/proto";
-import { convert, decimalString, Exact, percentOf } from "@meridian/portfolio";
+import { convert, decimalString, Exact, percentOf, STALE_AFTER_MS } from "@meridian/portfolio";
 import { AMOUNT_SCALE, scaledText } from "./scaled.ts";
 import type { PortfolioState } from "./portfolio_state.ts";
-
-/** A price older than this counts as stale while its market trades. */
-export const STALE_AFTER_MS = 15 * 60_000;
 
 /** What a value depends on besides the portfolio. */
 export interface ValueContext {

@@ -3,7 +3,8 @@ import { PortfolioValue } from "@meridian/proto";
 import type { PositionInput, UserHoldings } from "./holdings.ts";
 import { PortfolioState } from "./portfolio_state.ts";
 import { QuoteBook } from "./quotes.ts";
-import { encodePortfolioValue, STALE_AFTER_MS, type ValueContext } from "./value_message.ts";
+import { STALE_AFTER_MS } from "@meridian/portfolio";
+import { encodePortfolioValue, type ValueContext } from "./value_message.ts";
 
 const build = (s: PortfolioState, seq: number, ctx: ValueContext) =>
   PortfolioValue.parse(JSON.parse(encodePortfolioValue(s, seq, ctx)));
