@@ -293,7 +293,9 @@ export function HoldingsTable(
                           <span class="sr-only">Accounts holding {r.symbol}</span>
                         </button>
                       )}
-                      <span class="sym">{r.symbol}</span>
+                      <span class={r.symbol.length > 10 ? "sym sym-long" : "sym"}>
+                        {r.symbol}
+                      </span>
                     </th>
                     <td class="name c-name">{r.name ?? "—"}</td>
                     <td class="num c-qty" data-testid="quantity" data-label="Quantity">
