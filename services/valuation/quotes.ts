@@ -6,7 +6,7 @@
  * @module
  */
 import type { LastPrice, PriceTick } from "@meridian/proto";
-import { parseScaled, PRICE_SCALE } from "./scaled.ts";
+import { parseScaled, PRICE_SCALE, scaledText } from "./scaled.ts";
 
 /** One symbol's live price and who holds it. */
 export class Quote {
@@ -24,7 +24,6 @@ export class Quote {
   version = 0;
   /** `"SYMBOL":{…}` as the value message's `quotes` carries it, built once per version. */
   #json: string | null = null;
-  #priceText = "";
   #previousCloseText: string | null = null;
   /** The portfolios that read this quote. */
   readonly holders = new Set<object>();
@@ -37,10 +36,13 @@ export class Quote {
   /** The quote's member of the value message's `quotes` object; null before any price. */
   json(): string | null {
     if (this.price === null) return null;
+    // Canonical decimals, as the api's holdings view writes them.
     this.#json ??= `${JSON.stringify(this.symbol)}:${
       JSON.stringify({
-        price: this.#priceText,
-        previous_close: this.#previousCloseText,
+        price: scaledText(this.price, PRICE_SCALE),
+        previous_close: this.previousClose === null
+          ? null
+          : scaledText(this.previousClose, PRICE_SCALE),
         time: this.time,
         delayed: this.delayed,
       })
@@ -53,7 +55,6 @@ export class Quote {
     const ms = Date.parse(tick.time);
     if (ms < this.timeMs) return false;
     this.price = parseScaled(tick.price, PRICE_SCALE);
-    this.#priceText = tick.price;
     this.timeMs = ms;
     this.time = tick.time;
     this.delayed = tick.delayed;
@@ -74,7 +75,6 @@ export class Quote {
     const ms = Date.parse(last.time);
     if (ms > this.timeMs || this.price === null) {
       this.price = parseScaled(last.price, PRICE_SCALE);
-      this.#priceText = last.price;
       this.timeMs = ms;
       this.time = last.time;
       this.delayed = last.delayed;
