@@ -49,6 +49,11 @@ export interface NatsHandle {
   connected(): boolean;
 }
 
+/** The inbox prefix of a service's connection: `_INBOX_<name>` (`_INBOX_relay`). */
+export function inboxPrefix(name: string): string {
+  return `_INBOX_${name.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
 /**
  * Connects to NATS, waiting for the first server if it is not up yet, and reconnecting
  * for ever afterwards. Disconnects are logged; readiness follows them.
@@ -68,6 +73,9 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
     // Otherwise every request (each JetStream publish) builds two Error objects up front to
     // capture where it started: a tenth of the relay's CPU under load.
     noAsyncTraces: true,
+    // Replies (PubAcks, JetStream API answers) on an inbox of this service's own, so a
+    // restricted user (the relay) may subscribe to its replies and not to everyone's.
+    inboxPrefix: inboxPrefix(opts.name),
   });
   let up = true;
   (async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { provisionAll } from "@meridian/runtime";
+import { inboxPrefix, provisionAll } from "@meridian/runtime";
 import { startNats } from "@meridian/runtime/testing";
 
 const conf = await Deno.readTextFile(new URL("./nats.conf", import.meta.url));
@@ -45,7 +45,12 @@ Deno.test("nats.conf: the relay user may publish webhooks.> and nothing else", a
   const nats = await startNats({ config: conf });
   const servers = nats.url.replace("nats://", "");
   const services = await connect({ servers, user: "services", pass: "services-test-pass" });
-  const relay = await connect({ servers, user: "relay", pass: "relay-test-pass" });
+  const relay = await connect({
+    servers,
+    user: "relay",
+    pass: "relay-test-pass",
+    inboxPrefix: inboxPrefix("relay"),
+  });
   try {
     assert.match(await rawConnect(nats.port, "relay", "relay-test-pass"), /PONG/);
     assert.match(await rawConnect(nats.port, "relay", "wrong"), /^-ERR 'Authorization Violation'/m);
@@ -78,14 +83,20 @@ Deno.test("nats.conf: the relay user may publish webhooks.> and nothing else", a
     await assert.rejects(
       jetstreamManager(relay, { timeout: 1000 }).then((m) => m.streams.info("WEBHOOKS")),
     );
+    // Refused: everyone else's replies (JetStream deliveries of every stream come on _INBOX.>).
+    relay.subscribe("_INBOX.>");
     await relay.flush().catch(() => {});
     await services.flush();
     await new Promise((r) => setTimeout(r, 300));
     const leaked = seen.filter((s) =>
-      !s.startsWith("webhooks.") && !s.startsWith("_INBOX.") && !s.startsWith("$JS.ACK")
+      !s.startsWith("webhooks.") && !s.startsWith("_INBOX_relay.") && !s.startsWith("$JS.ACK")
     );
     assert.deepEqual(leaked, [], "nothing but webhooks.> reached the server from the relay");
     assert.ok(errors.some((e) => /permission/i.test(e)));
+    assert.ok(
+      errors.some((e) => /subscription.*_INBOX\.>/i.test(e)),
+      "subscribing to _INBOX.> refused",
+    );
     // The webhook message is the only one in the stream.
     const info = await (await jetstreamManager(services)).streams.info("WEBHOOKS");
     assert.equal(info.state.messages, 1);
