@@ -56,6 +56,12 @@ export interface ValuerDeps {
   log: Logger;
   instance: string;
   publishMs: number;
+  /**
+   * A second connection for what valuation sends (KV writes and their acknowledgements, the
+   * values): on the connection that receives every tick, an acknowledgement would queue
+   * behind thousands of ticks.
+   */
+  out: NatsHandle;
 }
 
 /** Starts valuing; returns the stop function. */
@@ -63,14 +69,14 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
   const { sql, nats, log } = deps;
   const { nc } = nats;
   const [values, lastPrices, market, leases] = await Promise.all([
-    nats.kvm.open(buckets.portfolioValues.name),
+    deps.out.kvm.open(buckets.portfolioValues.name),
     nats.kvm.open(buckets.lastPrices.name),
     nats.kvm.open(buckets.marketStatus.name),
     nats.kvm.open(buckets.leases.name),
   ]);
 
   const publisher: ValuePublisher = new ValuePublisher(
-    nc,
+    deps.out.nc,
     values,
     log,
     (u, ok, seq) => engine.settled(u, ok, seq),
