@@ -17,6 +17,8 @@ Deno.test(
       const cookie = await login(h, a.email, a.password);
       const me = await json(await call(h, "/api/me", { cookie }));
       assert.equal(me.settings.base_currency, "USD");
+      // What the dashboard's selector offers: EUR and the latest rates' currencies, sorted.
+      assert.deepEqual(me.settings.base_currencies, ["EUR", "JPY", "USD"]);
 
       const eur = await call(h, "/api/me", {
         method: "PATCH",

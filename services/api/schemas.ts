@@ -75,6 +75,11 @@ export const MeView = z.object({
     holdings_ttl_h: z.number(),
     /** What totals are converted into. */
     base_currency: z.string().length(3),
+    /**
+     * The currencies `base_currency` may be set to: EUR and every currency of the latest FX
+     * reference rates (what `PATCH /api/me` accepts), sorted.
+     */
+    base_currencies: z.array(z.string().length(3)),
   }),
 });
 

@@ -100,7 +100,10 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
 
   /** `GET /api/me`'s answer for the signed-in user. */
   const meView = async (user: SessionUser) => {
-    const { createdAt, baseCurrency, connections: conns } = await userOverview(sql, user.id);
+    const [{ createdAt, baseCurrency, connections: conns }, currencies] = await Promise.all([
+      userOverview(sql, user.id),
+      convertibleCurrencies(sql),
+    ]);
     return {
       user: {
         id: user.id,
@@ -120,6 +123,8 @@ export function authRoutes(ctx: RouteContext): Hono<ApiEnv> {
         refresh_cooldown_s: config.REFRESH_COOLDOWN_S,
         holdings_ttl_h: config.HOLDINGS_TTL_H,
         base_currency: baseCurrency,
+        // What the dashboard's currency selector offers: only what PATCH accepts.
+        base_currencies: currencies,
       },
     };
   };
