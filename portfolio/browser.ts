@@ -15,4 +15,5 @@ export {
   STALE_AFTER_MS,
 } from "./pricing.ts";
 export { canonical, decimalString, Exact, percentOf } from "./exact.ts";
+export { convert } from "./fx_cross.ts";
 export type { HoldingsView } from "./views.ts";
