@@ -1,4 +1,7 @@
-/** The dashboard: total value, freshness, the updates banner, holdings and cash. */
+/**
+ * The dashboard: total value in the base currency (live: re-priced at every value event),
+ * freshness, the updates banner, holdings and cash.
+ */
 import { useState } from "preact/hooks";
 import type { Holdings } from "./api.ts";
 import { type AccountLabel, accountLabels, labelOf } from "./accounts.ts";
@@ -11,19 +14,33 @@ import {
   timeAgo,
   tone,
 } from "./format.ts";
+import { useFlash } from "./flash.ts";
 import { useNow } from "./hooks.ts";
-import { acctRow, aggRow, HoldingsTable } from "./holdings_table.tsx";
+import { acctRow, aggRow, baseOf, HoldingsTable } from "./holdings_table.tsx";
 import {
+  type BaseSummary,
+  freshnessText,
+  type PortfolioValue,
+  type PriceStatus,
+  priceStatusOfView,
+  summaryOfValue,
+  summaryOfView,
+} from "./live_value.ts";
+import {
+  changeBaseCurrency,
   hasPending,
   holdings,
   holdingsError,
   liveValue,
+  me,
   navigate,
   pending,
   refresh,
   refreshMessage,
+  shown,
   syncing,
   syncNote,
+  toast,
 } from "./state.ts";
 
 function RefreshButton({ primary }: { primary?: boolean }) {
@@ -96,66 +113,195 @@ function DayChangeText(
   );
 }
 
-function Summary({ h }: { h: Holdings }) {
-  const totals = h.totals;
-  const primary = totals.find((t) => t.currency === "USD") ?? totals[0];
-  const live = liveValue.value;
-  const currency = primary?.currency ?? live?.currency ?? "USD";
-  const total = live && live.currency === currency ? live.total : primary?.total ?? "0";
-  // The day change is the server's: positions' previous closes, summed exactly.
-  const dayAmount = primary?.day_change ?? null;
-  const coverage = primary?.day_change_coverage;
-  const partial = coverage !== undefined && coverage.known < coverage.of;
+/** The base-currency selector: the currencies Meridian has rates for (`GET /api/me`). */
+function CurrencySelect({ current }: { current: string }) {
+  const [busy, setBusy] = useState(false);
+  const offered = me.value?.settings.base_currencies ?? [];
+  const options = offered.includes(current) ? offered : [current, ...offered];
+  const id = "base-currency";
+  return (
+    <div class="currency-select">
+      <label for={id}>Currency</label>
+      <select
+        id={id}
+        value={current}
+        disabled={busy || options.length < 2}
+        aria-busy={busy}
+        onChange={async (e) => {
+          const next = (e.currentTarget as HTMLSelectElement).value;
+          if (next === current) return;
+          setBusy(true);
+          try {
+            await changeBaseCurrency(next);
+          } catch (err) {
+            toast("error", (err as Error).message);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {options.map((c) => <option key={c} value={c}>{c}</option>)}
+      </select>
+    </div>
+  );
+}
+
+const MARKET_WORDS: Record<PriceStatus["market"], string> = {
+  open: "Market open",
+  closed: "Market closed",
+  unknown: "Market status unknown",
+};
+
+/** The market's state, how recent the prices are, and how many are delayed or stale. */
+function PriceStatusLine({ status }: { status: PriceStatus }) {
+  const now = useNow(15_000);
+  const counts = freshnessText(status);
+  return (
+    <div class="price-status" data-testid="price-status">
+      <p>
+        <span class={`market market-${status.market}`} data-testid="market-status">
+          {MARKET_WORDS[status.market]}
+        </span>
+        {status.as_of && (
+          <>
+            {" · prices as of "}
+            <time dateTime={status.as_of} title={new Date(status.as_of).toLocaleString()}>
+              {timeAgo(status.as_of, now)}
+            </time>
+          </>
+        )}
+        {counts && (
+          <>
+            {" · "}
+            <span data-testid="price-counts">{counts}</span>
+          </>
+        )}
+      </p>
+      {counts && (
+        <p class="muted small">
+          {status.delayed ? "Delayed prices were polled or come from a delayed feed. " : ""}
+          {status.stale
+            ? "Stale prices are more than 15 minutes old while their market trades."
+            : ""}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** "of 40 of 45 holdings" when a figure covers only some holdings. */
+function coverage(covered: number, of: number): string {
+  return covered < of ? ` · of ${covered} of ${of} holdings` : "";
+}
+
+/**
+ * Totals in the base currency: from the value that priced the rows when there is one (what
+ * valuation published), else from the view itself (the same rules; see `summaryOfView`).
+ */
+function Summary({ view, value, status }: {
+  view: Holdings;
+  value: PortfolioValue | null;
+  status: PriceStatus;
+}) {
+  const s: BaseSummary = value ? summaryOfValue(value) : summaryOfView(view);
+  const currency = s.currency;
+  const day = s.day_change;
+  const pl = s.unrealized_pl;
+  const flash = useFlash<HTMLParagraphElement>(s.total);
   return (
     <section class="summary card" aria-labelledby="total-label">
       <div>
-        <h2 id="total-label" class="label">Total value</h2>
-        <p class="total" data-testid="total-value">{formatMoney(total, currency)}</p>
+        <div class="summary-head">
+          <h2 id="total-label" class="label">Total value</h2>
+          <CurrencySelect current={currency} />
+        </div>
         <p
-          class={`change ${tone(dayAmount)}`}
+          ref={flash}
+          class="total"
+          data-testid="total-value"
+          data-value={s.total}
+          data-currency={currency}
+          aria-live="polite"
+          aria-atomic="true"
+        >
+          {formatMoney(s.total, currency)}
+        </p>
+        <p
+          class={`change ${tone(day.amount)}`}
           data-testid="day-change"
-          title={dayAmount === null
+          title={day.amount === null
             ? "No provider reported a previous close for these holdings"
             : undefined}
         >
           <span class="sr-only">Day change:</span>
-          <DayChangeText
-            amount={dayAmount}
-            percent={primary?.day_change_percent ?? null}
-            currency={currency}
-          />{" "}
+          <DayChangeText amount={day.amount} percent={day.percent} currency={currency} />{" "}
           <span class="muted">
-            today{dayAmount !== null && partial
-              ? ` · of ${coverage.known} of ${coverage.of} holdings`
-              : ""}
+            today{day.amount !== null ? coverage(day.covered, day.positions) : ""}
           </span>
         </p>
       </div>
       <dl class="figures">
         <div>
           <dt>Invested</dt>
-          <dd>{formatMoney(primary?.positions_value ?? "0", currency)}</dd>
+          <dd>{formatMoney(s.positions_value, currency)}</dd>
         </div>
         <div>
           <dt>Cash</dt>
-          <dd>{formatMoney(primary?.cash ?? "0", currency)}</dd>
+          <dd>{formatMoney(s.cash, currency)}</dd>
         </div>
         <div>
           <dt>Unrealised P/L</dt>
-          <dd class={tone(primary?.unrealized_pl)}>
-            {formatSignedMoney(primary?.unrealized_pl ?? "0", currency)}
+          <dd class={tone(pl.amount)}>
+            {formatSignedMoney(pl.amount, currency)}
+            {pl.amount !== null && pl.covered < pl.positions && (
+              <span class="muted small figure-note">
+                of {pl.covered} of {pl.positions} holdings
+              </span>
+            )}
           </dd>
         </div>
       </dl>
-      {totals.length > 1 && (
-        <p class="muted small">
+      <div class="summary-notes">
+        <PriceStatusLine status={status} />
+        <CurrencyNotes s={s} />
+      </div>
+    </section>
+  );
+}
+
+/**
+ * What else is held, natively and converted, which currencies could not be converted, and
+ * the reference rates' date when anything was.
+ */
+function CurrencyNotes({ s }: { s: BaseSummary }) {
+  const converted = s.others.filter((o) => o.base_total !== null);
+  const unconverted = s.others.filter((o) => o.base_total === null);
+  // A currency without a rate whose total is zero is still named: it is left out.
+  const named = [...new Set([...unconverted.map((o) => o.currency), ...s.unconverted])];
+  return (
+    <>
+      {converted.length > 0 && (
+        <p class="muted small" data-testid="also-held">
           Also held:{" "}
-          {totals.filter((t) => t !== primary).map((t) => formatMoney(t.total, t.currency)).join(
-            ", ",
-          )} (not converted)
+          {converted.map((o) =>
+            `${formatMoney(o.total, o.currency)} (= ${formatMoney(o.base_total, s.currency)})`
+          ).join(", ")}
         </p>
       )}
-    </section>
+      {named.length > 0 && (
+        <p class="small warn-text" data-testid="unconverted">
+          Not converted (no exchange rate into {s.currency}): {named.map((c) => {
+            const o = unconverted.find((x) => x.currency === c);
+            return o ? formatMoney(o.total, c) : c;
+          }).join(", ")} — left out of the totals above.
+        </p>
+      )}
+      {s.fx_date && (
+        <p class="muted small" data-testid="fx-date">
+          Converted at ECB rates of {s.fx_date}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -209,6 +355,7 @@ function EmptyState() {
 
 export function Dashboard() {
   const h = holdings.value;
+  const current = shown.value;
   const [view, setView] = useState<"all" | "accounts">("all");
   const params = new URLSearchParams(location.search);
   if (holdingsError.value && !h) {
@@ -218,7 +365,7 @@ export function Dashboard() {
       </div>
     );
   }
-  if (!h) {
+  if (!h || !current) {
     return (
       <div class="loading" role="status">
         <span class="spinner" aria-hidden="true" /> Loading your portfolio…
@@ -226,7 +373,13 @@ export function Dashboard() {
     );
   }
   const noConnections = h.providers.length === 0;
+  // Labels, providers and cash come from the server's view (pricing does not change them);
+  // figures and rows from the view as priced now.
   const labels: ReadonlyMap<string, AccountLabel> = accountLabels(h.accounts);
+  const v = current.view;
+  const base = baseOf(v);
+  const status = current.value?.prices ?? priceStatusOfView(v);
+  const market = liveValue.value?.prices.market;
   return (
     <>
       <div class="page-head">
@@ -242,7 +395,11 @@ export function Dashboard() {
       )}
       {noConnections ? <EmptyState /> : (
         <>
-          <Summary h={h} />
+          <Summary
+            view={v}
+            value={current.value}
+            status={market && !current.value ? { ...status, market } : status}
+          />
           <Freshness h={h} />
           <section class="card" aria-labelledby="holdings-title">
             <div class="card-head">
@@ -260,17 +417,18 @@ export function Dashboard() {
                 </button>
               </div>
             </div>
-            {h.positions.length === 0 && h.accounts.every((a) => a.positions.length === 0)
+            {v.positions.length === 0 && v.accounts.every((a) => a.positions.length === 0)
               ? <p class="muted">No positions yet.</p>
               : view === "all"
               ? (
                 <HoldingsTable
-                  rows={h.positions.map(aggRow)}
+                  rows={v.positions.map(aggRow)}
                   caption="Holdings across all accounts"
                   labels={labels}
+                  base={base}
                 />
               )
-              : h.accounts.map((a) => (
+              : v.accounts.map((a) => (
                 <div class="account-block" key={a.id}>
                   <h3>
                     <ProviderBadge provider={a.provider} /> {labelOf(labels, a.id)}
@@ -283,6 +441,7 @@ export function Dashboard() {
                         )}
                         caption={`Holdings in ${labelOf(labels, a.id)}`}
                         labels={labels}
+                        base={base}
                       />
                     )
                     : <p class="muted">No positions in this account.</p>}

@@ -2,14 +2,19 @@
  * The holdings table: sortable columns on wide screens and, under the phone media query in
  * styles.css, one card per holding (symbol, name, value, day change, quantity, accounts) from
  * the same rows. The day change's amount and percentage are shown apart, and its markers are
- * explained under the table, not only in a tooltip.
+ * explained under the table, not only in a tooltip; so are the price markers (delayed, stale,
+ * brokerage price). Rows sort by their value in the base currency and show a foreign value
+ * converted beside it; the exact decimals are in `data-value` / `data-base-value`.
  */
 import { Fragment } from "preact";
 import { useId, useMemo, useState } from "preact/hooks";
-import type { AccountPosition, AggregatedPosition, Provider } from "./api.ts";
+import { Exact } from "@meridian/portfolio/reprice";
+import type { AccountPosition, AggregatedPosition, Holdings, Provider } from "./api.ts";
 import { type AccountLabel, labelOf } from "./accounts.ts";
 import { ProviderBadge } from "./badges.tsx";
+import { useFlash } from "./flash.ts";
 import { dayChangeParts, formatMoney, formatQuantity, formatSignedMoney, tone } from "./format.ts";
+import { type Rates, toBase } from "./live_value.ts";
 
 /** One account's part of a holding. */
 export interface Share {
@@ -35,10 +40,22 @@ export type Row = {
   /** Accounts holding the symbol. */
   day_of: number;
   currency: string;
+  /** Where its price came from, and whether it is stale (see `pricing.ts`). */
+  price_source: "live" | "delayed" | "provider" | null;
+  stale: boolean;
   providers: Provider[];
   /** The accounts it is held in; empty where the table is one account's already. */
   shares: Share[];
 };
+
+/** The user's base currency and the rates into it (`view.base`): sorting and conversion. */
+export interface Base {
+  currency: string;
+  rates: Rates;
+}
+
+/** The base currency of a view. */
+export const baseOf = (h: Holdings): Base => ({ currency: h.base.currency, rates: h.base.rates });
 
 type SortKey =
   | "symbol"
@@ -66,13 +83,21 @@ const COLUMNS: {
   { key: "provider", label: "Provider" },
 ];
 
-function sortRows(rows: Row[], key: SortKey, dir: 1 | -1): Row[] {
-  return [...rows].sort((a, b) => {
-    if (key === "symbol") return a.symbol.localeCompare(b.symbol) * dir;
-    const x = a[key] === null ? -Infinity : Number(a[key]);
-    const y = b[key] === null ? -Infinity : Number(b[key]);
-    return (x - y) * dir || a.symbol.localeCompare(b.symbol);
+/**
+ * Sorted by `key`: amounts compared in the base currency (a CA$100 holding below a US$100 one
+ * in USD), exactly; quantities as they are. Unknown amounts (no price, no rate) sort lowest.
+ */
+export function sortRows(rows: Row[], key: SortKey, dir: 1 | -1, base: Base): Row[] {
+  if (key === "symbol") return [...rows].sort((a, b) => a.symbol.localeCompare(b.symbol) * dir);
+  const keyed = rows.map((r) => {
+    const v = key === "quantity" ? r.quantity : toBase(r[key], r.currency, base.rates);
+    return { r, k: v === null ? null : new Exact(v) };
   });
+  keyed.sort((a, b) => {
+    const c = a.k === null ? (b.k === null ? 0 : -1) : b.k === null ? 1 : a.k.cmp(b.k);
+    return c * dir || a.r.symbol.localeCompare(b.r.symbol);
+  });
+  return keyed.map((x) => x.r);
 }
 
 export const aggRow = (p: AggregatedPosition): Row => ({
@@ -89,6 +114,8 @@ export const aggRow = (p: AggregatedPosition): Row => ({
   day_unknown: p.day_change_unknown_accounts,
   day_of: p.accounts.length,
   currency: p.currency,
+  price_source: p.price_source,
+  stale: p.stale,
   providers: p.providers,
   shares: p.accounts,
 });
@@ -107,11 +134,14 @@ export const acctRow = (provider: Provider) => (p: AccountPosition): Row => ({
   day_unknown: p.day_change === null ? 1 : 0,
   day_of: 1,
   currency: p.currency,
+  price_source: p.price_source,
+  stale: p.stale,
   providers: [provider],
   shares: [],
 });
 
 function DayChange({ row: r, noteId }: { row: Row; noteId: string }) {
+  const flash = useFlash<HTMLTableCellElement>(r.day_change);
   if (r.day_change === null) {
     return (
       <td class="num muted c-day" data-label="Day change" aria-describedby={noteId}>
@@ -123,6 +153,7 @@ function DayChange({ row: r, noteId }: { row: Row; noteId: string }) {
   const parts = dayChangeParts(r.day_change, r.day_change_percent, r.currency);
   return (
     <td
+      ref={flash}
       class={`num c-day ${tone(r.day_change)}`}
       data-testid="day-change"
       data-label="Day change"
@@ -176,10 +207,12 @@ function SharesRow(
           </thead>
           <tbody>
             {row.shares.map((s) => (
-              <tr key={s.account_id}>
+              <tr key={s.account_id} data-account-id={s.account_id}>
                 <th scope="row">{labelOf(labels, s.account_id)}</th>
                 <td class="num">{formatQuantity(s.quantity)}</td>
-                <td class="num">{formatMoney(s.value, row.currency)}</td>
+                <td class="num" data-value={s.value ?? undefined}>
+                  {formatMoney(s.value, row.currency)}
+                </td>
                 <td class={`num ${tone(s.day_change)}`}>
                   {s.day_change === null ? "—" : formatSignedMoney(s.day_change, row.currency)}
                 </td>
@@ -189,6 +222,104 @@ function SharesRow(
         </table>
       </td>
     </tr>
+  );
+}
+
+/** The price markers: what each says, for its tooltip, its screen-reader text and the legend. */
+const MARKS = {
+  delayed: {
+    glyph: "D",
+    short: "delayed price",
+    long: "Delayed: the price was polled or comes from a delayed feed, so it is not real time.",
+  },
+  stale: {
+    glyph: "S",
+    short: "stale price",
+    long: "Stale: the price is more than 15 minutes old while its market trades.",
+  },
+  provider: {
+    glyph: "B",
+    short: "brokerage price",
+    long: "Brokerage price: no live price, so the last price the brokerage reported at its sync.",
+  },
+} as const;
+type Mark = keyof typeof MARKS;
+
+/** The markers a row's price earns; none for a live, fresh price. */
+export function marksOf(r: Pick<Row, "price_source" | "stale">): Mark[] {
+  const out: Mark[] = [];
+  if (r.price_source === "delayed" || r.price_source === "provider") out.push(r.price_source);
+  if (r.stale) out.push("stale");
+  return out;
+}
+
+function PriceMarks({ row, legendId }: { row: Row; legendId: string }) {
+  const marks = marksOf(row);
+  if (!marks.length) return null;
+  return (
+    <span class="pmarks" aria-describedby={legendId}>
+      {marks.map((m) => (
+        <span key={m} class={`pm pm-${m}`} title={MARKS[m].long} data-mark={m}>
+          <span aria-hidden="true">{MARKS[m].glyph}</span>
+          <span class="sr-only">{MARKS[m].short}</span>
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/**
+ * The row's value in its own currency (`data-value`: the exact decimal) and, when that is not
+ * the base currency, converted beside it (`data-base-value`); flashes when it moves.
+ */
+function ValueCell({ row: r, base, legendId }: { row: Row; base: Base; legendId: string }) {
+  const flash = useFlash<HTMLTableCellElement>(r.value);
+  const converted = r.currency !== base.currency && r.value !== null;
+  const inBase = converted ? toBase(r.value, r.currency, base.rates) : null;
+  return (
+    <td
+      ref={flash}
+      class="num strong c-value"
+      data-label="Value"
+      data-value={r.value ?? undefined}
+      data-base-value={inBase ?? undefined}
+    >
+      <span class="v-native">
+        {formatMoney(r.value, r.currency)}
+        <PriceMarks row={r} legendId={legendId} />
+      </span>
+      {converted && (
+        <span class="v-base muted">
+          {inBase === null
+            ? `no ${r.currency}→${base.currency} rate`
+            : `≈ ${formatMoney(inBase, base.currency)}`}
+        </span>
+      )}
+    </td>
+  );
+}
+
+function PriceCell({ row: r }: { row: Row }) {
+  const flash = useFlash<HTMLTableCellElement>(r.price);
+  return (
+    <td ref={flash} class="num c-price" data-price={r.price ?? undefined}>
+      {formatMoney(r.price, r.currency)}
+    </td>
+  );
+}
+
+/** Under the table: what its price markers mean, only those shown. */
+function PriceNote({ rows, id }: { rows: Row[]; id: string }) {
+  const shown = new Set(rows.flatMap(marksOf));
+  if (!shown.size) return null;
+  return (
+    <div class="footnote" id={id} data-testid="price-note">
+      {(Object.keys(MARKS) as Mark[]).filter((m) => shown.has(m)).map((m) => (
+        <p key={m}>
+          <span class={`pm pm-${m}`} aria-hidden="true">{MARKS[m].glyph}</span> {MARKS[m].long}
+        </p>
+      ))}
+    </div>
   );
 }
 
@@ -240,17 +371,19 @@ function HeaderCell(
 }
 
 export function HoldingsTable(
-  { rows, caption, labels }: {
+  { rows, caption, labels, base }: {
     rows: Row[];
     caption: string;
     labels: ReadonlyMap<string, AccountLabel>;
+    base: Base;
   },
 ) {
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: "value", dir: -1 });
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
-  const sorted = useMemo(() => sortRows(rows, sort.key, sort.dir), [rows, sort]);
+  const sorted = useMemo(() => sortRows(rows, sort.key, sort.dir, base), [rows, sort, base]);
   const uid = useId();
   const noteId = `${uid}-note`;
+  const legendId = `${uid}-prices`;
   const toggle = (key: SortKey) =>
     setSort((s) =>
       s.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: key === "symbol" ? 1 : -1 }
@@ -301,8 +434,8 @@ export function HoldingsTable(
                     <td class="num c-qty" data-testid="quantity" data-label="Quantity">
                       {formatQuantity(r.quantity)}
                     </td>
-                    <td class="num c-price">{formatMoney(r.price, r.currency)}</td>
-                    <td class="num strong c-value">{formatMoney(r.value, r.currency)}</td>
+                    <PriceCell row={r} />
+                    <ValueCell row={r} base={base} legendId={legendId} />
                     <DayChange row={r} noteId={noteId} />
                     <td class="num c-cost">{formatMoney(r.cost_basis, r.currency)}</td>
                     <td class={`num c-pl ${tone(r.unrealized_pl)}`}>
@@ -323,6 +456,7 @@ export function HoldingsTable(
         </table>
       </div>
       <DayChangeNote rows={rows} id={noteId} />
+      <PriceNote rows={rows} id={legendId} />
     </>
   );
 }

@@ -2,11 +2,12 @@
  * The live stream: one EventSource per browser tab, reconnected when it drops, resuming
  * from the last event id it saw.
  */
+import { parseValue } from "./live_value.ts";
 import {
-  liveValue,
   loadHoldings,
   loadPending,
   onSyncProgress,
+  onValue,
   pending,
   reloadConnectionsSoon,
   streamState,
@@ -27,7 +28,7 @@ export function connectStream(): void {
   streamState.value = attempts === 0 ? "connecting" : "reconnecting";
   es.onopen = () => {
     attempts = 0;
-    streamState.value = "live";
+    streamState.value = "open";
     // Whatever happened while the stream was not open is read once from the database.
     void loadHoldings();
     void loadPending();
@@ -58,21 +59,20 @@ export function connectStream(): void {
   });
   es.addEventListener("value", (ev) => {
     track(ev as MessageEvent);
-    const v = JSON.parse((ev as MessageEvent<string>).data);
-    liveValue.value = { total: v.total, currency: v.currency, time: v.time };
+    // The api forwards valuation's text as published: checked here, where it enters.
+    const v = parseValue((ev as MessageEvent<string>).data);
+    if (v) onValue(v);
+    else console.warn("a value event that is not a PortfolioValue was ignored");
   });
   es.addEventListener("snapshot", (ev) => {
     track(ev as MessageEvent);
     const data = JSON.parse((ev as MessageEvent<string>).data);
     if (data.pending) pending.value = data.pending;
-    if (data.value) {
-      liveValue.value = {
-        total: data.value.total,
-        currency: data.value.currency,
-        time: data.value.time,
-      };
-    }
-    void loadHoldings();
+    // Holdings first: the snapshot's value then re-prices the fresh view if it is newer.
+    const v = data.value ? parseValue(data.value) : null;
+    void loadHoldings().then(() => {
+      if (v) onValue(v);
+    });
   });
 }
 
@@ -90,7 +90,7 @@ globalThis.addEventListener("online", () => {
   if (!source) connectStream();
 });
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && !source && streamState.value !== "live") {
+  if (document.visibilityState === "visible" && !source && streamState.value !== "open") {
     connectStream();
   }
 });

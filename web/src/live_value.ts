@@ -5,7 +5,7 @@
  * claim. No signals, no DOM: state.ts and the components call these.
  * @module
  */
-import { PortfolioValue } from "@meridian/proto/value";
+import { PortfolioValue } from "./value_schema.ts";
 import {
   convert,
   decimalString,
@@ -48,6 +48,8 @@ export type ValueStep =
   | { kind: "no_view" }
   /** In another currency than the view's base: the view is out of date, read it again. */
   | { kind: "currency" }
+  /** Its quotes are older than the live prices the view already shows: it would move back. */
+  | { kind: "older_than_view" }
   /** Re-price the server's view at the value's quotes. */
   | { kind: "apply"; view: HoldingsView };
 
@@ -66,7 +68,24 @@ export function valueStep(
   if (value.seq <= lastSeq) return { kind: "old" };
   if (server === null) return { kind: "no_view" };
   if (value.currency !== server.base.currency) return { kind: "currency" };
+  if (!quotesNotOlder(server, value)) return { kind: "older_than_view" };
   return { kind: "apply", view: repriceHoldings(server, value.quotes, now, marketOpen(value)) };
+}
+
+/**
+ * Whether `value` knows every live price `view` shows at least as recently: a page load reads
+ * the same quotes valuation does, so a value that came before it (the snapshot's, one
+ * delivered late) may be older than the view and must not move its prices back.
+ */
+export function quotesNotOlder(view: HoldingsView, value: PortfolioValue): boolean {
+  for (const p of view.positions) {
+    if (p.price_source !== "live" && p.price_source !== "delayed") continue;
+    const q = Object.hasOwn(value.quotes, p.symbol) ? value.quotes[p.symbol] : undefined;
+    if (!q || p.price_time === null || Date.parse(q.time) < Date.parse(p.price_time)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { aggregateHoldings, Exact, type HoldingsView } from "@meridian/portfolio";
+import { aggregateHoldings, Exact, type HoldingsView, repriceHoldings } from "@meridian/portfolio";
 import { NOW, prng, quotes, world } from "@meridian/portfolio/testing";
 // Valuation's own encoder: the summary computed from a view must be what valuation publishes.
 import { PortfolioState } from "../../services/valuation/portfolio_state.ts";
@@ -71,6 +71,14 @@ Deno.test("values apply in seq order, in the view's currency, re-pricing the ser
     assert.deepEqual(valueStep(null, -1, value, NOW), { kind: "no_view" }, at);
     const other = { ...value, currency: value.currency === "USD" ? "EUR" : "USD" };
     assert.deepEqual(valueStep(server, -1, other, NOW), { kind: "currency" }, at);
+    // The server's view priced later than the value's quotes: the value would move it back.
+    const later = Object.fromEntries(
+      Object.entries(value.quotes).map(([s, q]) => [s, { ...q, time: "2030-01-01T00:00:00.000Z" }]),
+    );
+    const newer = repriceHoldings(server, later, NOW, null);
+    if (newer.positions.some((p) => p.price_source === "live" || p.price_source === "delayed")) {
+      assert.deepEqual(valueStep(newer, -1, value, NOW), { kind: "older_than_view" }, at);
+    }
     const step = valueStep(server, value.seq - 1, value, NOW);
     assert.equal(step.kind, "apply", at);
     if (step.kind !== "apply") continue;

@@ -1,14 +1,17 @@
 /** Meridian's dashboard: routes, the app shell, the live stream and toasts. */
 import { render } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api.ts";
 import { AuthPage } from "./auth.tsx";
 import { ConnectionsPage } from "./connections.tsx";
 import { Dashboard } from "./dashboard.tsx";
 import { connectStream, disconnectStream } from "./live.ts";
+import { indicator } from "./live_value.ts";
 import {
   authChecked,
   dismissToast,
+  lastMoveAt,
+  liveValue,
   loadMe,
   me,
   navigate,
@@ -45,17 +48,35 @@ function NavLink({ href, children }: { href: string; children: preact.ComponentC
   );
 }
 
+/**
+ * The header's stream state, honest: "Live" only while values that move arrive (see
+ * `indicator`); it re-renders by itself when that window ends.
+ */
 function StreamIndicator() {
-  const s = streamState.value;
-  const label = s === "live"
-    ? "Live"
-    : s === "connecting"
-    ? "Connecting…"
-    : "Offline — reconnecting…";
+  const [now, setNow] = useState(Date.now());
+  const ind = indicator(
+    streamState.value,
+    lastMoveAt.value,
+    liveValue.value?.prices.market ?? null,
+    now,
+  );
+  useEffect(() => {
+    if (ind.until === null) return;
+    const t = setTimeout(() => setNow(Date.now()), Math.max(0, ind.until - Date.now()));
+    return () => clearTimeout(t);
+  }, [ind.until]);
   return (
-    <span class={`live live-${s}`} role="status" aria-live="polite" data-testid="stream-state">
+    <span
+      class={`live live-${ind.state}`}
+      role="status"
+      aria-live="polite"
+      data-testid="stream-state"
+      title={ind.state === "idle"
+        ? "The stream is open; no price has moved in the last few seconds."
+        : undefined}
+    >
       <span class="live-dot" aria-hidden="true" />
-      {label}
+      {ind.label}
     </span>
   );
 }

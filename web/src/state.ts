@@ -10,6 +10,7 @@ import {
   type RefreshAnswer,
 } from "./api.ts";
 import { PROVIDER_NAMES } from "./format.ts";
+import { type PortfolioValue, valueMoved, valueStep } from "./live_value.ts";
 import {
   applySyncEvent,
   cooldownMessage,
@@ -20,13 +21,28 @@ import {
 
 export const me = signal<Me | null>(null);
 export const authChecked = signal(false);
+/** The last `GET /api/holdings` answer: what every re-pricing starts from. */
 export const holdings = signal<Holdings | null>(null);
+/**
+ * What the dashboard shows: the server's view, or that view re-priced at the last value
+ * applied to it (`value`), so the summary and every row come from one set of prices.
+ */
+export const shown = signal<{ view: Holdings; value: PortfolioValue | null } | null>(null);
 export const holdingsError = signal<string | null>(null);
 export const pending = signal<PendingUpdates | null>(null);
 export const connections = signal<Connection[] | null>(null);
-/** The last `value` event: the live total. */
-export const liveValue = signal<{ total: string; currency: string; time: string } | null>(null);
-export const streamState = signal<"connecting" | "live" | "reconnecting">("connecting");
+/** The last value received (applied or not): the market's state and the price counts. */
+export const liveValue = signal<PortfolioValue | null>(null);
+/** When (Date.now()) the last value that moved something arrived: what "Live" rests on. */
+export const lastMoveAt = signal<number | null>(null);
+/** Whether the event stream is open; the indicator also asks whether values arrive. */
+export const streamState = signal<"connecting" | "open" | "reconnecting">("connecting");
+/** The `seq` of the last value applied (-1: none); older and repeated values are dropped. */
+let lastSeq = -1;
+/** A value that arrived before the holdings view (or in a newer currency than it). */
+let waiting: PortfolioValue | null = null;
+let currencyReload: ReturnType<typeof setTimeout> | undefined;
+let lastCurrencyReload = 0;
 /** The request ids of a refresh in flight. */
 export const syncing = signal<Refreshing | null>(
   null,
@@ -80,11 +96,64 @@ export async function loadMe(): Promise<void> {
 
 export async function loadHoldings(): Promise<void> {
   try {
-    holdings.value = await api<Holdings>("/api/holdings");
+    const view = await api<Holdings>("/api/holdings");
+    holdings.value = view;
     holdingsError.value = null;
+    shown.value = { view, value: null };
+    // A value that came first applies now unless it is older than the view's own prices;
+    // otherwise the next value re-prices it.
+    const w = waiting;
+    waiting = null;
+    if (w) applyValue(w, false);
   } catch (e) {
     holdingsError.value = (e as Error).message;
   }
+}
+
+/** Applies one value event (or a snapshot's value): re-prices the server's view at its quotes. */
+export function onValue(value: PortfolioValue): void {
+  const prev = liveValue.value;
+  if (value.seq > (prev?.seq ?? -1)) {
+    liveValue.value = value;
+    if (valueMoved(prev, value)) lastMoveAt.value = Date.now();
+  }
+  applyValue(value, true);
+}
+
+function applyValue(value: PortfolioValue, fresh: boolean): void {
+  const step = valueStep(holdings.value, lastSeq, value, new Date());
+  switch (step.kind) {
+    case "old":
+    case "older_than_view":
+      return;
+    case "no_view":
+      waiting = value;
+      return;
+    case "currency":
+      // The base currency changed (here or in another tab): the view is out of date. Once
+      // per burst, since values keep coming until the view is read again.
+      if (!fresh) return;
+      waiting = value;
+      if (currencyReload === undefined) {
+        // At most every 5 s: valuation may take a moment to publish in a new currency.
+        const delay = Math.max(250, lastCurrencyReload + 5_000 - Date.now());
+        currencyReload = setTimeout(() => {
+          currencyReload = undefined;
+          lastCurrencyReload = Date.now();
+          void loadHoldings();
+        }, delay);
+      }
+      return;
+    case "apply":
+      lastSeq = value.seq;
+      shown.value = { view: step.view, value };
+  }
+}
+
+/** Changes the base currency, then reads the holdings in it. */
+export async function changeBaseCurrency(currency: string): Promise<void> {
+  me.value = await api<Me>("/api/me", { method: "PATCH", body: { base_currency: currency } });
+  await loadHoldings();
 }
 
 export async function loadPending(): Promise<void> {
@@ -214,6 +283,11 @@ export async function signOut(): Promise<void> {
   await api("/api/auth/logout", { method: "POST" }).catch(() => {});
   me.value = null;
   holdings.value = null;
+  shown.value = null;
+  liveValue.value = null;
+  lastMoveAt.value = null;
+  lastSeq = -1;
+  waiting = null;
   pending.value = null;
   connections.value = null;
   syncingConnections.value = new Map();
