@@ -128,12 +128,15 @@ function CurrencySelect({ current }: { current: string }) {
         disabled={busy || options.length < 2}
         aria-busy={busy}
         onChange={async (e) => {
-          const next = (e.currentTarget as HTMLSelectElement).value;
+          const select = e.currentTarget as HTMLSelectElement;
+          const next = select.value;
           if (next === current) return;
           setBusy(true);
           try {
             await changeBaseCurrency(next);
           } catch (err) {
+            // Refused (say, the rates changed meanwhile): show the currency still in force.
+            select.value = current;
             toast("error", (err as Error).message);
           } finally {
             setBusy(false);
