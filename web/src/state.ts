@@ -39,6 +39,8 @@ export const lastMoveAt = signal<number | null>(null);
 export const streamState = signal<"connecting" | "open" | "reconnecting">("connecting");
 /** The `seq` of the last value applied (-1: none); older and repeated values are dropped. */
 let lastSeq = -1;
+/** That value: a republished, unchanged one is not movement. */
+let lastApplied: PortfolioValue | null = null;
 /** A value that arrived before the holdings view (or in a newer currency than it). */
 let waiting: PortfolioValue | null = null;
 let currencyReload: ReturnType<typeof setTimeout> | undefined;
@@ -94,9 +96,17 @@ export async function loadMe(): Promise<void> {
   }
 }
 
+/** Holdings requests started, and the newest whose answer is shown. */
+let loadsStarted = 0;
+let loadShown = 0;
+
 export async function loadHoldings(): Promise<void> {
+  const load = ++loadsStarted;
   try {
     const view = await api<Holdings>("/api/holdings");
+    // An older request answering late (say, from before a currency change) is out of date.
+    if (load < loadShown) return;
+    loadShown = load;
     holdings.value = view;
     holdingsError.value = null;
     shown.value = { view, value: null };
@@ -112,11 +122,7 @@ export async function loadHoldings(): Promise<void> {
 
 /** Applies one value event (or a snapshot's value): re-prices the server's view at its quotes. */
 export function onValue(value: PortfolioValue): void {
-  const prev = liveValue.value;
-  if (value.seq > (prev?.seq ?? -1)) {
-    liveValue.value = value;
-    if (valueMoved(prev, value)) lastMoveAt.value = Date.now();
-  }
+  if (value.seq > (liveValue.value?.seq ?? -1)) liveValue.value = value;
   applyValue(value, true);
 }
 
@@ -144,9 +150,14 @@ function applyValue(value: PortfolioValue, fresh: boolean): void {
         }, delay);
       }
       return;
-    case "apply":
+    case "apply": {
+      // "Live" means moving values on screen: one that is not shown does not count.
+      const before = lastApplied;
       lastSeq = value.seq;
+      lastApplied = value;
       shown.value = { view: step.view, value };
+      if (valueMoved(before, value)) lastMoveAt.value = Date.now();
+    }
   }
 }
 
@@ -287,6 +298,7 @@ export async function signOut(): Promise<void> {
   liveValue.value = null;
   lastMoveAt.value = null;
   lastSeq = -1;
+  lastApplied = null;
   waiting = null;
   pending.value = null;
   connections.value = null;
