@@ -19,7 +19,6 @@ import {
   connectDb,
   connectNats,
   createLogger,
-  hashPassword,
   Keyring,
   parseConfig,
   provisionAll,
@@ -27,7 +26,14 @@ import {
 import { freePort, startNats, testDatabase, waitForPort } from "@meridian/runtime/testing";
 import { encode, PortfolioValue, subjects } from "@meridian/proto";
 import { createApp } from "../services/api/app.ts";
-import { type LoadResult, pct, runJson, runLoad, writeResult } from "./lib/load.ts";
+import { type LoadResult, runJson, runLoad, writeResult } from "./lib/load.ts";
+import {
+  createStreamUsers,
+  mergeSse,
+  procStats,
+  runSseClients,
+  SseClientProcess,
+} from "./lib/sse.ts";
 import { connectionsPort } from "../services/api/connections.ts";
 import { seedUser } from "../services/api/testing/seed.ts";
 import { hashToken, newToken } from "../services/api/sessions.ts";
@@ -50,93 +56,6 @@ function load(url: string, cookie: string, mode: string, n: number, rate: number
     warmup: Math.max(conc, 16),
     send: (client) => client.get(path, headers),
   });
-}
-
-// ---- SSE clients (own process): raw HTTP/1.1 so 5,000 streams stay cheap ----
-async function sse(port: number, tokensFile: string, seconds: number) {
-  const tokens: string[] = JSON.parse(await Deno.readTextFile(tokensFile));
-  let events = 0;
-  let connected = 0;
-  let failed = 0;
-  const lat: number[] = [];
-  const deadline = { at: Infinity };
-  const dec = new TextDecoder();
-  const client = async (token: string) => {
-    let conn: Deno.TcpConn;
-    try {
-      conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    } catch {
-      failed++;
-      return;
-    }
-    await conn.write(new TextEncoder().encode(
-      `GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n` +
-        `Cookie: meridian_session=${token}\r\n\r\n`,
-    ));
-    const buf = new Uint8Array(16 * 1024);
-    let text = "";
-    let headerSeen = false;
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        text += dec.decode(buf.subarray(0, n), { stream: true });
-        if (!headerSeen) {
-          if (!text.includes("\r\n\r\n")) continue;
-          if (!text.startsWith("HTTP/1.1 200")) {
-            failed++;
-            break;
-          }
-          headerSeen = true;
-          connected++;
-        }
-        let at: number;
-        while ((at = text.indexOf("event: value\n")) >= 0) {
-          const end = text.indexOf("\n", at + 13 + 6);
-          if (end < 0) break;
-          const line = text.slice(at + 13, end);
-          text = text.slice(end);
-          if (performance.now() < deadline.at) {
-            events++;
-            const m = /"time":"([^"]+)"/.exec(line);
-            if (m && lat.length < 200_000) lat.push(Date.now() - Date.parse(m[1]));
-          }
-        }
-        if (text.length > 8192) text = text.slice(-4096);
-      }
-    } catch {
-      // closed at the end of the run
-    }
-  };
-  const clients: Promise<void>[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    clients.push(client(tokens[i]));
-    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 20));
-  }
-  const t0 = performance.now();
-  while (connected + failed < tokens.length && performance.now() - t0 < 60_000) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  console.error(`sse: ${connected} connected, ${failed} failed`);
-  // Tell the parent the streams are open, then measure for `seconds`.
-  console.log(JSON.stringify({ ready: true, connected, failed }));
-  events = 0;
-  lat.length = 0;
-  const start = performance.now();
-  deadline.at = start + seconds * 1000;
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  lat.sort((a, b) => a - b);
-  console.log(JSON.stringify({
-    connected,
-    failed,
-    events,
-    seconds,
-    events_per_s: Math.round(events / seconds),
-    delivery_p50_ms: pct(lat, 0.5),
-    delivery_p99_ms: pct(lat, 0.99),
-    delivery_max_ms: lat[lat.length - 1],
-  }));
-  Deno.exit(0);
 }
 
 // ---- the api under test (own process) ----
@@ -165,21 +84,12 @@ async function serve(port: number, dbUrl: string, natsUrl: string) {
   Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, root.fetch);
 }
 
-function procStats(pid: number): { cpu_s: number; rss_mb: number } {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpu_s: ticks / 100, rss_mb: +(rssKb / 1024).toFixed(1) };
-}
-
 if (Deno.args[0] === "--load") {
   const [, url, cookie, mode, n, rate, conc] = Deno.args;
   console.log(JSON.stringify(await load(url, cookie, mode, +n, +rate, +conc)));
   Deno.exit(0);
 } else if (Deno.args[0] === "--sse") {
-  await sse(+Deno.args[1], Deno.args[2], +Deno.args[3]);
+  await runSseClients(+Deno.args[1], Deno.args[2], +Deno.args[3], +Deno.args[4]);
 } else if (Deno.args[0] === "--serve") {
   await serve(+Deno.args[1], Deno.args[2], Deno.args[3]);
 } else {
@@ -199,16 +109,7 @@ if (Deno.args[0] === "--load") {
   const cookie = `meridian_session=${token}`;
 
   // 5,000 users with one session each for the streams.
-  const hash = await hashPassword("bench-password-0");
-  const ids = await db.sql<{ id: string }[]>`
-    insert into users (email, password_hash)
-    select 'sse' || g || '@example.com', ${hash} from generate_series(1, ${STREAMS}) g
-    returning id`;
-  const tokens = ids.map(() => newToken());
-  const hashes = await Promise.all(tokens.map(hashToken));
-  await db.sql`insert into sessions (token_hash, user_id, expires_at)
-    select h, u::uuid, now() + interval '1 day'
-      from unnest(${hashes}::text[], ${ids.map((r) => r.id)}::text[]) as t(h, u)`;
+  const { ids, tokens } = await createStreamUsers(db.sql, STREAMS, "sse");
   const tokensFile = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(tokensFile, JSON.stringify(tokens));
 
@@ -251,19 +152,15 @@ if (Deno.args[0] === "--load") {
   }
 
   // SSE: open the streams, then publish one value per user per second.
-  const sseProc = new Deno.Command(deno, {
-    args: ["run", "-A", self, "--sse", String(port), tokensFile, String(SSE_SECONDS)],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = sseProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
+  const sseProc = new SseClientProcess(self, [
+    "--sse",
+    String(port),
+    tokensFile,
+    "0",
+    String(STREAMS),
+  ]);
+  const opened = await sseProc.ready();
+  console.error(`sse: ${opened.connected} connected, ${opened.failed} failed`);
   const idle = procStats(server.pid);
   const before = procStats(server.pid);
   const t0 = performance.now();
@@ -276,9 +173,9 @@ if (Deno.args[0] === "--load") {
       seq++;
       for (let i = 0; i < ids.length; i++) {
         nc.publish(
-          subjects.portfolioValue(ids[i].id),
+          subjects.portfolioValue(ids[i]),
           encode(PortfolioValue, {
-            user_id: ids[i].id,
+            user_id: ids[i],
             time: new Date().toISOString(),
             seq,
             currency: "USD",
@@ -311,18 +208,14 @@ if (Deno.args[0] === "--load") {
       if (rest > 0) await new Promise((r) => setTimeout(r, rest));
     }
   })();
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
+  await sseProc.go(SSE_SECONDS);
+  const sseResult = mergeSse([await sseProc.result()]);
   await publishing;
-  await sseProc.status;
   const after = procStats(server.pid);
   const wall = (performance.now() - t0) / 1000;
-  const sseResult = JSON.parse(out.trim().split("\n").pop()!);
   const sseSummary = {
     ...sseResult,
+    seconds: SSE_SECONDS,
     server_cpu_percent_of_one_core: +(((after.cpu_s - before.cpu_s) / wall) * 100).toFixed(1),
     server_rss_mb_streams_open: idle.rss_mb,
     server_rss_mb_peak: peakRss,
