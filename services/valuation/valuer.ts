@@ -5,7 +5,7 @@
  * - the users it owns (see membership.ts), loaded from PostgreSQL, and reloaded when
  *   `holdings.changed.<user>` or `users.settings.<user>` says so; a reconciliation every
  *   `RECONCILE_MS` catches anything missed while NATS was away (by holdings version);
- * - FX rates re-read every `FX_RELOAD_MS` (the fx refresh stores them);
+ * - FX rates re-read every minute (the fx refresh stores them at start and every 6 h);
  * - each due portfolio published through the publisher.
  * @module
  */
@@ -37,7 +37,8 @@ import { loadHoldings } from "./store.ts";
 
 /** How often the owned users are checked against PostgreSQL's holdings versions. */
 export const RECONCILE_MS = 10_000;
-const FX_RELOAD_MS = 10 * 60_000;
+// Short, so rates the first fetch stores right after start are used within a minute.
+const FX_RELOAD_MS = 60_000;
 /** An unchanged portfolio is republished this often (freshness moves with time). */
 const REFRESH_MS = 30_000;
 const DRAIN_EVERY_MS = 10;
