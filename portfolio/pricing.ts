@@ -126,10 +126,24 @@ export function isPriceStale(
 }
 
 /**
- * The quote that applies to a position (P1), if any: its instrument's, when the instrument and
- * the position are both in the quote's currency (a sync may attach a position held in another
- * currency to an instrument by the provider's id; a USD price must not count as CAD).
+ * Whether a live quote for a position's instrument may value it (P1): a resolved, non-cash
+ * position whose instrument and own currency are both the quote's currency (a sync may attach
+ * a position held in another currency to an instrument by the provider's id; a USD price must
+ * not count as CAD).
  */
+export function quoteApplies(
+  p: Pick<
+    PricedPosition,
+    "security_type" | "instrument_symbol" | "instrument_currency" | "currency"
+  >,
+): boolean {
+  const s = p.instrument_symbol;
+  if (p.security_type === "cash" || s === null) return false;
+  const c = quoteCurrency(s);
+  return p.instrument_currency === c && p.currency === c;
+}
+
+/** The quote that applies to a position (P1), if any. */
 export function applicableQuote(
   p: Pick<
     PricedPosition,
@@ -138,9 +152,8 @@ export function applicableQuote(
   quotes: Quotes,
 ): Quote | undefined {
   const s = p.instrument_symbol;
-  if (p.security_type === "cash" || s === null || !Object.hasOwn(quotes, s)) return undefined;
-  const c = quoteCurrency(s);
-  return p.instrument_currency === c && p.currency === c ? quotes[s] : undefined;
+  if (s === null || !Object.hasOwn(quotes, s) || !quoteApplies(p)) return undefined;
+  return quotes[s];
 }
 
 /**
