@@ -108,6 +108,37 @@ async function waitReady(url: string, procs: Proc[], timeoutMs = 120_000) {
   });
 }
 
+/** The environment every process of an e2e stack gets, plus `extra`. */
+function stackEnv(
+  databaseUrl: string,
+  natsUrl: string,
+  ports: { api: number; relay: number; sandbox: number },
+  dir: string,
+  keyId: string,
+  extra: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    PROVIDERS: "sandbox",
+    SECRETS_KEYRING: Keyring.generateSpec(keyId),
+    LOG_LEVEL: Deno.env.get("E2E_LOG_LEVEL") ?? "warn",
+    API_PORT: String(ports.api),
+    RELAY_PORT: String(ports.relay),
+    SANDBOX_PORT: String(ports.sandbox),
+    SANDBOX_URL: `http://127.0.0.1:${ports.sandbox}`,
+    RELAY_PUBLIC_URL: `http://127.0.0.1:${ports.relay}`,
+    PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
+    RELAY_OUTBOX_PATH: `${dir}/outbox.sqlite`,
+    ...extra,
+  };
+  if (!env.DENO_DIR) delete env.DENO_DIR;
+  return env;
+}
+
 Deno.test({
   name: "e2e: sign up, connect SnapTrade, webhook banner, refresh, cooldown",
   ignore: !(await exists(CHROMIUM)),
@@ -121,26 +152,10 @@ Deno.test({
     const nats = await startNats();
     const outboxDir = await Deno.makeTempDir({ prefix: "meridian-e2e-" });
     const ports = { api: freePort(), relay: freePort(), sandbox: freePort() };
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      PROVIDERS: "sandbox",
-      SECRETS_KEYRING: Keyring.generateSpec("e2e1"),
-      LOG_LEVEL: Deno.env.get("E2E_LOG_LEVEL") ?? "warn",
-      API_PORT: String(ports.api),
-      RELAY_PORT: String(ports.relay),
-      SANDBOX_PORT: String(ports.sandbox),
-      SANDBOX_URL: `http://127.0.0.1:${ports.sandbox}`,
-      RELAY_PUBLIC_URL: `http://127.0.0.1:${ports.relay}`,
-      PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
-      RELAY_OUTBOX_PATH: `${outboxDir}/outbox.sqlite`,
+    const env = stackEnv(db.url, nats.url, ports, outboxDir, "e2e1", {
       SANDBOX_MODE: "test",
       REFRESH_COOLDOWN_S: "60",
-    };
-    if (!env.DENO_DIR) delete env.DENO_DIR;
+    });
     const procs: Proc[] = [];
     const api = `http://127.0.0.1:${ports.api}`;
     const sandbox = `http://127.0.0.1:${ports.sandbox}`;
@@ -417,26 +432,10 @@ Deno.test({
     // The whole demo stack as `make up` runs it: the sandbox in demo mode (it ticks Alpaca
     // prices every second, market open), sync seeding demo@example.com, and the market-data
     // path symbols → prices → valuation → api stream.
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      PROVIDERS: "sandbox",
-      SECRETS_KEYRING: Keyring.generateSpec("e2e2"),
-      LOG_LEVEL: Deno.env.get("E2E_LOG_LEVEL") ?? "warn",
-      API_PORT: String(ports.api),
-      RELAY_PORT: String(ports.relay),
-      SANDBOX_PORT: String(ports.sandbox),
-      SANDBOX_URL: `http://127.0.0.1:${ports.sandbox}`,
-      RELAY_PUBLIC_URL: `http://127.0.0.1:${ports.relay}`,
-      PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
-      RELAY_OUTBOX_PATH: `${dir}/outbox.sqlite`,
+    const env = stackEnv(db.url, nats.url, ports, dir, "e2e2", {
       SANDBOX_MODE: "demo",
       SANDBOX_STATE_PATH: `${dir}/sandbox.json`,
-    };
-    if (!env.DENO_DIR) delete env.DENO_DIR;
+    });
     const procs: Proc[] = [];
     const api = `http://127.0.0.1:${ports.api}`;
     let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
