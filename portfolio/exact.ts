@@ -30,16 +30,30 @@ export function canonical(value: Decimal.Value): string {
 
 /**
  * change ÷ base × 100 rounded half-up (away from zero) to 2 places ("1.25", "-0.40",
- * "0.00"); null on a zero base. Exact: integer division and its remainder decide the
- * rounding, so no intermediate quotient is ever rounded.
+ * "0.00"); null on a zero base. Exact: both are brought to integers at a common scale and
+ * {@link percentOfIntegers} decides.
  */
 export function percentOf(change: Decimal, base: Decimal): string | null {
-  if (base.isZero()) return null;
-  const x = new Exact(change).abs().times(10_000);
-  const y = new Exact(base).abs();
-  let q = x.divToInt(y);
-  if (x.minus(q.times(y)).times(2).gte(y)) q = q.plus(1);
-  if (q.isZero()) return "0.00";
-  const negative = change.isNegative() !== base.isNegative() && !change.isZero();
-  return (negative ? "-" : "") + q.div(100).toFixed(2);
+  const places = Math.max(change.decimalPlaces(), base.decimalPlaces());
+  const scale = new Exact(10).pow(places);
+  return percentOfIntegers(
+    BigInt(new Exact(change).times(scale).toFixed()),
+    BigInt(new Exact(base).times(scale).toFixed()),
+  );
+}
+
+/**
+ * {@link percentOf} of two amounts counted in the same unit (any fixed-point scale): integer
+ * division and its remainder decide the rounding, so no intermediate quotient is rounded.
+ */
+export function percentOfIntegers(change: bigint, base: bigint): string | null {
+  if (base === 0n) return null;
+  const x = (change < 0n ? -change : change) * 10_000n;
+  const y = base < 0n ? -base : base;
+  let q = x / y;
+  if ((x - q * y) * 2n >= y) q++;
+  if (q === 0n) return "0.00";
+  const negative = (change < 0n) !== (base < 0n) && change !== 0n;
+  const digits = q.toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Decimal } from "decimal.js";
 import { aggregateHoldings, type HoldingsRows, type PositionRow } from "./aggregate.ts";
-import { Exact, percentOf } from "./exact.ts";
+import { Exact, percentOf, percentOfIntegers } from "./exact.ts";
 import {
   isPriceStale,
   nextStaleChange,
@@ -273,6 +273,18 @@ Deno.test("percentOf rounds half away from zero from the exact quotient", () => 
   assert.equal(percentOf(new Exact("1"), new Exact("-3")), "-33.33");
   assert.equal(percentOf(new Exact("2"), new Exact("3")), "66.67");
   assert.equal(percentOf(new Exact("1"), new Exact("0")), null);
+  assert.equal(percentOf(new Exact("123.4"), new Exact("0.005")), "2468000.00");
+  assert.equal(percentOf(new Exact("0.00005"), new Exact("1")), "0.01");
+  assert.equal(percentOf(new Exact("-0"), new Exact("7")), "0.00");
+});
+
+Deno.test("percentOfIntegers agrees with percentOf at any common scale", () => {
+  assert.equal(percentOfIntegers(125n, 1000n), "12.50");
+  assert.equal(percentOfIntegers(-1250n, 1_000_000n), "-0.13");
+  assert.equal(percentOfIntegers(1n, -3n), "-33.33");
+  assert.equal(percentOfIntegers(0n, 5n), "0.00");
+  assert.equal(percentOfIntegers(5n, 0n), null);
+  assert.equal(percentOfIntegers(10n ** 40n, 10n ** 30n), "1000000000000.00");
 });
 
 Deno.test("a quote applies only when the instrument and the position are in its currency", async () => {

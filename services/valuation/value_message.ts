@@ -6,7 +6,14 @@
  * @module
  */
 import type { PortfolioValue } from "@meridian/proto";
-import { convert, decimalString, Exact, percentOf, STALE_AFTER_MS } from "@meridian/portfolio";
+import {
+  convert,
+  decimalString,
+  Exact,
+  percentOf,
+  percentOfIntegers,
+  STALE_AFTER_MS,
+} from "@meridian/portfolio";
 import { AMOUNT_SCALE, scaledText } from "./scaled.ts";
 import type { PortfolioState } from "./portfolio_state.ts";
 
@@ -163,7 +170,9 @@ export function encodePortfolioValue(
     accounts,
     day_change: {
       amount: day.text(),
-      percent: percentOf(day.exact(), dayBase.exact()),
+      percent: day.converted || dayBase.converted
+        ? percentOf(day.exact(), dayBase.exact())
+        : percentOfIntegers(day.native, dayBase.native),
       covered: dayCovered,
       positions: dayOf,
     },
@@ -219,6 +228,16 @@ class BaseSum {
     if (out === null) return false;
     this.#converted = (this.#converted ?? new Exact(0)).plus(out);
     return true;
+  }
+
+  /** True when a converted amount is part of the sum (else it is all {@link native}). */
+  get converted(): boolean {
+    return this.#converted !== null;
+  }
+
+  /** The base-currency amounts, in units of 10^-AMOUNT_SCALE. */
+  get native(): bigint {
+    return this.#native;
   }
 
   merge(other: BaseSum): void {
