@@ -388,7 +388,6 @@ export class Lease {
   }
 }
 
-/** A write lost a compare-and-swap: the key's revision was not the one expected. */
 /** True when a KV compare-and-swap lost: someone else wrote the key first. */
 export function isKvConflict(e: unknown): boolean {
   return e instanceof JetStreamApiError &&

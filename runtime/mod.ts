@@ -8,6 +8,7 @@ export * from "./config.ts";
 export * from "./http_body.ts";
 export * from "./db.ts";
 export * from "./kv_mirror.ts";
+export * from "./kv_swap.ts";
 export * from "./lease.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";

@@ -45,6 +45,8 @@ export interface NatsHandle {
   nc: NatsConnection;
   js: JetStreamClient;
   kvm: Kvm;
+  /** The connection's inbox prefix (`_INBOX_<name>`), for replies it subscribes to itself. */
+  inboxPrefix: string;
   /** True while the client holds a live connection to a server. */
   connected(): boolean;
 }
@@ -60,6 +62,7 @@ export function inboxPrefix(name: string): string {
  */
 export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
   const u = new URL(opts.url);
+  const prefix = inboxPrefix(opts.name);
   const nc = await connect({
     servers: `${u.hostname}:${u.port || "4222"}`,
     name: opts.name,
@@ -75,7 +78,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
     noAsyncTraces: true,
     // Replies (PubAcks, JetStream API answers) on an inbox of this service's own, so a
     // restricted user (the relay) may subscribe to its replies and not to everyone's.
-    inboxPrefix: inboxPrefix(opts.name),
+    inboxPrefix: prefix,
   });
   let up = true;
   (async () => {
@@ -89,7 +92,13 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
       }
     }
   })().catch(() => {});
-  return { nc, js: jetstream(nc), kvm: new Kvm(nc), connected: () => up && !nc.isClosed() };
+  return {
+    nc,
+    js: jetstream(nc),
+    kvm: new Kvm(nc),
+    inboxPrefix: prefix,
+    connected: () => up && !nc.isClosed(),
+  };
 }
 
 function streamConfig(def: StreamDef) {

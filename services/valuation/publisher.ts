@@ -7,9 +7,14 @@
  * @module
  */
 import type { KV } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
-import { counter, isKvConflict, type Logger } from "@meridian/runtime";
+import { buckets, kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
+import {
+  counter,
+  isKvConflict,
+  KvSwapWriter,
+  type Logger,
+  type NatsHandle,
+} from "@meridian/runtime";
 import type { EncodedValue } from "./engine.ts";
 
 const publishedTotal = counter(
@@ -33,13 +38,24 @@ export type Settled = (userId: string, ok: boolean, seq?: number) => void;
 /** Writes and publishes values; one in flight per user (the engine sees to it). */
 export class ValuePublisher {
   readonly #revisions = new Map<string, number>();
+  readonly #writer: KvSwapWriter;
 
+  /** `kv` is the `portfolio_values` bucket on `out`'s connection. */
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly out: NatsHandle,
     private readonly kv: KV,
     private readonly log: Logger,
     private readonly settled: Settled,
-  ) {}
+  ) {
+    this.#writer = new KvSwapWriter(out.nc, buckets.portfolioValues.name, {
+      inboxPrefix: out.inboxPrefix,
+    });
+  }
+
+  /** Fails the writes still waiting for their acknowledgement. */
+  close(): void {
+    this.#writer.close();
+  }
 
   /** Reads a user's last value from the KV: its `seq` (0 when none), remembering the revision. */
   async lastSeq(userId: string): Promise<number> {
@@ -64,14 +80,11 @@ export class ValuePublisher {
     const user = value.userId;
     const key = kvKeys.portfolioValue(user);
     const bytes = encoder.encode(value.json);
-    const revision = this.#revisions.get(user);
-    const write = revision === undefined
-      ? this.kv.create(key, bytes)
-      : this.kv.update(key, bytes, revision);
-    write.then(
+    // Revision 0: the key must not exist yet (a first value).
+    this.#writer.swap(key, bytes, this.#revisions.get(user) ?? 0).then(
       (r) => {
         this.#revisions.set(user, r);
-        this.nc.publish(subjects.portfolioValue(user), bytes);
+        this.out.nc.publish(subjects.portfolioValue(user), bytes);
         publishedTotal.inc();
         this.settled(user, true);
       },
