@@ -38,6 +38,11 @@ export interface EngineOptions {
   refreshMs: number;
   /** Receives each value to publish; the caller reports back with {@link ValuationEngine.settled}. */
   publish: (value: EncodedValue) => void;
+  /**
+   * At most this many values handed to `publish` and not yet settled. The rest wait here,
+   * where a woken portfolio goes first, not at the back of a long queue of writes to NATS.
+   */
+  maxInFlight?: number;
 }
 
 interface Entry {
@@ -64,7 +69,10 @@ export class ValuationEngine {
   #nextSlot = -1;
   #fx: ValueContext["fx"] = null;
   #market: ValueContext["market"] = "unknown";
-  #woken = false;
+  #again = false;
+  #inFlight = 0;
+  /** A drain stopped because the window was full: the next settle calls for another. */
+  #blocked = false;
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -170,14 +178,17 @@ export class ValuationEngine {
         this.#urgent.add(e);
       } else this.#schedule(e, due);
     }
-    this.#woken = true;
+    this.#again = true;
   }
 
-  /** True once since the last call if a tick woke a portfolio (the caller drains at once). */
-  takeWoken(): boolean {
-    const w = this.#woken;
-    this.#woken = false;
-    return w;
+  /**
+   * True once since the last call if portfolios are due at once: a tick woke one, a drain
+   * stopped at its budget, or a settled value reopened a full window. The caller drains soon.
+   */
+  takeDrainAgain(): boolean {
+    const again = this.#again;
+    this.#again = false;
+    return again;
   }
 
   #schedule(e: Entry, at: number): void {
@@ -219,16 +230,23 @@ export class ValuationEngine {
   }
 
   /**
-   * Takes the turns that are due at `now`, at most `budget` of them (the rest stay due, so a
-   * caller can yield to incoming ticks); returns how many values were published.
+   * Takes the turns that are due at `now`, at most `budget` of them and while fewer than
+   * `maxInFlight` values are unsettled (the rest stay due, so a caller can yield to incoming
+   * ticks; see {@link takeDrainAgain}); returns how many values were published.
    */
   drain(now: number, budget = Infinity): number {
     const last = Math.floor(now / SLOT_MS);
     if (this.#nextSlot < 0) this.#nextSlot = Math.min(last, ...this.#slotsBefore(last));
     let published = 0;
     let turns = 0;
+    const stop = () => {
+      if (turns >= budget) return this.#again = true;
+      if (this.#inFlight >= (this.opts.maxInFlight ?? Infinity)) return this.#blocked = true;
+      turns++;
+      return false;
+    };
     for (const e of this.#urgent) {
-      if (turns++ >= budget) return published;
+      if (stop()) return published;
       this.#urgent.delete(e);
       if (this.#turn(e, now)) published++;
     }
@@ -236,7 +254,7 @@ export class ValuationEngine {
       const set = this.#wheel.get(slot);
       if (set) {
         for (const e of set) {
-          if (turns++ >= budget) {
+          if (stop()) {
             this.#nextSlot = slot;
             return published;
           }
@@ -274,6 +292,7 @@ export class ValuationEngine {
     e.seq++;
     e.lastPublish = now;
     e.inFlight = true;
+    this.#inFlight++;
     const json = encodePortfolioValue(e.state, e.seq, { now, fx: this.#fx, market: this.#market });
     const value = { userId: e.state.userId, seq: e.seq, json };
     this.#schedule(e, now + this.opts.publishMs);
@@ -287,6 +306,11 @@ export class ValuationEngine {
    * their next turn with a higher one.
    */
   settled(userId: string, ok: boolean, seq?: number): void {
+    this.#inFlight--;
+    if (this.#blocked) {
+      this.#blocked = false;
+      this.#again = true;
+    }
     const e = this.#entries.get(userId);
     if (!e) return;
     e.inFlight = false;

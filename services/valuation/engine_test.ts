@@ -110,7 +110,7 @@ Deno.test("an idle portfolio is published as soon as a tick reaches it; others a
   engine.drain(1000); // nothing changed: both go idle
   assert.equal(sent.length, 2);
   engine.onTick(tick("AAPL", "101"), 5000);
-  assert.equal(engine.takeWoken(), true);
+  assert.equal(engine.takeDrainAgain(), true);
   engine.drain(5000);
   assert.equal(sent.length, 3);
   assert.equal(sent[2].user_id, U1);
@@ -184,4 +184,41 @@ Deno.test("a woken portfolio goes before the wheel's backlog", async () => {
   assert.equal(engine.drain(1500, 1), 1);
   assert.equal(sent.at(-1)!.user_id, U1);
   assert.equal(engine.drain(1500), 2);
+});
+
+Deno.test("at most maxInFlight values wait for NATS; a settle calls for the next drain", () => {
+  const sent: string[] = [];
+  const engine = new ValuationEngine({
+    publishMs: 1000,
+    refreshMs: 30_000,
+    maxInFlight: 1,
+    publish: (v) => void sent.push(v.userId),
+  });
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.setUser(holdings(U2, [position({ symbol: "AAPL", quantity: "2" })]), 0);
+  engine.takeDrainAgain();
+  engine.drain(0);
+  assert.equal(sent.length, 1, "the window holds one");
+  assert.equal(engine.takeDrainAgain(), false);
+  engine.settled(sent[0], true);
+  assert.equal(engine.takeDrainAgain(), true, "the settle reopened the window");
+  engine.drain(1);
+  assert.deepEqual(sent.sort(), [U1, U2].sort());
+});
+
+Deno.test("a drain stops at its budget and calls for another", () => {
+  const sent: string[] = [];
+  const engine = new ValuationEngine({
+    publishMs: 1000,
+    refreshMs: 30_000,
+    publish: (v) => void sent.push(v.userId),
+  });
+  engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  engine.setUser(holdings(U2, [position({ symbol: "AAPL", quantity: "2" })]), 0);
+  engine.takeDrainAgain();
+  engine.drain(0, 1);
+  assert.equal(sent.length, 1);
+  assert.equal(engine.takeDrainAgain(), true);
+  engine.drain(0, 1);
+  assert.equal(sent.length, 2);
 });

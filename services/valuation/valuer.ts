@@ -44,6 +44,11 @@ const REFRESH_MS = 30_000;
 const DRAIN_EVERY_MS = 10;
 /** Turns per drain before yielding to incoming ticks. */
 const DRAIN_BUDGET = 500;
+/**
+ * Values written and not yet acknowledged, at most: enough to keep NATS busy, few enough
+ * that a woken portfolio's value is not queued behind a second's worth of others.
+ */
+const MAX_IN_FLIGHT = 500;
 const LOAD_BATCH = 500;
 
 const ticksTotal = counter("meridian_valuation_ticks_total", "Price ticks applied");
@@ -77,15 +82,19 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
   ]);
 
   const publisher: ValuePublisher = new ValuePublisher(
-    deps.out.nc,
+    deps.out,
     values,
     log,
-    (u, ok, seq) => engine.settled(u, ok, seq),
+    (u, ok, seq) => {
+      engine.settled(u, ok, seq);
+      if (engine.takeDrainAgain()) drainSoon();
+    },
   );
   const engine = new ValuationEngine({
     publishMs: deps.publishMs,
     refreshMs: REFRESH_MS,
     publish: (v) => publisher.send(v),
+    maxInFlight: MAX_IN_FLIGHT,
   });
   const membership = new Membership({ leases, nc, instance: deps.instance, log });
 
@@ -95,7 +104,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     draining = undefined;
     const before = Date.now();
     engine.drain(before, DRAIN_BUDGET);
-    if (engine.takeWoken()) drainSoon();
+    if (engine.takeDrainAgain()) drainSoon();
   };
   const drainSoon = () => {
     draining ??= setTimeout(drain, 0);
@@ -110,7 +119,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
       if (!tick) return;
       ticksTotal.inc();
       engine.onTick(tick, Date.now());
-      if (engine.takeWoken()) drainSoon();
+      if (engine.takeDrainAgain()) drainSoon();
     },
   });
   const lastPriceMirror = new KvMirror(lastPrices, {
@@ -239,5 +248,6 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     await membership.stop();
     await reconciling;
     await loading;
+    publisher.close();
   };
 }
