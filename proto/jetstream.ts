@@ -36,6 +36,18 @@ export interface BucketDef {
   /** Seconds an entry lives; 0 for ever. */
   ttlS: number;
   description: string;
+  /** "memory": entries do not survive a server restart (default "file"). Fixed at creation. */
+  storage?: "file" | "memory";
+  /**
+   * Holds only what its writers rewrite continuously: when its fixed configuration (storage,
+   * republish) differs from this definition, provisioning deletes and recreates it.
+   */
+  derived?: boolean;
+  /**
+   * The server also publishes every stored entry on `<prefix>.<key>`: only what was stored,
+   * so a write that lost its compare-and-swap is never seen there.
+   */
+  republishPrefix?: string;
 }
 
 /** Streams of the contract. */
@@ -141,7 +153,12 @@ export const buckets = {
     name: "portfolio_values",
     history: 1,
     ttlS: 0,
-    description: "user -> last portfolio value",
+    description: "user -> last portfolio value (republished on portfolio.value.<user>)",
+    // Derived data, rewritten every VALUE_PUBLISH_MS: a file store would cost the server a
+    // write and a delete on disk for each of ten thousand values a second.
+    storage: "memory",
+    derived: true,
+    republishPrefix: "portfolio.value",
   },
 } as const satisfies Record<string, BucketDef>;
 

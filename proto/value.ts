@@ -44,7 +44,10 @@ export const PortfolioValue = z.object({
   user_id: Id,
   /** When the value was computed. */
   time: Timestamp,
-  /** Strictly increasing per user, across valuation instances too: older messages can be dropped. */
+  /**
+   * Strictly increasing per user, across valuation instances too: older messages can be
+   * dropped. Valuation uses the value's time in ms when that is above the last seq + 1.
+   */
   seq: z.number().int().nonnegative(),
   /** The user's base currency. */
   currency: CurrencyCode,

@@ -153,12 +153,32 @@ export async function ensureConsumer(jsm: JetStreamManager, def: ConsumerDef): P
   }
 }
 
-/** Creates one KV bucket if it does not exist. */
-export async function ensureBucket(kvm: Kvm, def: BucketDef) {
+/**
+ * Creates one KV bucket if it does not exist. A derived bucket whose fixed configuration
+ * (storage, republish) is not the definition's is recreated; the server refuses to change it.
+ */
+export async function ensureBucket(kvm: Kvm, jsm: JetStreamManager, def: BucketDef) {
+  const storage = def.storage === "memory" ? StorageType.Memory : StorageType.File;
+  const republish = def.republishPrefix === undefined
+    ? undefined
+    : { src: `$KV.${def.name}.>`, dest: `${def.republishPrefix}.>` };
+  if (def.derived) {
+    const stream = `KV_${def.name}`;
+    try {
+      const { config } = await jsm.streams.info(stream);
+      if (config.storage !== storage || config.republish?.dest !== republish?.dest) {
+        await jsm.streams.delete(stream);
+      }
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
   return await kvm.create(def.name, {
     history: def.history,
     ttl: def.ttlS * 1000,
     description: def.description,
+    storage,
+    republish,
   });
 }
 
@@ -168,7 +188,9 @@ export async function provisionAll(handle: Pick<NatsHandle, "nc">): Promise<void
   const kvm = new Kvm(handle.nc);
   for (const def of Object.values(streams)) await retryOnConflict(() => ensureStream(jsm, def));
   for (const def of Object.values(consumers)) await retryOnConflict(() => ensureConsumer(jsm, def));
-  for (const def of Object.values(buckets)) await retryOnConflict(() => ensureBucket(kvm, def));
+  for (const def of Object.values(buckets)) {
+    await retryOnConflict(() => ensureBucket(kvm, jsm, def));
+  }
 }
 
 /** The JetStream API error code of `e` (10059 stream not found …), or null for any other error. */

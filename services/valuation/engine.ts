@@ -289,7 +289,9 @@ export class ValuationEngine {
     }
     this.#unidle(e);
     e.force = false;
-    e.seq++;
+    // The clock (ms) when it is ahead: seq then keeps growing even after the bucket (kept in
+    // memory) and every instance restarted together, with no last seq to read back.
+    e.seq = Math.max(e.seq + 1, Math.floor(now));
     e.lastPublish = now;
     e.inFlight = true;
     this.#inFlight++;

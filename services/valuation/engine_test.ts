@@ -83,7 +83,7 @@ Deno.test("a tick moves the value by exactly Δprice × quantity, in the account
   const v = sent[1];
   // 10.500001 × 187.4322 + 3 × 100 + 12.34
   assert.equal(v.total, "2280.3782874322");
-  assert.equal(v.seq, 2);
+  assert.equal(v.seq, 1000, "the clock, being ahead of the last seq + 1");
   assert.equal(v.accounts.find((a) => a.account_id === A2)!.value, "0.0001874322");
   assert.deepEqual(v.quotes.AAPL, {
     price: "187.4322",
@@ -140,9 +140,9 @@ Deno.test("a lost swap raises seq above the newer value's, and the user is publi
   assert.equal(sent[0].seq, 42);
   engine.drain(200); // still in flight: not published again
   assert.equal(sent.length, 1);
-  engine.settled(U1, false, 50);
+  engine.settled(U1, false, 500);
   engine.drain(400);
-  assert.equal(sent[1].seq, 51);
+  assert.equal(sent[1].seq, 501, "one above the newer value's, being ahead of the clock");
   await Promise.resolve();
 });
 
@@ -156,7 +156,8 @@ Deno.test("holdings replaced by a sync are published at the next turn with the s
   assert.equal(sent.length, 1);
   engine.drain(1000);
   assert.equal(sent[1].total, "300");
-  assert.equal(sent[1].seq, 2);
+  assert.equal(sent[1].seq, 1000);
+  assert.ok(sent[1].seq > sent[0].seq);
 });
 
 Deno.test("a removed user is neither valued nor woken", async () => {

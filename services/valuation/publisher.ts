@@ -1,13 +1,14 @@
 /**
- * Sends portfolio values: first into KV `portfolio_values` as a compare-and-swap on the
- * revision last seen for the user, then on `portfolio.value.<userId>`. The swap is what keeps
- * `seq` strictly increasing across instances: while users move between instances, a writer
- * that is not up to date loses the swap, reads the newer value's `seq` back and continues
- * above it, and what it lost never reaches the subject.
+ * Sends portfolio values: into KV `portfolio_values` as a compare-and-swap on the revision
+ * last seen for the user; the server republishes what it stores on
+ * `portfolio.value.<userId>` (the bucket's republish, proto/jetstream.ts). The swap is what
+ * keeps `seq` strictly increasing across instances: while users move between instances, a
+ * writer that is not up to date loses the swap, reads the newer value's `seq` back and
+ * continues above it, and what it lost is never stored, so never republished.
  * @module
  */
 import type { KV } from "@nats-io/kv";
-import { buckets, kvKeys, PortfolioValue, safeDecode, subjects } from "@meridian/proto";
+import { buckets, kvKeys, PortfolioValue, safeDecode } from "@meridian/proto";
 import {
   counter,
   isKvConflict,
@@ -42,7 +43,7 @@ export class ValuePublisher {
 
   /** `kv` is the `portfolio_values` bucket on `out`'s connection. */
   constructor(
-    private readonly out: NatsHandle,
+    out: NatsHandle,
     private readonly kv: KV,
     private readonly log: Logger,
     private readonly settled: Settled,
@@ -84,7 +85,6 @@ export class ValuePublisher {
     this.#writer.swap(key, bytes, this.#revisions.get(user) ?? 0).then(
       (r) => {
         this.#revisions.set(user, r);
-        this.out.nc.publish(subjects.portfolioValue(user), bytes);
         publishedTotal.inc();
         this.settled(user, true);
       },

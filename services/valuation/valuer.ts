@@ -43,12 +43,12 @@ const FX_RELOAD_MS = 60_000;
 const REFRESH_MS = 30_000;
 const DRAIN_EVERY_MS = 10;
 /** Turns per drain before yielding to incoming ticks. */
-const DRAIN_BUDGET = 500;
+const DRAIN_BUDGET = 64;
 /**
  * Values written and not yet acknowledged, at most: enough to keep NATS busy, few enough
  * that a woken portfolio's value is not queued behind a second's worth of others.
  */
-const MAX_IN_FLIGHT = 500;
+const MAX_IN_FLIGHT = 64;
 const LOAD_BATCH = 500;
 
 const ticksTotal = counter("meridian_valuation_ticks_total", "Price ticks applied");
