@@ -26,7 +26,9 @@
  *   second, published by this process spread over the second; clients in sub-processes of
  *   5,000 streams (bench/lib/sse.ts).
  * Sizes and windows have BENCH_VALUATION_* knobs (see below) for a quick trial;
- * BENCH_VALUATION_V8_FLAGS profiles the valuation process (e.g. `--prof,--logfile=v.log`).
+ * BENCH_VALUATION_V8_FLAGS profiles the valuation process (e.g. `--prof,--logfile=v.log`);
+ * BENCH_VALUATION_ONLY=sse runs the SSE phase alone (no valuation process, no seed: the
+ * load, latency, ramp, flood and seed-design phases are skipped) and writes only its figures.
  *
  *   deno run -A bench/valuation.ts
  * @module
@@ -85,6 +87,11 @@ const SEED_CONCURRENCY = knob("SEED_CONCURRENCY", 4);
 const SSE_STREAMS = knob("SSE_STREAMS", 20_000);
 const SSE_S = knob("SSE_S", 15);
 const SSE_PER_PROCESS = 5_000;
+/** `sse`: only the SSE phase. */
+const ONLY = Deno.env.get("BENCH_VALUATION_ONLY");
+if (ONLY !== undefined && ONLY !== "sse") {
+  throw new Error(`BENCH_VALUATION_ONLY=${ONLY}: only "sse" is known`);
+}
 /** Descriptors the api keeps for everything but streams (listeners, NATS, PostgreSQL, …). */
 const FD_HEADROOM = 250;
 const PROBE_EVERY_MS = 2_000;
@@ -450,6 +457,17 @@ function valueTemplates(n: number): string[] {
   return out;
 }
 
+const yes = (b: boolean) => (b ? "yes" : "**no**");
+
+/** Prints the report's rows as a Markdown table. */
+function printTable(rows: [string, string, string, string][]): void {
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(" | ")} |`;
+  console.log(line(["figure", "measured", "target", "met"]));
+  console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
+}
+
 const valueMessage = (userId: string, time: string, seq: number, rest: string) =>
   `{"user_id":"${userId}","time":"${time}","seq":${seq},${rest}`;
 
@@ -463,6 +481,8 @@ if (!import.meta.main) {
   await runSseClients(+Deno.args[1], Deno.args[2], +Deno.args[3], +Deno.args[4]);
 } else {
   await main();
+  // Helpers' streams and timers would keep the process alive.
+  Deno.exit(0);
 }
 
 async function main() {
@@ -483,6 +503,206 @@ async function main() {
   const sseClients: SseClientProcess[] = [];
   let tokensFile: string | undefined;
   try {
+    // The SSE phase (SSE_STREAMS streams on one api process), run last or alone.
+    let api: ServiceProcess | undefined;
+    let streams = SSE_STREAMS;
+    const templates = valueTemplates(200);
+    const runSse = async () => {
+      const u0 = performance.now();
+      const streamUsers = await createStreamUsers(db.sql, SSE_STREAMS, "vsse");
+      tokensFile = await Deno.makeTempFile({ suffix: ".json" });
+      await Deno.writeTextFile(tokensFile, JSON.stringify(streamUsers.tokens));
+      const apiPort = freePort();
+      const p = startServiceProcess(new URL("../services/api/main.ts", import.meta.url), {
+        NATS_URL: nats.url,
+        DATABASE_URL: db.url,
+        API_PORT: String(apiPort),
+        PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+        SECRETS_KEYRING: Keyring.generateSpec("bench"),
+        LOG_LEVEL: "warn",
+      });
+      api = p;
+      processes.push(p);
+      const apiFiles = await raiseFileLimit(p.child.pid, SSE_STREAMS + 10_000);
+      // Where the open-file limit cannot be raised enough (no CAP_SYS_RESOURCE), as many
+      // streams as it allows, leaving room for the api's other descriptors.
+      streams = Math.min(SSE_STREAMS, apiFiles - FD_HEADROOM);
+      const alog = () => `api's log:\n${p.output().slice(-3000)}`;
+      await until(async () => (await p.readyz()) === 200, "the api to be ready", 120_000, alog);
+      for (let off = 0; off < streams; off += SSE_PER_PROCESS) {
+        const n = Math.min(SSE_PER_PROCESS, streams - off);
+        sseClients.push(
+          new SseClientProcess(self, [
+            "--sse",
+            String(apiPort),
+            tokensFile,
+            String(off),
+            String(n),
+          ]),
+        );
+      }
+      const opened = await Promise.all(sseClients.map((c) => c.ready()));
+      if (!p.alive()) throw new Error(`the api exited while the streams opened`);
+      const openSeconds = (performance.now() - u0) / 1000;
+      const connected = opened.reduce((s, o) => s + o.connected, 0);
+      console.error(`sse: ${connected} streams open (${openSeconds.toFixed(1)} s with the users)`);
+      const rssOpen = procStats(p.child.pid).rss_mb;
+      PortfolioValue.parse(
+        JSON.parse(valueMessage(streamUsers.ids[0], new Date().toISOString(), 1, templates[0])),
+      );
+      const subjectsOf = streamUsers.ids.map((id) => subjects.portfolioValue(id));
+      // Each message: its small head encoded, then the template's pre-encoded rest (the
+      // publisher must not be what limits the run).
+      const utf8 = new TextEncoder();
+      const rests = templates.map((t) => utf8.encode(t));
+      const message = (u: number, time: string, seq: number) => {
+        const head = utf8.encode(
+          `{"user_id":"${streamUsers.ids[u]}","time":"${time}","seq":${seq},`,
+        );
+        const rest = rests[u % rests.length];
+        const out = new Uint8Array(head.length + rest.length);
+        out.set(head);
+        out.set(rest, head.length);
+        return out;
+      };
+      let publishing = true;
+      let published = 0;
+      const publisher = (async () => {
+        const t0 = performance.now();
+        while (publishing) {
+          const due = Math.floor(((performance.now() - t0) / 1000) * SSE_STREAMS);
+          const time = new Date().toISOString();
+          while (published < due) {
+            const u = published % SSE_STREAMS;
+            const seq = Math.floor(published / SSE_STREAMS) + 1;
+            nc.publish(subjectsOf[u], message(u, time, seq));
+            published++;
+          }
+          await nc.flush();
+          await sleep(10);
+        }
+      })();
+      await sleep(WARMUP_S * 1000);
+      const apiCpu0 = procStats(p.child.pid).cpu_s;
+      const pub0 = published;
+      const sseT0 = performance.now();
+      await Promise.all(sseClients.map((c) => c.go(SSE_S)));
+      const results = Promise.all(sseClients.map((c) => c.result()));
+      const apiPeak = peakRss(p.child.pid, results);
+      // The api's own count of open streams, mid-window.
+      const apiMetrics = await sleep((SSE_S * 1000) / 2).then(() =>
+        scrape(p.metricsPort).catch(() => null)
+      );
+      const sse: SseSummary = mergeSse(await results);
+      const sseWall = (performance.now() - sseT0) / 1000;
+      const apiCpu = Math.round(((procStats(p.child.pid).cpu_s - apiCpu0) / sseWall) * 100);
+      const publishedPerS = Math.round((published - pub0) / sseWall);
+      publishing = false;
+      await publisher;
+      const sseResult = {
+        streams_wanted: SSE_STREAMS,
+        streams,
+        users_published_to: SSE_STREAMS,
+        client_processes: sseClients.length,
+        api_open_files_limit: apiFiles,
+        ...sse,
+        seconds: SSE_S,
+        values_published_per_s: publishedPerS,
+        api_cpu_percent_of_one_core: apiCpu,
+        api_rss_mb_streams_open: rssOpen,
+        api_rss_mb_peak: Math.max(rssOpen, await apiPeak),
+        api_stream_clients_gauge: apiMetrics?.m.get("meridian_api_stream_clients") ?? null,
+        api_streams_dropped_total: apiMetrics?.m.get("meridian_api_stream_dropped_total") ?? null,
+      };
+      await Promise.all(sseClients.map((c) => c.kill()));
+      await p.kill("SIGTERM");
+      return sseResult;
+    };
+    /** The SSE phase's result, or what is known of its failure. */
+    const sseOutcome = () =>
+      runSse().catch(async (e) => {
+        const exit = api && !api.alive() ? await api.kill() : null;
+        return {
+          error: String(e),
+          api_exit: exit ? { code: exit.code, signal: exit.signal } : null,
+          api_log_tail: api?.output().slice(-4000) ?? null,
+        };
+      });
+    type SseOutcome = Awaited<ReturnType<typeof sseOutcome>>;
+    const sseMet = (r: SseOutcome) => {
+      const sr = "error" in r ? null : r;
+      return {
+        sse_all_connected: sr?.connected === SSE_STREAMS,
+        sse_all_opened_connected: sr !== null && sr.connected === sr.streams,
+        sse_rss: sr !== null && sr.api_rss_mb_peak <= TARGETS.sse_rss_mb,
+      };
+    };
+    const sseRows = (sseResult: SseOutcome): [string, string, string, string][] => {
+      const sr = "error" in sseResult ? null : sseResult;
+      const met = sseMet(sseResult);
+      return [
+        [
+          "SSE streams connected (one api)",
+          sr
+            ? `${sr.connected} / ${sr.streams}${
+              sr.streams < SSE_STREAMS ? ` (open-file limit ${sr.api_open_files_limit})` : ""
+            }`
+            : `failed: ${"error" in sseResult ? sseResult.error : ""}`,
+          String(SSE_STREAMS),
+          yes(met.sse_all_connected),
+        ],
+        [
+          "  SSE events/s received (values published/s)",
+          `${sr?.events_per_s} (${sr?.values_published_per_s})`,
+          `≈ ${sr?.streams ?? SSE_STREAMS}`,
+          "",
+        ],
+        [
+          "  SSE delivery p50 / p99 / max",
+          `${sr?.delivery_p50_ms} / ${sr?.delivery_p99_ms} / ${sr?.delivery_max_ms} ms`,
+          "—",
+          "",
+        ],
+        ["  api CPU % of a core", `${sr?.api_cpu_percent_of_one_core} %`, "—", ""],
+        [
+          "  api RSS streams open → peak",
+          `${sr?.api_rss_mb_streams_open} → ${sr?.api_rss_mb_peak} MB`,
+          `≤ ${TARGETS.sse_rss_mb} MB`,
+          yes(met.sse_rss),
+        ],
+      ];
+    };
+    const sseNote = () =>
+      `SSE: ${streams} of ${SSE_STREAMS} streams on one api process (services/api/main.ts; its open-file limit raised with prlimit where allowed, else streams = the limit − ${FD_HEADROOM}), values published for all ${SSE_STREAMS} users; clients in ${sseClients.length} process(es) of ≤ ${SSE_PER_PROCESS}; one schema-valid PortfolioValue (50 quotes, ~${
+        Math.round(templates[0].length / 100) / 10
+      } KB) per user per second, published by the bench spread over the second; delivery = receipt − the value's time (ms precision); ${SSE_S} s window after ${WARMUP_S} s of publishing; CPU over the window, RSS sampled every second.`;
+    /** BENCH_VALUATION_ONLY=sse: the SSE phase alone, its figures in the same result file. */
+    const sseOnly = async () => {
+      const sseResult = await sseOutcome();
+      console.error(`sse: ${JSON.stringify(sseResult)}`);
+      const met = sseMet(sseResult);
+      printTable(sseRows(sseResult));
+      await writeResult("valuation", {
+        benchmark: "valuation",
+        only: "sse",
+        at: new Date().toISOString(),
+        commit: Deno.env.get("BENCH_VALUATION_COMMIT") ?? await gitHead(),
+        machine: { ...machine(), loadavg_before: loadBefore },
+        notes: [
+          "SSE phase alone (BENCH_VALUATION_ONLY=sse): no valuation process; the api, the SSE clients, NATS and PostgreSQL on the same shared cores.",
+          sseNote(),
+        ],
+        targets: { sse_rss_mb: TARGETS.sse_rss_mb },
+        results: {
+          sse: sseResult,
+          total_seconds: Math.round((performance.now() - started) / 1000),
+        },
+        met,
+      });
+      console.log(JSON.stringify(met));
+    };
+    if (ONLY === "sse") return await sseOnly();
+
     const s0 = performance.now();
     const probeUsers = await seedDatabase(db.url);
     const seedSeconds = (performance.now() - s0) / 1000;
@@ -852,142 +1072,17 @@ async function main() {
     const ratio = sustained / seed.ticks_valued_per_s;
 
     // ---- SSE: SSE_STREAMS streams on one api process ----
-    let api: ServiceProcess | undefined;
-    let streams = SSE_STREAMS;
-    const templates = valueTemplates(200);
-    const runSse = async () => {
-      const u0 = performance.now();
-      const streamUsers = await createStreamUsers(db.sql, SSE_STREAMS, "vsse");
-      tokensFile = await Deno.makeTempFile({ suffix: ".json" });
-      await Deno.writeTextFile(tokensFile, JSON.stringify(streamUsers.tokens));
-      const apiPort = freePort();
-      const p = startServiceProcess(new URL("../services/api/main.ts", import.meta.url), {
-        NATS_URL: nats.url,
-        DATABASE_URL: db.url,
-        API_PORT: String(apiPort),
-        PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
-        SECRETS_KEYRING: Keyring.generateSpec("bench"),
-        LOG_LEVEL: "warn",
-      });
-      api = p;
-      processes.push(p);
-      const apiFiles = await raiseFileLimit(p.child.pid, SSE_STREAMS + 10_000);
-      // Where the open-file limit cannot be raised enough (no CAP_SYS_RESOURCE), as many
-      // streams as it allows, leaving room for the api's other descriptors.
-      streams = Math.min(SSE_STREAMS, apiFiles - FD_HEADROOM);
-      const alog = () => `api's log:\n${p.output().slice(-3000)}`;
-      await until(async () => (await p.readyz()) === 200, "the api to be ready", 120_000, alog);
-      for (let off = 0; off < streams; off += SSE_PER_PROCESS) {
-        const n = Math.min(SSE_PER_PROCESS, streams - off);
-        sseClients.push(
-          new SseClientProcess(self, [
-            "--sse",
-            String(apiPort),
-            tokensFile,
-            String(off),
-            String(n),
-          ]),
-        );
-      }
-      const opened = await Promise.all(sseClients.map((c) => c.ready()));
-      if (!p.alive()) throw new Error(`the api exited while the streams opened`);
-      const openSeconds = (performance.now() - u0) / 1000;
-      const connected = opened.reduce((s, o) => s + o.connected, 0);
-      console.error(`sse: ${connected} streams open (${openSeconds.toFixed(1)} s with the users)`);
-      const rssOpen = procStats(p.child.pid).rss_mb;
-      PortfolioValue.parse(
-        JSON.parse(valueMessage(streamUsers.ids[0], new Date().toISOString(), 1, templates[0])),
-      );
-      const subjectsOf = streamUsers.ids.map((id) => subjects.portfolioValue(id));
-      // Each message: its small head encoded, then the template's pre-encoded rest (the
-      // publisher must not be what limits the run).
-      const utf8 = new TextEncoder();
-      const rests = templates.map((t) => utf8.encode(t));
-      const message = (u: number, time: string, seq: number) => {
-        const head = utf8.encode(
-          `{"user_id":"${streamUsers.ids[u]}","time":"${time}","seq":${seq},`,
-        );
-        const rest = rests[u % rests.length];
-        const out = new Uint8Array(head.length + rest.length);
-        out.set(head);
-        out.set(rest, head.length);
-        return out;
-      };
-      let publishing = true;
-      let published = 0;
-      const publisher = (async () => {
-        const t0 = performance.now();
-        while (publishing) {
-          const due = Math.floor(((performance.now() - t0) / 1000) * SSE_STREAMS);
-          const time = new Date().toISOString();
-          while (published < due) {
-            const u = published % SSE_STREAMS;
-            const seq = Math.floor(published / SSE_STREAMS) + 1;
-            nc.publish(subjectsOf[u], message(u, time, seq));
-            published++;
-          }
-          await nc.flush();
-          await sleep(10);
-        }
-      })();
-      await sleep(WARMUP_S * 1000);
-      const apiCpu0 = procStats(p.child.pid).cpu_s;
-      const pub0 = published;
-      const sseT0 = performance.now();
-      await Promise.all(sseClients.map((c) => c.go(SSE_S)));
-      const results = Promise.all(sseClients.map((c) => c.result()));
-      const apiPeak = peakRss(p.child.pid, results);
-      // The api's own count of open streams, mid-window.
-      const apiMetrics = await sleep((SSE_S * 1000) / 2).then(() =>
-        scrape(p.metricsPort).catch(() => null)
-      );
-      const sse: SseSummary = mergeSse(await results);
-      const sseWall = (performance.now() - sseT0) / 1000;
-      const apiCpu = Math.round(((procStats(p.child.pid).cpu_s - apiCpu0) / sseWall) * 100);
-      const publishedPerS = Math.round((published - pub0) / sseWall);
-      publishing = false;
-      await publisher;
-      const sseResult = {
-        streams_wanted: SSE_STREAMS,
-        streams,
-        users_published_to: SSE_STREAMS,
-        client_processes: sseClients.length,
-        api_open_files_limit: apiFiles,
-        ...sse,
-        seconds: SSE_S,
-        values_published_per_s: publishedPerS,
-        api_cpu_percent_of_one_core: apiCpu,
-        api_rss_mb_streams_open: rssOpen,
-        api_rss_mb_peak: Math.max(rssOpen, await apiPeak),
-        api_stream_clients_gauge: apiMetrics?.m.get("meridian_api_stream_clients") ?? null,
-        api_streams_dropped_total: apiMetrics?.m.get("meridian_api_stream_dropped_total") ?? null,
-      };
-      await Promise.all(sseClients.map((c) => c.kill()));
-      await p.kill("SIGTERM");
-      return sseResult;
-    };
-    const sseResult = await runSse().catch(async (e) => {
-      const exit = api && !api.alive() ? await api.kill() : null;
-      return {
-        error: String(e),
-        api_exit: exit ? { code: exit.code, signal: exit.signal } : null,
-        api_log_tail: api?.output().slice(-4000) ?? null,
-      };
-    });
+    const sseResult = await sseOutcome();
     console.error(`sse: ${JSON.stringify(sseResult)}`);
 
     // ---- report ----
-    const sr = "error" in sseResult ? null : sseResult;
     const met = {
       throughput: sustained >= TARGETS.ticks_per_s,
       every_portfolio_each_second: best?.every_portfolio_each_second ?? false,
       p99: latency.p99_ms <= TARGETS.p99_ms_at_20000_per_s && latency.samples >= 500,
       ratio_to_seed: ratio >= TARGETS.ratio_to_seed,
-      sse_all_connected: sr?.connected === SSE_STREAMS,
-      sse_all_opened_connected: sr !== null && sr.connected === sr.streams,
-      sse_rss: sr !== null && sr.api_rss_mb_peak <= TARGETS.sse_rss_mb,
+      ...sseMet(sseResult),
     };
-    const yes = (b: boolean) => (b ? "yes" : "**no**");
     const rows: [string, string, string, string][] = [
       [
         `valuation load (${totalUsers} users, ${USERS * POSITIONS + PROBES} positions)`,
@@ -1059,41 +1154,9 @@ async function main() {
         `≥ ${TARGETS.ratio_to_seed}×`,
         yes(met.ratio_to_seed),
       ],
-      [
-        "SSE streams connected (one api)",
-        sr
-          ? `${sr.connected} / ${sr.streams}${
-            sr.streams < SSE_STREAMS ? ` (open-file limit ${sr.api_open_files_limit})` : ""
-          }`
-          : `failed: ${"error" in sseResult ? sseResult.error : ""}`,
-        String(SSE_STREAMS),
-        yes(met.sse_all_connected),
-      ],
-      [
-        "  SSE events/s received (values published/s)",
-        `${sr?.events_per_s} (${sr?.values_published_per_s})`,
-        `≈ ${sr?.streams ?? SSE_STREAMS}`,
-        "",
-      ],
-      [
-        "  SSE delivery p50 / p99 / max",
-        `${sr?.delivery_p50_ms} / ${sr?.delivery_p99_ms} / ${sr?.delivery_max_ms} ms`,
-        "—",
-        "",
-      ],
-      ["  api CPU % of a core", `${sr?.api_cpu_percent_of_one_core} %`, "—", ""],
-      [
-        "  api RSS streams open → peak",
-        `${sr?.api_rss_mb_streams_open} → ${sr?.api_rss_mb_peak} MB`,
-        `≤ ${TARGETS.sse_rss_mb} MB`,
-        yes(met.sse_rss),
-      ],
+      ...sseRows(sseResult),
     ];
-    const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 6));
-    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(" | ")} |`;
-    console.log(line(["figure", "measured", "target", "met"]));
-    console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
-    for (const r of rows) console.log(line(r));
+    printTable(rows);
 
     const summary = {
       benchmark: "valuation",
@@ -1113,9 +1176,7 @@ async function main() {
         } ticks/s, ${RAMP_WINDOW_S} s windows after 2 s; a rate is healthy when valuation takes ≥ 95 % of it, answers /metrics within 1 s (its event loop is not starved), keeps its member lease and values every user at the window's end; every_portfolio_each_second: it also publishes ≥ 90 % of the ${USERS} ticking users per VALUE_PUBLISH_MS. The ramp stops at the first unhealthy rate; a valuation that does not value everyone again within 60 s is restarted. sustained = the highest healthy rate's ticks taken/s; the ratio to the seed design uses it.`,
         `latency: background ${LATENCY_RATE} ticks/s paced over the ${INSTRUMENTS} symbols; each probe instrument ticked every ${PROBE_EVERY_MS} ms (staggered, unique price); latency = receipt of the portfolio.value.<probe user> carrying that price − the probe tick's publish (same process clock). A probe user's last value is ≥ ${PROBE_EVERY_MS} ms old when its tick comes (> VALUE_PUBLISH_MS), so it is idle and valued at once: the coalescing wait is excluded by construction.`,
         `seed design: its own process, ${SEED_CONCURRENCY} ticks in flight, fed ${SEED_RATE} ticks/s (more than it takes; a 10,000-tick queue drops the excess); per tick one PostgreSQL read of every account holding the instrument with all its positions, decimal.js quantity × last price per account, one message per user on portfolio.value.<user>; valuation stopped meanwhile.`,
-        `SSE: ${streams} of ${SSE_STREAMS} streams on one api process (services/api/main.ts; its open-file limit raised with prlimit where allowed, else streams = the limit − ${FD_HEADROOM}), values published for all ${SSE_STREAMS} users; clients in ${sseClients.length} process(es) of ≤ ${SSE_PER_PROCESS}; one schema-valid PortfolioValue (50 quotes, ~${
-          Math.round(templates[0].length / 100) / 10
-        } KB) per user per second, published by the bench spread over the second; delivery = receipt − the value's time (ms precision); ${SSE_S} s window after ${WARMUP_S} s of publishing; CPU over the window, RSS sampled every second.`,
+        sseNote(),
       ],
       targets: TARGETS,
       results: {
@@ -1149,5 +1210,4 @@ async function main() {
     await nats.close();
     await db.close();
   }
-  Deno.exit(0);
 }
