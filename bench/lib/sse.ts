@@ -68,6 +68,12 @@ const EVENT_VALUE = enc.encode("event: value");
 const EVENT = enc.encode("event:");
 const DATA = enc.encode("data: ");
 const NL = 10;
+/**
+ * Streams a client process has opening at once (connected, no response head yet). Opening
+ * them all in a burst overflowed the api's listen backlog, and a connection whose handshake
+ * was dropped there could hang past the wait for the streams.
+ */
+const OPENING = 64;
 
 function startsWith(buf: Uint8Array, at: number, end: number, prefix: Uint8Array): boolean {
   if (end - at < prefix.length) return false;
@@ -96,6 +102,13 @@ export async function runSseClients(
   let connected = 0, failed = 0, ended = 0, events = 0;
   let measuring = false;
   const histogram = new Map<number, number>();
+  let opening = 0;
+  let slot: (() => void) | undefined;
+  const settle = () => {
+    opening--;
+    slot?.();
+    slot = undefined;
+  };
   const record = (head: Uint8Array) => {
     if (!measuring) return;
     events++;
@@ -110,6 +123,7 @@ export async function runSseClients(
       conn = await Deno.connect({ hostname: "127.0.0.1", port });
     } catch {
       failed++;
+      settle();
       return;
     }
     try {
@@ -119,6 +133,7 @@ export async function runSseClients(
       ));
     } catch {
       failed++;
+      settle();
       conn.close();
       return;
     }
@@ -146,11 +161,12 @@ export async function runSseClients(
             carry = data.slice();
             continue;
           }
+          headerSeen = true;
+          settle();
           if (!text.startsWith("HTTP/1.1 200")) {
             failed++;
             return;
           }
-          headerSeen = true;
           connected++;
           pos = end + 4; // the head is ASCII: characters are bytes
         }
@@ -171,6 +187,10 @@ export async function runSseClients(
     } catch {
       if (measuring) ended++;
     } finally {
+      if (!headerSeen) {
+        failed++;
+        settle();
+      }
       try {
         conn.close();
       } catch {
@@ -178,9 +198,10 @@ export async function runSseClients(
       }
     }
   };
-  for (let i = 0; i < tokens.length; i++) {
-    void client(tokens[i]);
-    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 20));
+  for (const token of tokens) {
+    while (opening >= OPENING) await new Promise<void>((r) => slot = r);
+    opening++;
+    void client(token);
   }
   const t0 = performance.now();
   while (connected + failed < tokens.length && performance.now() - t0 < 120_000) {
