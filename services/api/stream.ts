@@ -1,9 +1,12 @@
 /**
  * The per-user event stream behind `GET /api/stream`. One NATS subscription per subject
  * pattern for the whole process, fanned out in memory to each user's browsers. Each user
- * has a bounded ring of recent events so a reconnecting browser resumes with Last-Event-ID;
- * when it is too far behind (or the process restarted) it gets a `snapshot` event instead.
- * A browser that does not read fast enough is dropped, never buffered without bound.
+ * has a bounded ring of recent `pending` and `sync` events so a reconnecting browser resumes
+ * with Last-Event-ID; when it is too far behind (or the process restarted) it gets a
+ * `snapshot` event instead. A `value` is state, not an event: each one supersedes the last,
+ * so values carry no id and are not kept in the ring; a browser that connects or resumes gets
+ * the latest value. A browser that does not read fast enough is dropped, never buffered
+ * without bound.
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -14,7 +17,7 @@ import { counter, gauge, type Logger } from "@meridian/runtime";
 /** Event names the stream carries. */
 export type StreamEventName = "pending" | "sync" | "value" | "snapshot";
 
-/** One event in a user's ring. */
+/** One event in a user's ring (`pending` or `sync`). */
 export interface StreamEvent {
   id: string;
   seq: number;
@@ -57,13 +60,17 @@ interface UserState {
   ring: StreamEvent[];
   clients: Set<Client>;
   idleSince: number;
-  lastValue?: string;
+  /**
+   * The latest value as its frame, the bytes every client is sent: a value is framed once per
+   * user, not per client, and kept off the JS heap.
+   */
+  lastValue?: Uint8Array;
   /** The `seq` of `lastValue`: a value at or below it is older and dropped. */
   lastValueSeq: number;
 }
 
 const encoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textDecoder = new TextDecoder();
 
 /**
  * The head of a `portfolio.value` message as valuation writes it (`user_id`, `time`, `seq`
@@ -73,7 +80,12 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true });
  * parses what it displays.
  */
 const VALUE_HEAD = /^\{"user_id":"([0-9a-f-]{36})","time":"[^"]{1,40}","seq":(\d{1,15}),/;
+/** Bytes enough for VALUE_HEAD, the only part of a value decoded here. */
+const VALUE_HEAD_BYTES = 160;
 const HEARTBEAT = encoder.encode(": heartbeat\n\n");
+const VALUE_PREFIX = encoder.encode("event: value\ndata: ");
+const LF = 10;
+const CR = 13;
 
 const clientsGauge = gauge("meridian_api_stream_clients", "Open SSE streams");
 const droppedTotal = counter(
@@ -85,6 +97,25 @@ function frame(e: { id?: string; event: string; data: string }): Uint8Array {
   return encoder.encode(
     `${e.id ? `id: ${e.id}\n` : ""}event: ${e.event}\ndata: ${e.data}\n\n`,
   );
+}
+
+/**
+ * The `value` frame of a value's JSON bytes (copied: a NATS message's data is a view of the
+ * connection's read buffer), or null when a line break would split its `data:` line.
+ */
+function valueFrame(json: Uint8Array): Uint8Array | null {
+  if (json.indexOf(LF) >= 0 || json.indexOf(CR) >= 0) return null;
+  const out = new Uint8Array(VALUE_PREFIX.length + json.length + 2);
+  out.set(VALUE_PREFIX);
+  out.set(json, VALUE_PREFIX.length);
+  out[out.length - 2] = LF;
+  out[out.length - 1] = LF;
+  return out;
+}
+
+/** The JSON text of a frame made by {@link valueFrame}. */
+function valueJson(frame: Uint8Array): string {
+  return textDecoder.decode(frame.subarray(VALUE_PREFIX.length, frame.length - 2));
 }
 
 /** The in-process fan-out. */
@@ -156,14 +187,13 @@ export class StreamHub {
         const state = this.#users.get(userId);
         // Nobody of this user is (or was recently) connected here: nothing to forward.
         if (!state) return;
-        let text: string;
-        try {
-          text = textDecoder.decode(msg.data);
-        } catch {
-          text = "";
-        }
-        const head = VALUE_HEAD.exec(text);
-        if (!head || head[1] !== userId || !text.endsWith("}")) {
+        const data = msg.data;
+        // Only the head is decoded: the rest goes out as the bytes it came as.
+        const head = VALUE_HEAD.exec(textDecoder.decode(data.subarray(0, VALUE_HEAD_BYTES)));
+        const bytes = head && head[1] === userId && data[data.length - 1] === 0x7d
+          ? valueFrame(data)
+          : null;
+        if (!head || !bytes) {
           this.opts.log?.warn("dropped a malformed stream message", { subject: msg.subject });
           return;
         }
@@ -172,7 +202,7 @@ export class StreamHub {
         if (seq <= state.lastValueSeq) return;
         state.lastValueSeq = seq;
         for (const fn of this.#listeners) fn(userId, "value");
-        this.publish(userId, "value", text);
+        this.#publishValue(state, bytes);
       },
     });
     this.#subs.push(sub);
@@ -204,17 +234,30 @@ export class StreamHub {
     return s;
   }
 
-  /** Records an event for `userId` and sends it to each of their open streams. */
+  /**
+   * Records an event for `userId` and sends it to each of their open streams; a `value`
+   * replaces the user's latest value instead of joining the ring.
+   */
   publish(userId: string, event: StreamEventName, data: string): void {
     const state = this.#users.get(userId);
     // Nobody of this user is (or was recently) connected here: nothing to remember.
     if (!state) return;
+    if (event === "value") {
+      const bytes = valueFrame(encoder.encode(data));
+      if (bytes) this.#publishValue(state, bytes);
+      return;
+    }
     const seq = ++state.seq;
     const e: StreamEvent = { id: `${this.epoch}-${seq}`, seq, event, data };
     state.ring.push(e);
     if (state.ring.length > this.ringSize) state.ring.shift();
-    if (event === "value") state.lastValue = data;
     const bytes = frame(e);
+    for (const c of state.clients) this.#send(c, bytes);
+  }
+
+  #publishValue(state: UserState, bytes: Uint8Array): void {
+    state.lastValue = bytes;
+    // One frame for all of the user's streams: enqueueing does not copy it.
     for (const c of state.clients) this.#send(c, bytes);
   }
 
@@ -298,17 +341,18 @@ export class StreamHub {
   }
 
   async #sendCurrentValue(c: Client, state: UserState, userId: string): Promise<void> {
-    let value = state.lastValue ?? null;
-    if (value === null && this.opts.currentValue) {
+    let bytes = state.lastValue ?? null;
+    if (bytes === null && this.opts.currentValue) {
       const seqBefore = state.lastValueSeq;
       try {
-        value = await this.opts.currentValue(userId);
+        const value = await this.opts.currentValue(userId);
+        if (value !== null) bytes = valueFrame(encoder.encode(value));
       } catch (e) {
         this.opts.log?.warn("reading the current value failed", { error: e });
       }
       if (state.lastValueSeq !== seqBefore) return;
     }
-    if (value !== null) this.#send(c, frame({ event: "value", data: value }));
+    if (bytes !== null) this.#send(c, bytes);
   }
 
   /**
@@ -337,14 +381,14 @@ export class StreamHub {
         if (missed !== null) {
           for (const e of missed) this.#send(c, frame(e));
           attach();
-          // A new page gets the current value at once (without an id: it is state, not an
-          // event to resume from), unless a newer one arrived meanwhile.
-          if (lastEventId === undefined) await this.#sendCurrentValue(c, state, userId);
+          // A new or resuming page gets the current value at once (values are not replayed:
+          // the latest supersedes what it missed), unless a newer one arrived meanwhile.
+          await this.#sendCurrentValue(c, state, userId);
           return;
         }
         const head = state.seq;
         let payload: unknown = null;
-        let value = state.lastValue ?? null;
+        let value = state.lastValue ? valueJson(state.lastValue) : null;
         try {
           [payload, value] = await Promise.all([
             snapshot(),
@@ -357,7 +401,7 @@ export class StreamHub {
         }
         if (c.closed) return;
         // A value heard while reading is newer than the one read.
-        value = state.lastValue ?? value;
+        if (state.lastValue) value = valueJson(state.lastValue);
         const data = JSON.stringify({
           ...(payload && typeof payload === "object" ? payload : {}),
           value: value ? JSON.parse(value) : null,

@@ -87,3 +87,37 @@ Deno.test("heartbeats keep idle streams alive; events of others never arrive", a
   assert.doesNotMatch(text, /event: value/);
   await hub.close();
 });
+
+Deno.test("values are not replayed from the ring: a resuming stream gets the latest one", async () => {
+  const hub = new StreamHub({ ringSize: 3, heartbeatMs: 60_000 });
+  const first = hub.open("u1", undefined, () => Promise.resolve({}));
+  const reading = readFor(first, 200);
+  await eventually(() => hub.clients === 1, { what: "the stream to open" });
+  hub.publish("u1", "sync", JSON.stringify({ i: 0 }));
+  // More values than the ring holds: none of them pushes the sync event out.
+  for (let i = 1; i <= 5; i++) hub.publish("u1", "value", JSON.stringify({ total: i }));
+  hub.publish("u1", "pending", JSON.stringify({ i: 6 }));
+  hub.publish("u1", "value", '{"total":\n7}'); // a line break would split its data line
+  const text = await reading;
+  // Values go out without an id: they are state, not events to resume from.
+  assert.equal((text.match(/event: value\ndata: /g) ?? []).length, 5);
+  assert.doesNotMatch(text, /id: [^\n]+\nevent: value/);
+  assert.doesNotMatch(text, /"total":\n7/);
+  const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+  assert.equal(ids.length, 2);
+  assert.deepEqual(hub.missed("u1", ids[0])?.map((e) => e.event), ["pending"]);
+
+  const resumed = await readFor(hub.open("u1", ids[0], () => Promise.resolve({})), 200);
+  assert.doesNotMatch(resumed, /event: snapshot/);
+  assert.deepEqual(
+    [...resumed.matchAll(/^event: (.+)\ndata: (.+)$/gm)].map((m) => [m[1], m[2]]),
+    [["pending", '{"i":6}'], ["value", '{"total":5}']],
+  );
+  assert.match(resumed, new RegExp(`id: ${ids[1]}\nevent: pending`));
+
+  // Too far behind: the snapshot carries the latest value.
+  const stale = await readFor(hub.open("u1", "zz-1", () => Promise.resolve({})), 200);
+  assert.match(stale, /event: snapshot\ndata: \{"value":\{"total":5\}\}/);
+  assert.doesNotMatch(stale, /event: value/);
+  await hub.close();
+});
