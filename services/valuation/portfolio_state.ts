@@ -12,9 +12,27 @@ import { AMOUNT_SCALE, parseScaled, pow10, PRICE_SCALE, UNITS_SCALE } from "./sc
 /** Where a holding's price came from. */
 export type PriceSource = "live" | "delayed" | "provider" | null;
 
+/**
+ * The holdings and cash of one account in one currency. Only position values move with the
+ * prices; the rest (cash, cost basis, the previous-close value day change is measured
+ * against) is summed here, again only when it changes (a sync, a previous close).
+ */
+export interface Slot {
+  readonly index: number;
+  readonly account_id: string;
+  readonly currency: string;
+  cash: bigint;
+  /** Σ cost basis of the priced holdings that have one. */
+  cost: bigint;
+  /** Σ quantity × previous close of the priced holdings that have one, and Σ of its absolute. */
+  before: bigint;
+  absBefore: bigint;
+}
+
 /** One position and its current valuation; amounts in units of 10^-AMOUNT_SCALE. */
 export interface Holding {
   readonly position: ValuedPosition;
+  readonly slot: Slot;
   /** quantity × multiplier in units of 10^-UNITS_SCALE; null when too precise to hold. */
   readonly units: bigint | null;
   readonly cost: bigint | null;
@@ -24,9 +42,9 @@ export interface Holding {
   /** The quote version this valuation used (-1: never valued). */
   seen: number;
   value: bigint | null;
-  /** Day change and the previous-close value it is a percentage of (null: no previous close). */
-  day: bigint | null;
-  dayBase: bigint | null;
+  /** units × the previous close in use, and that close (null: none, no day change). */
+  before: bigint | null;
+  previous: bigint | null;
   source: PriceSource;
   /** The price's time (ms), for freshness. */
   priceTime: number | null;
@@ -62,6 +80,12 @@ export class PortfolioState {
   readonly accountIds: readonly string[];
   readonly holdings: Holding[];
   readonly cash: readonly Cash[];
+  /** Every (account, currency) with a holding or cash, by account then currency. */
+  readonly slots: readonly Slot[];
+  /** Each account (`accountIds`, then any other a row names) with its slots. */
+  readonly accounts: readonly { account_id: string; slots: readonly Slot[] }[];
+  /** The slot sums are out of date (a holding's coverage or previous close changed). */
+  #fixedStale = true;
   /** The distinct quotes the holdings read. */
   readonly quotes: readonly Quote[];
 
@@ -71,11 +95,25 @@ export class PortfolioState {
     this.baseCurrency = input.base_currency;
     this.accountIds = [...input.account_ids].sort();
     const quotes = new Set<Quote>();
-    this.holdings = preparePositions(input.positions).map((p) => {
+    const positions = preparePositions(input.positions);
+    const cash = input.balances.map((b) => ({
+      account_id: b.account_id,
+      currency: b.currency,
+      amount: parseScaled(b.cash, AMOUNT_SCALE),
+    }));
+    const slotOf = slotsFor([...positions, ...cash]);
+    this.slots = [...slotOf.values()];
+    const ids = [...new Set([...this.accountIds, ...this.slots.map((x) => x.account_id)])];
+    this.accounts = ids.map((id) => ({
+      account_id: id,
+      slots: this.slots.filter((x) => x.account_id === id),
+    }));
+    this.holdings = positions.map((p) => {
       const quote = p.quote_symbol === null ? null : book.ensure(p.quote_symbol);
       if (quote) quotes.add(quote);
       return {
         position: p,
+        slot: slotOf.get(slotKey(p))!,
         units: unitsOf(p),
         cost: p.cost_basis === null ? null : parseScaled(p.cost_basis, AMOUNT_SCALE),
         quote,
@@ -83,8 +121,8 @@ export class PortfolioState {
         providerPreviousClose: price(p.provider_previous_close),
         seen: -1,
         value: null,
-        day: null,
-        dayBase: null,
+        before: null,
+        previous: null,
         source: null,
         priceTime: null,
         crypto: p.quote_symbol?.includes("/") ?? p.security_type === "crypto",
@@ -92,11 +130,8 @@ export class PortfolioState {
     });
     this.quotes = [...quotes];
     for (const q of this.quotes) q.holders.add(this);
-    this.cash = input.balances.map((b) => ({
-      account_id: b.account_id,
-      currency: b.currency,
-      amount: parseScaled(b.cash, AMOUNT_SCALE),
-    }));
+    this.cash = cash;
+    for (const c of cash) if (c.amount !== null) slotOf.get(slotKey(c))!.cash += c.amount;
     this.revalue();
   }
 
@@ -112,15 +147,60 @@ export class PortfolioState {
       const version = h.quote === null ? 0 : h.quote.version;
       if (h.seen === version) continue;
       h.seen = version;
-      valueHolding(h);
+      if (valueHolding(h)) this.#fixedStale = true;
       changed = true;
     }
     return changed;
   }
+
+  /** Brings the slots' cost and previous-close sums up to date. */
+  fixedSums(): readonly Slot[] {
+    if (!this.#fixedStale) return this.slots;
+    this.#fixedStale = false;
+    for (const s of this.slots) s.cost = s.before = s.absBefore = 0n;
+    for (const h of this.holdings) {
+      if (h.value === null) continue;
+      if (h.cost !== null) h.slot.cost += h.cost;
+      if (h.before !== null) {
+        h.slot.before += h.before;
+        h.slot.absBefore += h.before < 0n ? -h.before : h.before;
+      }
+    }
+    return this.slots;
+  }
 }
 
-/** Values one holding at its live quote when it has a price, else at the provider's price. */
-function valueHolding(h: Holding): void {
+const slotKey = (x: { account_id: string; currency: string }) => `${x.account_id} ${x.currency}`;
+
+/** The slots of these rows, by account then currency, indexed by {@link slotKey}. */
+function slotsFor(rows: readonly { account_id: string; currency: string }[]): Map<string, Slot> {
+  const sorted = [...new Map(rows.map((r) => [slotKey(r), r])).values()].sort((a, b) =>
+    a.account_id < b.account_id
+      ? -1
+      : a.account_id > b.account_id
+      ? 1
+      : a.currency.localeCompare(b.currency)
+  );
+  const out = new Map<string, Slot>();
+  sorted.forEach((r, index) =>
+    out.set(slotKey(r), {
+      index,
+      account_id: r.account_id,
+      currency: r.currency,
+      cash: 0n,
+      cost: 0n,
+      before: 0n,
+      absBefore: 0n,
+    })
+  );
+  return out;
+}
+
+/**
+ * Values one holding at its live quote when it has a price, else at the provider's price.
+ * True when what the slot sums hold changed (whether it is priced, its previous close).
+ */
+function valueHolding(h: Holding): boolean {
   const q = h.quote;
   let price: bigint | null;
   let previous: bigint | null;
@@ -135,17 +215,15 @@ function valueHolding(h: Holding): void {
     h.source = price === null ? null : "provider";
     h.priceTime = price === null ? null : h.position.provider_time;
   }
+  const wasPriced = h.value !== null;
   if (price === null || h.units === null) {
-    h.value = h.day = h.dayBase = null;
+    h.value = h.before = h.previous = null;
     h.source = null;
-    return;
+    return wasPriced;
   }
   h.value = h.units * price;
-  if (previous === null) {
-    h.day = h.dayBase = null;
-  } else {
-    const before = h.units * previous;
-    h.day = h.value - before;
-    h.dayBase = before < 0n ? -before : before;
-  }
+  if (wasPriced && previous === h.previous) return false;
+  h.previous = previous;
+  h.before = previous === null ? null : h.units * previous;
+  return true;
 }

@@ -15,7 +15,7 @@ import {
   STALE_AFTER_MS,
 } from "@meridian/portfolio";
 import { AMOUNT_SCALE, scaledText } from "./scaled.ts";
-import type { PortfolioState } from "./portfolio_state.ts";
+import type { PortfolioState, Slot } from "./portfolio_state.ts";
 
 /** What a value depends on besides the portfolio. */
 export interface ValueContext {
@@ -49,16 +49,12 @@ export function encodePortfolioValue(
 ): string {
   const base = state.baseCurrency;
   const rates = ctx.fx?.rates ?? new Map<string, string>();
-  // account → currency → sums
-  const byAccount = new Map<string, Map<string, Sums>>();
-  for (const id of state.accountIds) byAccount.set(id, new Map());
-  const bucket = (account: string, currency: string): Sums => {
-    let m = byAccount.get(account);
-    if (!m) byAccount.set(account, m = new Map());
-    let s = m.get(currency);
-    if (!s) m.set(currency, s = sums());
-    return s;
-  };
+  const slots = state.fixedSums();
+  // What moves with the prices, per slot: Σ value, and Σ value of the holdings with a previous
+  // close and with a cost basis (day change and P/L are those less the slot's fixed sums).
+  const positions = new Array<bigint>(slots.length).fill(0n);
+  const dayValue = new Array<bigint>(slots.length).fill(0n);
+  const costedValue = new Array<bigint>(slots.length).fill(0n);
 
   let live = 0, delayed = 0, stale = 0, provider = 0, unpriced = 0;
   let dayCovered = 0, dayOf = 0, plCovered = 0, priced = 0;
@@ -67,23 +63,21 @@ export function encodePortfolioValue(
     const p = h.position;
     // A cash equivalent without a previous close is left out of day-change coverage (its price
     // does not move); any other position without a day change counts as not covered.
-    if (h.day !== null || p.security_type !== "cash_equivalent") dayOf++;
+    if (h.before !== null || p.security_type !== "cash_equivalent") dayOf++;
     if (h.value === null) {
       unpriced++;
       continue;
     }
-    const s = bucket(p.account_id, p.currency);
+    const i = h.slot.index;
     priced++;
-    s.positions += h.value;
-    if (h.day !== null && h.dayBase !== null) {
+    positions[i] += h.value;
+    if (h.before !== null) {
       dayCovered++;
-      s.day += h.day;
-      s.dayBase += h.dayBase;
+      dayValue[i] += h.value;
     }
     if (h.cost !== null) {
       plCovered++;
-      s.pl += h.value - h.cost;
-      s.cost += h.cost;
+      costedValue[i] += h.value;
     }
     if (h.source === "provider") provider++;
     else {
@@ -96,10 +90,14 @@ export function encodePortfolioValue(
       }
     }
   }
-  for (const c of state.cash) {
-    if (c.amount === null) continue;
-    bucket(c.account_id, c.currency).cash += c.amount;
-  }
+  const sumsOf = (x: Slot): Sums => ({
+    positions: positions[x.index],
+    cash: x.cash,
+    day: dayValue[x.index] - x.before,
+    dayBase: x.absBefore,
+    pl: costedValue[x.index] - x.cost,
+    cost: x.cost,
+  });
 
   // Base-currency amounts: sums of base-currency amounts stay integers; a converted amount (a
   // conversion is rounded to 20 significant digits, as in portfolio's baseTotals) is summed
@@ -116,10 +114,12 @@ export function encodePortfolioValue(
 
   const byCurrency = new Map<string, Sums>();
   const accounts: PortfolioValue["accounts"] = [];
-  for (const [accountId, currencies] of byAccount) {
+  for (const account of state.accounts) {
     const value = sum(), day = sum();
     const native: PortfolioValue["accounts"][number]["native"] = [];
-    for (const [currency, s] of [...currencies].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const slot of account.slots) {
+      const s = sumsOf(slot);
+      const currency = slot.currency;
       let total = byCurrency.get(currency);
       if (!total) byCurrency.set(currency, total = sums());
       total.positions += s.positions;
@@ -131,10 +131,15 @@ export function encodePortfolioValue(
       native.push({ currency, value: text(s.positions + s.cash) });
       if (value.add(s.positions + s.cash, currency)) day.add(s.day, currency);
     }
-    accounts.push({ account_id: accountId, value: value.text(), native, day_change: day.text() });
+    accounts.push({
+      account_id: account.account_id,
+      value: value.text(),
+      native,
+      day_change: day.text(),
+    });
   }
 
-  const positions = sum(), cash = sum(), day = sum(), dayBase = sum(), pl = sum(), cost = sum();
+  const positionsSum = sum(), cash = sum(), day = sum(), dayBase = sum(), pl = sum(), cost = sum();
   const totals: PortfolioValue["totals"] = [];
   for (const [currency, s] of [...byCurrency].sort(([a], [b]) => a.localeCompare(b))) {
     const total = sum();
@@ -147,7 +152,7 @@ export function encodePortfolioValue(
       base_total: ok ? total.text() : null,
     });
     if (!ok) continue;
-    positions.add(s.positions, currency);
+    positionsSum.add(s.positions, currency);
     cash.add(s.cash, currency);
     day.add(s.day, currency);
     dayBase.add(s.dayBase, currency);
@@ -155,7 +160,7 @@ export function encodePortfolioValue(
     cost.add(s.cost, currency);
   }
   const grand = sum();
-  grand.merge(positions);
+  grand.merge(positionsSum);
   grand.merge(cash);
 
   const head: Omit<PortfolioValue, "quotes"> = {
@@ -164,7 +169,7 @@ export function encodePortfolioValue(
     seq,
     currency: base,
     total: grand.text(),
-    positions_value: positions.text(),
+    positions_value: positionsSum.text(),
     cash: cash.text(),
     totals,
     accounts,
