@@ -104,13 +104,15 @@ function frame(e: { id?: string; event: string; data: string }): Uint8Array {
  * connection's read buffer), or null when a line break would split its `data:` line.
  */
 function valueFrame(json: Uint8Array): Uint8Array | null {
-  if (json.indexOf(LF) >= 0 || json.indexOf(CR) >= 0) return null;
   const out = new Uint8Array(VALUE_PREFIX.length + json.length + 2);
   out.set(VALUE_PREFIX);
   out.set(json, VALUE_PREFIX.length);
   out[out.length - 2] = LF;
   out[out.length - 1] = LF;
-  return out;
+  // Searched in the copy: NATS hands a Node Buffer, whose indexOf is a JS loop (a tenth of the
+  // api's CPU at 20,000 values a second), where a Uint8Array's is native.
+  const lf = out.indexOf(LF, VALUE_PREFIX.length);
+  return lf === out.length - 2 && out.indexOf(CR, VALUE_PREFIX.length) < 0 ? out : null;
 }
 
 /** The JSON text of a frame made by {@link valueFrame}. */
@@ -187,13 +189,16 @@ export class StreamHub {
         const state = this.#users.get(userId);
         // Nobody of this user is (or was recently) connected here: nothing to forward.
         if (!state) return;
-        const data = msg.data;
+        const bytes = valueFrame(msg.data);
         // Only the head is decoded: the rest goes out as the bytes it came as.
-        const head = VALUE_HEAD.exec(textDecoder.decode(data.subarray(0, VALUE_HEAD_BYTES)));
-        const bytes = head && head[1] === userId && data[data.length - 1] === 0x7d
-          ? valueFrame(data)
-          : null;
-        if (!head || !bytes) {
+        const head = bytes &&
+          VALUE_HEAD.exec(
+            textDecoder.decode(
+              bytes.subarray(VALUE_PREFIX.length, VALUE_PREFIX.length + VALUE_HEAD_BYTES),
+            ),
+          );
+        // The frame ends with the value's closing brace and the blank line.
+        if (!head || head[1] !== userId || bytes[bytes.length - 3] !== 0x7d) {
           this.opts.log?.warn("dropped a malformed stream message", { subject: msg.subject });
           return;
         }
