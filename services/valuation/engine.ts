@@ -71,7 +71,7 @@ export class ValuationEngine {
   #market: ValueContext["market"] = "unknown";
   #again = false;
   #inFlight = 0;
-  /** A drain stopped because the window was full: the next settle calls for another. */
+  /** A drain stopped because the window was full: a settle that frees half calls for another. */
   #blocked = false;
 
   constructor(private readonly opts: EngineOptions) {}
@@ -309,7 +309,9 @@ export class ValuationEngine {
    */
   settled(userId: string, ok: boolean, seq?: number): void {
     this.#inFlight--;
-    if (this.#blocked) {
+    // Half the window free before draining again: a drain per settled value would cost a
+    // timer and a drain's overhead for each one.
+    if (this.#blocked && this.#inFlight <= (this.opts.maxInFlight ?? Infinity) / 2) {
       this.#blocked = false;
       this.#again = true;
     }

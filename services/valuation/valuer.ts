@@ -9,6 +9,7 @@
  * - each due portfolio published through the publisher.
  * @module
  */
+import { clearImmediate, setImmediate } from "node:timers";
 import {
   buckets,
   decodePriceTick,
@@ -43,12 +44,12 @@ const FX_RELOAD_MS = 60_000;
 const REFRESH_MS = 30_000;
 const DRAIN_EVERY_MS = 10;
 /** Turns per drain before yielding to incoming ticks. */
-const DRAIN_BUDGET = 64;
+const DRAIN_BUDGET = 128;
 /**
  * Values written and not yet acknowledged, at most: enough to keep NATS busy, few enough
  * that a woken portfolio's value is not queued behind a second's worth of others.
  */
-const MAX_IN_FLIGHT = 64;
+const MAX_IN_FLIGHT = 256;
 const LOAD_BATCH = 500;
 
 const ticksTotal = counter("meridian_valuation_ticks_total", "Price ticks applied");
@@ -99,7 +100,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
   const membership = new Membership({ leases, nc, instance: deps.instance, log });
 
   // Drains the due portfolios; again at once while the budget runs out (yielding in between).
-  let draining: ReturnType<typeof setTimeout> | undefined;
+  let draining: ReturnType<typeof setImmediate> | undefined;
   const drain = () => {
     draining = undefined;
     const before = Date.now();
@@ -107,7 +108,9 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     if (engine.takeDrainAgain()) drainSoon();
   };
   const drainSoon = () => {
-    draining ??= setTimeout(drain, 0);
+    // After the pending I/O (ticks, acknowledgements), without the 4 ms clamp nested
+    // setTimeout(0) calls get.
+    draining ??= setImmediate(drain);
   };
   const timer = setInterval(() => drainSoon(), DRAIN_EVERY_MS);
 
@@ -239,7 +242,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     clearInterval(timer);
     clearInterval(fxTimer);
     clearInterval(reconcileTimer);
-    clearTimeout(draining);
+    if (draining) clearImmediate(draining);
     ticks.unsubscribe();
     holdings.unsubscribe();
     settings.unsubscribe();
