@@ -46,7 +46,7 @@ function value(seq: number, total: string, user = USER): Uint8Array {
     },
     fx: { date: null, unconverted: [] },
     quotes: {
-      AAPL: { price: "190.5", previous_close: "189", time: "2026-01-02T15:30:00Z", delayed: false },
+      AAPL: ["190.5", "189", "2026-01-02T15:30:00Z", false],
     },
   });
 }

@@ -12,6 +12,8 @@ export {
   type Quote,
   quoteCurrency,
   type Quotes,
+  quotesFromTuples,
+  type QuoteTuples,
   STALE_AFTER_MS,
 } from "./pricing.ts";
 export { canonical, decimalString, Exact, percentOf } from "./exact.ts";

@@ -37,8 +37,22 @@ export interface Quote {
   delayed: boolean;
 }
 
-/** Live quotes by market-data symbol (`PortfolioValue.quotes`, or KV `last_prices`). */
+/** Live quotes by market-data symbol (KV `last_prices`, or `PortfolioValue.quotes` read). */
 export type Quotes = Readonly<Record<string, Quote>>;
+
+/** `PortfolioValue.quotes` as sent: `[price, previous_close, time, delayed]` by symbol. */
+export type QuoteTuples = Readonly<
+  Record<string, readonly [string, string | null, string, boolean]>
+>;
+
+/** A value message's quotes as {@link Quotes}. */
+export function quotesFromTuples(tuples: QuoteTuples): Quotes {
+  const out: Record<string, Quote> = {};
+  for (const [symbol, [price, previous_close, time, delayed]] of Object.entries(tuples)) {
+    out[symbol] = { price, previous_close, time, delayed };
+  }
+  return out;
+}
 
 /** What valuing at market needs: the quotes and the US market's state (null: unknown). */
 export interface MarketPrices {

@@ -14,12 +14,7 @@ export function examplePortfolioValue(
   const time = new Date().toISOString();
   const q: PortfolioValue["quotes"] = {};
   for (let i = 0; i < quotes; i++) {
-    q[`Q${String(i).padStart(4, "0")}`] = {
-      price: "187.1234",
-      previous_close: "185.5",
-      time,
-      delayed: false,
-    };
+    q[`Q${String(i).padStart(4, "0")}`] = ["187.1234", "185.5", time, false];
   }
   return {
     user_id: userId,

@@ -22,15 +22,14 @@ export const MarketSymbol = z.string().regex(
 /** An ISO 4217 currency code. */
 export const CurrencyCode = z.string().regex(/^[A-Z]{3}$/, "expected a three-letter currency code");
 
-/** A live price as valuation applied it: KV `last_prices` and `prices.<SYMBOL>` folded together. */
-export const ValueQuote = z.object({
-  price: Decimal,
-  /** The previous session's close, when known: what day change is measured against. */
-  previous_close: Decimal.nullable(),
-  /** When the trade happened at the exchange. */
-  time: Timestamp,
-  delayed: z.boolean(),
-});
+/**
+ * A live price as valuation applied it (KV `last_prices` and `prices.<SYMBOL>` folded
+ * together), as a tuple: `[price, previous_close, time, delayed]`. The previous close is the
+ * previous session's, when known (what day change is measured against); the time is the
+ * trade's at the exchange. A tuple, not an object: a value carries one per held instrument,
+ * and the field names were half of a 50-position message.
+ */
+export const ValueQuote = z.tuple([Decimal, Decimal.nullable(), Timestamp, z.boolean()]);
 export type ValueQuote = z.infer<typeof ValueQuote>;
 
 /**

@@ -67,7 +67,7 @@ Deno.test("valuation's message and the api's holdings view agree on random portf
     for (const a of view.accounts) {
       for (const p of a.positions) {
         if (p.price_source !== "live" && p.price_source !== "delayed") continue;
-        assert.equal(v.quotes[p.instrument_symbol!].price, p.price, `${at} ${p.symbol}`);
+        assert.equal(v.quotes[p.instrument_symbol!][0], p.price, `${at} ${p.symbol}`);
       }
     }
   }

@@ -38,14 +38,12 @@ export class Quote {
     if (this.price === null) return null;
     // Canonical decimals, as the api's holdings view writes them.
     this.#json ??= `${JSON.stringify(this.symbol)}:${
-      JSON.stringify({
-        price: scaledText(this.price, PRICE_SCALE),
-        previous_close: this.previousClose === null
-          ? null
-          : scaledText(this.previousClose, PRICE_SCALE),
-        time: this.time,
-        delayed: this.delayed,
-      })
+      JSON.stringify([
+        scaledText(this.price, PRICE_SCALE),
+        this.previousClose === null ? null : scaledText(this.previousClose, PRICE_SCALE),
+        this.time,
+        this.delayed,
+      ])
     }`;
     return this.#json;
   }

@@ -98,7 +98,7 @@ Deno.test({
         for (const [symbol, qty] of held) {
           const pa = a.quotes[symbol], pb = b.quotes[symbol];
           assert.ok(pa && pb, `a quote for ${symbol}`);
-          expected = expected.plus(qty.times(new D(pb.price).minus(pa.price)));
+          expected = expected.plus(qty.times(new D(pb[0]).minus(pa[0])));
         }
         const actual = new D(b.total).minus(a.total);
         assert.equal(actual.toFixed(), expected.toFixed(), `value ${b.seq} after ${a.seq}`);
@@ -129,12 +129,12 @@ Deno.test({
       assert.ok(lag <= PUBLISH_MS + 2_000, `reflected after ${lag} ms`);
       const nvda = first.value.quotes.NVDA;
       const rest = [...held].reduce(
-        (sum, [s, q]) => sum.plus(q.times(first.value.quotes[s].price)),
+        (sum, [s, q]) => sum.plus(q.times(first.value.quotes[s][0])),
         new D(0),
       );
       assert.equal(
         new D(first.value.positions_value).toFixed(),
-        rest.plus(new D(3).times(nvda.price)).toFixed(),
+        rest.plus(new D(3).times(nvda[0])).toFixed(),
       );
       for (const s of subs) s.unsubscribe();
       assert.equal(await valuation.readyz(), 200);

@@ -12,6 +12,7 @@ import {
   Exact,
   type HoldingsView,
   percentOf,
+  quotesFromTuples,
   repriceHoldings,
 } from "@meridian/portfolio/reprice";
 
@@ -69,7 +70,8 @@ export function valueStep(
   if (server === null) return { kind: "no_view" };
   if (value.currency !== server.base.currency) return { kind: "currency" };
   if (!quotesNotOlder(server, value)) return { kind: "older_than_view" };
-  return { kind: "apply", view: repriceHoldings(server, value.quotes, now, marketOpen(value)) };
+  const quotes = quotesFromTuples(value.quotes);
+  return { kind: "apply", view: repriceHoldings(server, quotes, now, marketOpen(value)) };
 }
 
 /**
@@ -81,7 +83,7 @@ export function quotesNotOlder(view: HoldingsView, value: PortfolioValue): boole
   for (const p of view.positions) {
     if (p.price_source !== "live" && p.price_source !== "delayed") continue;
     const q = Object.hasOwn(value.quotes, p.symbol) ? value.quotes[p.symbol] : undefined;
-    if (!q || p.price_time === null || Date.parse(q.time) < Date.parse(p.price_time)) {
+    if (!q || p.price_time === null || Date.parse(q[2]) < Date.parse(p.price_time)) {
       return false;
     }
   }
@@ -99,7 +101,7 @@ export function valueMoved(prev: PortfolioValue | null, next: PortfolioValue): b
   if (a.length !== b.length) return true;
   for (const s of b) {
     const p = prev.quotes[s], q = next.quotes[s];
-    if (!p || p.price !== q.price || p.time !== q.time) return true;
+    if (!p || p[0] !== q[0] || p[2] !== q[2]) return true;
   }
   return false;
 }

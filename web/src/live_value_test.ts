@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { aggregateHoldings, Exact, type HoldingsView, repriceHoldings } from "@meridian/portfolio";
+import {
+  aggregateHoldings,
+  Exact,
+  type HoldingsView,
+  quotesFromTuples,
+  repriceHoldings,
+} from "@meridian/portfolio";
 import { NOW, prng, quotes, world } from "@meridian/portfolio/testing";
 // Valuation's own encoder: the summary computed from a view must be what valuation publishes.
 import { PortfolioState } from "../../services/valuation/portfolio_state.ts";
@@ -73,7 +79,9 @@ Deno.test("values apply in seq order, in the view's currency, re-pricing the ser
     assert.deepEqual(valueStep(server, -1, other, NOW), { kind: "currency" }, at);
     // The server's view priced later than the value's quotes: the value would move it back.
     const later = Object.fromEntries(
-      Object.entries(value.quotes).map(([s, q]) => [s, { ...q, time: "2030-01-01T00:00:00.000Z" }]),
+      Object.entries(quotesFromTuples(value.quotes)).map((
+        [s, q],
+      ) => [s, { ...q, time: "2030-01-01T00:00:00.000Z" }]),
     );
     const newer = repriceHoldings(server, later, NOW, null);
     if (newer.positions.some((p) => p.price_source === "live" || p.price_source === "delayed")) {
@@ -108,14 +116,19 @@ Deno.test("a republished, unchanged value is not movement", () => {
   );
   const quotes = {
     ...value.quotes,
-    ZZZ: { price: "1", previous_close: null, time: NOW.toISOString(), delayed: false },
+    ZZZ: ["1", null, NOW.toISOString(), false] as [string, null, string, boolean],
   };
   assert.equal(valueMoved(value, { ...value, quotes }), true);
   const [first] = Object.keys(value.quotes);
   if (first) {
     const moved = {
       ...value.quotes,
-      [first]: { ...value.quotes[first], time: "2030-01-01T00:00:00Z" },
+      [first]: [
+        value.quotes[first][0],
+        value.quotes[first][1],
+        "2030-01-01T00:00:00Z",
+        false,
+      ] as [string, string | null, string, boolean],
     };
     assert.equal(valueMoved(value, { ...value, quotes: moved }), true);
   }

@@ -63,15 +63,7 @@ export const PortfolioValue = z.object({
     date: z.nullable(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/))),
     unconverted: z.array(Currency),
   }),
-  quotes: z.record(
-    Symbol,
-    z.object({
-      price: Decimal,
-      previous_close: z.nullable(Decimal),
-      time: Timestamp,
-      delayed: z.boolean(),
-    }),
-  ),
+  quotes: z.record(Symbol, z.tuple([Decimal, z.nullable(Decimal), Timestamp, z.boolean()])),
 });
 export type PortfolioValue = z.infer<typeof PortfolioValue>;
 

@@ -33,18 +33,8 @@ const VALUE = {
   },
   fx: { date: "2026-11-27", unconverted: ["MXN"] },
   quotes: {
-    AAPL: {
-      price: "228.52",
-      previous_close: "230",
-      time: "2026-11-30T14:59:59.123Z",
-      delayed: false,
-    },
-    "BTC/USD": {
-      price: "64250.12",
-      previous_close: null,
-      time: "2026-11-30T14:59:58Z",
-      delayed: true,
-    },
+    AAPL: ["228.52", "230", "2026-11-30T14:59:59.123Z", false],
+    "BTC/USD": ["64250.12", null, "2026-11-30T14:59:58Z", true],
   },
 };
 
@@ -58,6 +48,8 @@ Deno.test("the dashboard's value schema accepts and refuses what proto's does", 
     ["an unknown market", { ...VALUE, prices: { ...VALUE.prices, market: "maybe" } }],
     ["no quotes", { ...VALUE, quotes: undefined }],
     ["a bad symbol", { ...VALUE, quotes: { "aapl": VALUE.quotes.AAPL } }],
+    ["a quote as an object", { ...VALUE, quotes: { AAPL: { price: "1" } } }],
+    ["a quote without delayed", { ...VALUE, quotes: { AAPL: ["1", null, VALUE.time] } }],
     ["a time without offset", { ...VALUE, time: "2026-11-30T15:00:00" }],
     ["an fx date that is a time", { ...VALUE, fx: { ...VALUE.fx, date: VALUE.time } }],
     ["a null total", { ...VALUE, total: null }],
