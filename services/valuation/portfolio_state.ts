@@ -1,7 +1,8 @@
 /**
  * One user's portfolio in memory: each holding keeps its quote and the version of it last
- * valued, so a revaluation multiplies only the holdings whose instrument ticked. Amounts are
- * fixed-point big integers (see scaled.ts). Pure: no I/O.
+ * valued, so a revaluation looks again only at the holdings whose instrument ticked (the
+ * message multiplies quantity by price as it sums). Amounts are fixed-point big integers (see
+ * scaled.ts). Pure: no I/O.
  * @module
  */
 import type { UserHoldings, ValuedPosition } from "./holdings.ts";
@@ -41,7 +42,12 @@ export interface Holding {
   readonly providerPreviousClose: bigint | null;
   /** The quote version this valuation used (-1: never valued). */
   seen: number;
-  value: bigint | null;
+  /**
+   * The price in use (the quote's own bigint, not a copy), or null when unpriced (no price,
+   * or `units` too precise). The value, units × price, is computed where it is summed: stored,
+   * half a million values would live a second each and be collected as old garbage.
+   */
+  price: bigint | null;
   /** units × the previous close in use, and that close (null: none, no day change). */
   before: bigint | null;
   previous: bigint | null;
@@ -120,7 +126,7 @@ export class PortfolioState {
         providerPrice: price(p.provider_price),
         providerPreviousClose: price(p.provider_previous_close),
         seen: -1,
-        value: null,
+        price: null,
         before: null,
         previous: null,
         source: null,
@@ -159,7 +165,7 @@ export class PortfolioState {
     this.#fixedStale = false;
     for (const s of this.slots) s.cost = s.before = s.absBefore = 0n;
     for (const h of this.holdings) {
-      if (h.value === null) continue;
+      if (h.price === null) continue;
       if (h.cost !== null) h.slot.cost += h.cost;
       if (h.before !== null) {
         h.slot.before += h.before;
@@ -215,13 +221,13 @@ function valueHolding(h: Holding): boolean {
     h.source = price === null ? null : "provider";
     h.priceTime = price === null ? null : h.position.provider_time;
   }
-  const wasPriced = h.value !== null;
+  const wasPriced = h.price !== null;
   if (price === null || h.units === null) {
-    h.value = h.before = h.previous = null;
+    h.price = h.before = h.previous = null;
     h.source = null;
     return wasPriced;
   }
-  h.value = h.units * price;
+  h.price = price;
   if (wasPriced && previous === h.previous) return false;
   h.previous = previous;
   h.before = previous === null ? null : h.units * previous;

@@ -64,20 +64,21 @@ export function encodePortfolioValue(
     // A cash equivalent without a previous close is left out of day-change coverage (its price
     // does not move); any other position without a day change counts as not covered.
     if (h.before !== null || p.security_type !== "cash_equivalent") dayOf++;
-    if (h.value === null) {
+    if (h.price === null) {
       unpriced++;
       continue;
     }
+    const value = h.units! * h.price;
     const i = h.slot.index;
     priced++;
-    positions[i] += h.value;
+    positions[i] += value;
     if (h.before !== null) {
       dayCovered++;
-      dayValue[i] += h.value;
+      dayValue[i] += value;
     }
     if (h.cost !== null) {
       plCovered++;
-      costedValue[i] += h.value;
+      costedValue[i] += value;
     }
     if (h.source === "provider") provider++;
     else {
