@@ -912,7 +912,8 @@ async function main() {
           const at = performance.now();
           const v = JSON.parse(dec.decode(m.data)) as PortfolioValue;
           const p = pending[k];
-          if (p && v.quotes[sym]?.[0] === p.price) {
+          // Valuation writes decimals canonically ("200.0010" as "200.001").
+          if (p && Number(v.quotes[sym]?.[0]) === Number(p.price)) {
             latencies.push(at - p.at);
             pending[k] = null;
           } else stale++;
