@@ -39,8 +39,9 @@ export interface EngineOptions {
   /** Receives each value to publish; the caller reports back with {@link ValuationEngine.settled}. */
   publish: (value: EncodedValue) => void;
   /**
-   * At most this many values handed to `publish` and not yet settled. The rest wait here,
-   * where a woken portfolio goes first, not at the back of a long queue of writes to NATS.
+   * At most this many values handed to `publish` and not yet settled (woken portfolios may
+   * exceed it by a quarter). The rest wait here, where a woken portfolio goes first, not at
+   * the back of a long queue of writes to NATS.
    */
   maxInFlight?: number;
 }
@@ -239,14 +240,17 @@ export class ValuationEngine {
     if (this.#nextSlot < 0) this.#nextSlot = Math.min(last, ...this.#slotsBefore(last));
     let published = 0;
     let turns = 0;
-    const stop = () => {
+    const window = this.opts.maxInFlight ?? Infinity;
+    // Woken portfolios may use a reserve beyond the window: the window is full whenever the
+    // instance is behind, and a woken one must not wait for half of it to settle.
+    const stop = (limit: number) => {
       if (turns >= budget) return this.#again = true;
-      if (this.#inFlight >= (this.opts.maxInFlight ?? Infinity)) return this.#blocked = true;
+      if (this.#inFlight >= limit) return this.#blocked = true;
       turns++;
       return false;
     };
     for (const e of this.#urgent) {
-      if (stop()) return published;
+      if (stop(window + Math.ceil(window / 4))) return published;
       this.#urgent.delete(e);
       if (this.#turn(e, now)) published++;
     }
@@ -254,7 +258,7 @@ export class ValuationEngine {
       const set = this.#wheel.get(slot);
       if (set) {
         for (const e of set) {
-          if (stop()) {
+          if (stop(window)) {
             this.#nextSlot = slot;
             return published;
           }

@@ -218,3 +218,32 @@ Deno.test("a drain stops at its budget and calls for another", () => {
   engine.drain(0, 1);
   assert.equal(sent.length, 2);
 });
+
+Deno.test("a woken portfolio may use the window's reserve; due ones wait for the window", () => {
+  const sent: string[] = [];
+  const engine = new ValuationEngine({
+    publishMs: 1000,
+    refreshMs: 30_000,
+    maxInFlight: 4,
+    publish: (v) => void sent.push(v.userId),
+  });
+  const aapl = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000001${i}`);
+  engine.setUser(holdings(U2, [position({ symbol: "MSFT", quantity: "1" })]), 0);
+  for (const u of aapl) {
+    engine.setUser(holdings(u, [position({ symbol: "AAPL", quantity: "1" })]), 0);
+  }
+  engine.drain(0);
+  engine.drain(0);
+  assert.equal(sent.length, 4, "the window holds four");
+  for (const u of sent.splice(0)) engine.settled(u, true);
+  engine.drain(0);
+  for (const u of sent.splice(0)) engine.settled(u, true);
+  // AAPL moves: at their next turn its five holders fill the window; U2 goes idle.
+  engine.onTick(tick("AAPL", "101"), 500);
+  engine.drain(1000);
+  assert.deepEqual(sent, aapl.slice(0, 4));
+  // MSFT wakes U2: it takes the reserve; the fifth AAPL holder waits for the window.
+  engine.onTick(tick("MSFT", "101"), 1010);
+  engine.drain(1010);
+  assert.deepEqual(sent.slice(4), [U2]);
+});

@@ -32,7 +32,10 @@ export interface Slot {
 
 /** One position and its current valuation; amounts in units of 10^-AMOUNT_SCALE. */
 export interface Holding {
-  readonly position: ValuedPosition;
+  /** A cash equivalent (its price does not move: day change coverage leaves it out). */
+  readonly cashEquivalent: boolean;
+  /** When the provider's price was synced (ms). */
+  readonly providerTime: number | null;
   readonly slot: Slot;
   /** quantity × multiplier in units of 10^-UNITS_SCALE; null when too precise to hold. */
   readonly units: bigint | null;
@@ -118,7 +121,8 @@ export class PortfolioState {
       const quote = p.quote_symbol === null ? null : book.ensure(p.quote_symbol);
       if (quote) quotes.add(quote);
       return {
-        position: p,
+        cashEquivalent: p.security_type === "cash_equivalent",
+        providerTime: p.provider_time,
         slot: slotOf.get(slotKey(p))!,
         units: unitsOf(p),
         cost: p.cost_basis === null ? null : parseScaled(p.cost_basis, AMOUNT_SCALE),
@@ -219,7 +223,7 @@ function valueHolding(h: Holding): boolean {
     price = h.providerPrice;
     previous = h.providerPreviousClose;
     h.source = price === null ? null : "provider";
-    h.priceTime = price === null ? null : h.position.provider_time;
+    h.priceTime = price === null ? null : h.providerTime;
   }
   const wasPriced = h.price !== null;
   if (price === null || h.units === null) {

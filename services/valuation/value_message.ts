@@ -41,6 +41,13 @@ function sums(): Sums {
 
 const text = (n: bigint) => scaledText(n, AMOUNT_SCALE);
 
+// A drain writes hundreds of values at one `now`: format it once.
+let lastNow = NaN, lastIso = "";
+function isoTime(now: number): string {
+  if (now !== lastNow) [lastNow, lastIso] = [now, new Date(now).toISOString()];
+  return lastIso;
+}
+
 /** The message for `state` at `seq`, as JSON text (see {@link PortfolioValue}). */
 export function encodePortfolioValue(
   state: PortfolioState,
@@ -60,10 +67,9 @@ export function encodePortfolioValue(
   let dayCovered = 0, dayOf = 0, plCovered = 0, priced = 0;
   let asOf = -Infinity;
   for (const h of state.holdings) {
-    const p = h.position;
     // A cash equivalent without a previous close is left out of day-change coverage (its price
     // does not move); any other position without a day change counts as not covered.
-    if (h.before !== null || p.security_type !== "cash_equivalent") dayOf++;
+    if (h.before !== null || !h.cashEquivalent) dayOf++;
     if (h.price === null) {
       unpriced++;
       continue;
@@ -166,7 +172,7 @@ export function encodePortfolioValue(
 
   const head: Omit<PortfolioValue, "quotes"> = {
     user_id: state.userId,
-    time: new Date(ctx.now).toISOString(),
+    time: isoTime(ctx.now),
     seq,
     currency: base,
     total: grand.text(),

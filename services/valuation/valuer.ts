@@ -49,7 +49,7 @@ const DRAIN_BUDGET = 128;
  * Values written and not yet acknowledged, at most: enough to keep NATS busy, few enough
  * that a woken portfolio's value is not queued behind a second's worth of others.
  */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 128;
 const LOAD_BATCH = 500;
 
 const ticksTotal = counter("meridian_valuation_ticks_total", "Price ticks applied");
