@@ -56,7 +56,7 @@ export function clientAddress(
   }
 }
 
-/** The socket peer Deno reports as the `env` of a Hono app served by `Deno.serve`. */
+/** The socket peer given as the `env` of a Hono app (`remoteAddr`, see http_server.ts). */
 export function peerOf(env: unknown): string | null {
   const addr = (env as { remoteAddr?: { hostname?: unknown } } | undefined)?.remoteAddr;
   return typeof addr?.hostname === "string" ? addr.hostname : null;

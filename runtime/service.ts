@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { type Config, loadConfig, SECRET_VARIABLES } from "./config.ts";
 import { connectDb, pingDb, type Sql } from "./db.ts";
+import { type HttpHandler, serveDeno, serveNodeHttp } from "./http_server.ts";
 import { createLogger, type Logger, registerSecret } from "./log.ts";
 import { migrate, MigrationError } from "./migrate.ts";
 import { connectNats, type NatsHandle, provisionAll } from "./nats.ts";
@@ -50,6 +51,11 @@ export interface ServiceSpec<S, D extends DatabaseMode, N extends NatsMode> {
    * `/readyz`; `/metrics` stays on the private `METRICS_PORT` listener.
    */
   port?: (config: Config) => number;
+  /**
+   * The app holds many responses open (event streams): it is served by node:http, which
+   * holds one for half the memory Deno.serve does, but cannot upgrade to WebSocket.
+   */
+  eventStreams?: boolean;
   /** NATS credentials, when the service runs with its own NATS user. */
   natsAuth?: (config: Config) => { user?: string; pass?: string };
   /** Starts the service's work and returns its state. */
@@ -123,17 +129,16 @@ export async function runService<
   shutdown.add("ops listener", () => opsServer.shutdown());
   const port = spec.port?.(config);
   // Hono reads the client address from the connection info it gets as its `env` argument.
-  let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> =
-    startingRoutes(readiness, spec.name).fetch;
-  const server = port === undefined ? undefined : Deno.serve(
-    { port, hostname: config.LISTEN_HOST, onListen: () => {} },
-    (req, info) => handler(req, info),
-  );
+  let handler: HttpHandler = startingRoutes(readiness, spec.name).fetch;
+  const serve = spec.eventStreams ? serveNodeHttp : serveDeno;
+  const server = port === undefined
+    ? undefined
+    : await serve({ port, hostname: config.LISTEN_HOST }, (req, info) => handler(req, info));
   const stopHttp = () => server?.shutdown();
   // In the background mode HTTP intake is registered last (so it stops first): what `start`
   // opened must outlive the requests in flight.
   if (mode !== "background") shutdown.add("http", stopHttp);
-  log.info("listening", { port: server?.addr.port ?? null, metrics_port: opsServer.addr.port });
+  log.info("listening", { port: server?.port ?? null, metrics_port: opsServer.addr.port });
 
   const auth = spec.natsAuth?.(config) ?? {};
   const connect = async () => {

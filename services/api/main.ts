@@ -7,6 +7,8 @@ await runService({
   name: "api",
   database: true,
   port: (c) => c.API_PORT,
+  // 20,000 dashboards' streams on one instance (GET /api/stream).
+  eventStreams: true,
   // The keyring is loaded asynchronously, before the app is built.
   start: async ({ sql, nats, config, log }) => ({
     connections: await connectionsPort({ sql, nc: nats.nc, config, log }),
