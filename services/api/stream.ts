@@ -53,6 +53,8 @@ interface Client {
   userId: string;
   controller: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
+  /** The latest value frame, held back while the client has a frame unread (latest wins). */
+  pendingValue: Uint8Array | null;
 }
 
 interface UserState {
@@ -262,8 +264,13 @@ export class StreamHub {
 
   #publishValue(state: UserState, bytes: Uint8Array): void {
     state.lastValue = bytes;
-    // One frame for all of the user's streams: enqueueing does not copy it.
-    for (const c of state.clients) this.#send(c, bytes);
+    // One frame for all of the user's streams: enqueueing does not copy it. A client still
+    // reading an earlier frame gets this one when it is done, in place of any in between: a
+    // value supersedes the last, so a slow page costs one frame, not a backlog of them.
+    for (const c of state.clients) {
+      if ((c.controller.desiredSize ?? 1) > 0) this.#send(c, bytes);
+      else c.pendingValue = bytes;
+    }
   }
 
   #send(c: Client, bytes: Uint8Array): void {
@@ -373,7 +380,7 @@ export class StreamHub {
     let client: Client | undefined;
     return new ReadableStream<Uint8Array>({
       start: async (controller) => {
-        const c: Client = { userId, controller, closed: false };
+        const c: Client = { userId, controller, closed: false, pendingValue: null };
         client = c;
         controller.enqueue(encoder.encode(`retry: ${this.retryMs}\n: connected\n\n`));
         const attach = () => {
@@ -415,6 +422,14 @@ export class StreamHub {
         this.#send(c, frame({ id: `${this.epoch}-${head}`, event: "snapshot", data }));
         for (const e of state.ring) if (e.seq > head) this.#send(c, frame(e));
         if (!c.closed) attach();
+      },
+      pull: () => {
+        const c = client;
+        if (c?.pendingValue) {
+          const bytes = c.pendingValue;
+          c.pendingValue = null;
+          this.#send(c, bytes);
+        }
       },
       cancel: () => {
         if (client && !client.closed) {
