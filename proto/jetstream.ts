@@ -158,7 +158,7 @@ export const buckets = {
     // write and a delete on disk for each of ten thousand values a second.
     storage: "memory",
     derived: true,
-    republishPrefix: "portfolio.value",
+    republishPrefix: subjects.portfolioValuePrefix,
   },
 } as const satisfies Record<string, BucketDef>;
 

@@ -28,6 +28,8 @@ export function decodeToken(token: string): string {
   );
 }
 
+const PORTFOLIO_VALUE = "portfolio.value";
+
 /** Subject builders; each returns a concrete subject, or a wildcard when named so. */
 export const subjects = {
   /** JetStream WEBHOOKS: a verified raw webhook from one provider. */
@@ -51,9 +53,13 @@ export const subjects = {
   priceAll: "prices.*",
   /** Core (last value also in KV `market_status`): whether the US equity market is open. */
   marketStatus: "market.status",
-  /** Core (last value also in KV): a user's portfolio value. */
-  portfolioValue: (userId: string) => `portfolio.value.${encodeToken(userId)}`,
-  portfolioValueAll: "portfolio.value.*",
+  /**
+   * Core, published by the server for each value stored in KV `portfolio_values` (the
+   * bucket's republish to `<prefix>.<key>`; a user id, a UUID, is the same token in both).
+   */
+  portfolioValue: (userId: string) => `${PORTFOLIO_VALUE}.${encodeToken(userId)}`,
+  portfolioValueAll: `${PORTFOLIO_VALUE}.*`,
+  portfolioValuePrefix: PORTFOLIO_VALUE,
   /** Core: which connections of a user have pending updates. */
   portfolioPending: (userId: string) => `portfolio.pending.${encodeToken(userId)}`,
   portfolioPendingAll: "portfolio.pending.*",

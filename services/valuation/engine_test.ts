@@ -182,14 +182,20 @@ Deno.test("a woken portfolio goes before the wheel's backlog", async () => {
   assert.equal(engine.drain(1500), 2);
 });
 
-Deno.test("at most maxInFlight values wait for NATS; a settle calls for the next drain", () => {
+/** An engine whose values stay unsettled until the test settles them; `sent` has their users. */
+function unsettled(maxInFlight?: number) {
   const sent: string[] = [];
   const engine = new ValuationEngine({
     publishMs: 1000,
     refreshMs: 30_000,
-    maxInFlight: 1,
+    maxInFlight,
     publish: (v) => void sent.push(v.userId),
   });
+  return { engine, sent };
+}
+
+Deno.test("at most maxInFlight values wait for NATS; a settle calls for the next drain", () => {
+  const { engine, sent } = unsettled(1);
   engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
   engine.setUser(holdings(U2, [position({ symbol: "AAPL", quantity: "2" })]), 0);
   engine.takeDrainAgain();
@@ -203,12 +209,7 @@ Deno.test("at most maxInFlight values wait for NATS; a settle calls for the next
 });
 
 Deno.test("a drain stops at its budget and calls for another", () => {
-  const sent: string[] = [];
-  const engine = new ValuationEngine({
-    publishMs: 1000,
-    refreshMs: 30_000,
-    publish: (v) => void sent.push(v.userId),
-  });
+  const { engine, sent } = unsettled();
   engine.setUser(holdings(U1, [position({ symbol: "AAPL", quantity: "1" })]), 0);
   engine.setUser(holdings(U2, [position({ symbol: "AAPL", quantity: "2" })]), 0);
   engine.takeDrainAgain();
@@ -220,13 +221,7 @@ Deno.test("a drain stops at its budget and calls for another", () => {
 });
 
 Deno.test("a woken portfolio may use the window's reserve; due ones wait for the window", () => {
-  const sent: string[] = [];
-  const engine = new ValuationEngine({
-    publishMs: 1000,
-    refreshMs: 30_000,
-    maxInFlight: 4,
-    publish: (v) => void sent.push(v.userId),
-  });
+  const { engine, sent } = unsettled(4);
   const aapl = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000001${i}`);
   engine.setUser(holdings(U2, [position({ symbol: "MSFT", quantity: "1" })]), 0);
   for (const u of aapl) {

@@ -60,13 +60,6 @@ export interface Holding {
   readonly crypto: boolean;
 }
 
-/** One cash balance (null: too precise to hold, left out and named unpriced). */
-export interface Cash {
-  account_id: string;
-  currency: string;
-  amount: bigint | null;
-}
-
 /** quantity × multiplier at UNITS_SCALE, or null when that is not exact. */
 function unitsOf(p: ValuedPosition): bigint | null {
   const q = parseScaled(p.quantity, UNITS_SCALE);
@@ -86,12 +79,10 @@ function price(text: string | null): bigint | null {
 export class PortfolioState {
   readonly userId: string;
   readonly baseCurrency: string;
-  readonly accountIds: readonly string[];
   readonly holdings: Holding[];
-  readonly cash: readonly Cash[];
   /** Every (account, currency) with a holding or cash, by account then currency. */
   readonly slots: readonly Slot[];
-  /** Each account (`accountIds`, then any other a row names) with its slots. */
+  /** Each account (the user's, then any other a row names) with its slots. */
   readonly accounts: readonly { account_id: string; slots: readonly Slot[] }[];
   /** The slot sums are out of date (a holding's coverage or previous close changed). */
   #fixedStale = true;
@@ -102,7 +93,6 @@ export class PortfolioState {
   constructor(input: UserHoldings, book: QuoteBook) {
     this.userId = input.user_id;
     this.baseCurrency = input.base_currency;
-    this.accountIds = [...input.account_ids].sort();
     const quotes = new Set<Quote>();
     const positions = preparePositions(input.positions);
     const cash = input.balances.map((b) => ({
@@ -112,7 +102,9 @@ export class PortfolioState {
     }));
     const slotOf = slotsFor([...positions, ...cash]);
     this.slots = [...slotOf.values()];
-    const ids = [...new Set([...this.accountIds, ...this.slots.map((x) => x.account_id)])];
+    const ids = [
+      ...new Set([...[...input.account_ids].sort(), ...this.slots.map((x) => x.account_id)]),
+    ];
     this.accounts = ids.map((id) => ({
       account_id: id,
       slots: this.slots.filter((x) => x.account_id === id),
@@ -140,7 +132,7 @@ export class PortfolioState {
     });
     this.quotes = [...quotes];
     for (const q of this.quotes) q.holders.add(this);
-    this.cash = cash;
+    // A balance too precise to hold exactly is left out, never rounded.
     for (const c of cash) if (c.amount !== null) slotOf.get(slotKey(c))!.cash += c.amount;
     this.revalue();
   }

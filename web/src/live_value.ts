@@ -82,10 +82,9 @@ export function valueStep(
 export function quotesNotOlder(view: HoldingsView, value: PortfolioValue): boolean {
   for (const p of view.positions) {
     if (p.price_source !== "live" && p.price_source !== "delayed") continue;
-    const q = Object.hasOwn(value.quotes, p.symbol) ? value.quotes[p.symbol] : undefined;
-    if (!q || p.price_time === null || Date.parse(q[2]) < Date.parse(p.price_time)) {
-      return false;
-    }
+    if (!Object.hasOwn(value.quotes, p.symbol) || p.price_time === null) return false;
+    const [, , time] = value.quotes[p.symbol];
+    if (Date.parse(time) < Date.parse(p.price_time)) return false;
   }
   return true;
 }
@@ -100,8 +99,10 @@ export function valueMoved(prev: PortfolioValue | null, next: PortfolioValue): b
   const a = Object.keys(prev.quotes), b = Object.keys(next.quotes);
   if (a.length !== b.length) return true;
   for (const s of b) {
-    const p = prev.quotes[s], q = next.quotes[s];
-    if (!p || p[0] !== q[0] || p[2] !== q[2]) return true;
+    if (!Object.hasOwn(prev.quotes, s)) return true;
+    const [price, , time] = next.quotes[s];
+    const [priceBefore, , timeBefore] = prev.quotes[s];
+    if (price !== priceBefore || time !== timeBefore) return true;
   }
   return false;
 }
