@@ -6,16 +6,16 @@
  * gives as Hono's `env`: `{ remoteAddr: { hostname, port } }`.
  * @module
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-
-/** Bytes a response may write ahead of its client (node's default is 16 KiB). */
-const WRITE_AHEAD_BYTES = 4096;
+import { EVENT_WRITE_AHEAD_BYTES, type EventStream, type OpenEventStream } from "./event_stream.ts";
 
 /** What a handler learns of the connection (the fields of `Deno.ServeHandlerInfo` read here). */
 export interface ConnectionInfo {
   remoteAddr: { hostname: string; port: number };
+  /** Takes the response over as an event stream, where the server can write it directly. */
+  openEventStream?: OpenEventStream;
 }
 
 /** A request handler, as `Hono.fetch`. */
@@ -59,8 +59,10 @@ export async function serveNodeHttp(
         body: bodyless ? null : req.body,
         signal: req.signal,
       });
+      const outgoing = (env as { outgoing: ServerResponse }).outgoing;
       return handler(real, {
         remoteAddr: { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+        openEventStream: (headers) => nodeEventStream(outgoing, headers),
       });
     },
     // Deno's own Request and Response, not the adapter's stand-ins.
@@ -69,7 +71,7 @@ export async function serveNodeHttp(
   // A response writes at most this much ahead of its client before it waits: an event stream
   // to a page that reads slowly then holds its next value back (latest wins, stream.ts)
   // instead of buffering every frame.
-  const server: Server = createServer({ highWaterMark: WRITE_AHEAD_BYTES }, listener);
+  const server: Server = createServer({ highWaterMark: EVENT_WRITE_AHEAD_BYTES }, listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.hostname, () => {
@@ -89,5 +91,40 @@ export async function serveNodeHttp(
       server.closeAllConnections();
       await closed;
     },
+  };
+}
+
+/**
+ * Writes an event stream straight to node's response: no ReadableStream, reader and promise
+ * per write. Its body ends where the connection closes instead of in chunks (an event stream
+ * only ends by closing): with chunked framing, 20,000 streams held 0.8 GB against 0.57 GB,
+ * and each write's framing buffers piled up until a full collection.
+ */
+function nodeEventStream(res: ServerResponse, headers: Record<string, string>): EventStream {
+  res.useChunkedEncodingByDefault = false;
+  res.shouldKeepAlive = false;
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  // A write to a peer that just left fails here; "close" reports the leaving.
+  res.on("error", () => {});
+  let closedHere = false;
+  return {
+    sink: {
+      write: (bytes) => !res.destroyed && !res.writableEnded && res.write(bytes),
+      get backlog() {
+        return res.writableLength;
+      },
+      get ready() {
+        return !res.destroyed && !res.writableEnded && !res.writableNeedDrain;
+      },
+      onDrain: (fn) => res.on("drain", fn),
+      onClose: (fn) => res.once("close", () => closedHere || fn()),
+      close() {
+        closedHere = true;
+        res.end();
+      },
+    },
+    // The response is already being written: the adapter leaves it alone.
+    response: new Response(null, { headers: { "x-hono-already-sent": "true" } }),
   };
 }

@@ -17,7 +17,7 @@ import { listPendingUpdates } from "@meridian/portfolio";
 import type { ApiDeps, ApiEnv, RouteContext } from "./context.ts";
 import { errorHandler } from "./errors.ts";
 import { HoldingsCache } from "./holdings_cache.ts";
-import { ApiError, NOT_FOUND } from "./http.ts";
+import { ApiError, NOT_FOUND, SECURITY_HEADERS } from "./http.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { openApiDocument } from "./openapi.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -59,9 +59,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   // Security headers on everything; API responses are never cached.
   app.use("*", async (c, next) => {
     await next();
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "same-origin");
-    c.header("X-Frame-Options", "DENY");
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
     if (c.req.path.startsWith("/api/") && !c.res.headers.has("cache-control")) {
       c.header("Cache-Control", "no-store");
     }

@@ -113,3 +113,13 @@ export function idParam(c: Context, name = "id"): string {
   }
   return id.toLowerCase();
 }
+
+/**
+ * Headers on every response. Added by a middleware once the handler is done, and by a handler
+ * itself when it writes its response directly (the event stream).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+  "X-Frame-Options": "DENY",
+};

@@ -12,7 +12,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { lastToken, PortfolioPending, safeDecode, subjects, SyncProgress } from "@meridian/proto";
 import type { z } from "zod";
-import { counter, gauge, type Logger } from "@meridian/runtime";
+import { counter, type EventSink, gauge, type Logger, OffHeapPressure } from "@meridian/runtime";
 
 /** Event names the stream carries. */
 export type StreamEventName = "pending" | "sync" | "value" | "snapshot";
@@ -29,8 +29,8 @@ export interface StreamEvent {
 export interface StreamHubOptions {
   /** Events remembered per user for resumption. */
   ringSize?: number;
-  /** Frames a client may have unread before it is dropped. */
-  maxQueued?: number;
+  /** Bytes a client may have unread before it is dropped. */
+  maxBacklogBytes?: number;
   heartbeatMs?: number;
   /** How long a user's ring is kept after their last browser leaves. */
   idleUserMs?: number;
@@ -51,10 +51,11 @@ export interface StreamHubOptions {
 
 interface Client {
   userId: string;
-  controller: ReadableStreamDefaultController<Uint8Array>;
+  state: UserState;
+  sink: EventSink;
   closed: boolean;
-  /** The latest value frame, held back while the client has a frame unread (latest wins). */
-  pendingValue: Uint8Array | null;
+  /** A value came while the client had a frame unread: it gets the latest when it reads. */
+  valueHeldBack: boolean;
 }
 
 interface UserState {
@@ -62,11 +63,8 @@ interface UserState {
   ring: StreamEvent[];
   clients: Set<Client>;
   idleSince: number;
-  /**
-   * The latest value as its frame, the bytes every client is sent: a value is framed once per
-   * user, not per client, and kept off the JS heap.
-   */
-  lastValue?: Uint8Array;
+  /** The latest value as its frame. */
+  lastValue: LatestFrame;
   /** The `seq` of `lastValue`: a value at or below it is older and dropped. */
   lastValueSeq: number;
 }
@@ -89,6 +87,9 @@ const VALUE_PREFIX = encoder.encode("event: value\ndata: ");
 const LF = 10;
 const CR = 13;
 
+/** Value frame bytes sent between two full collections (see OffHeapPressure). */
+const FRAMED_BYTES_PER_COLLECTION = 256 * 1024 * 1024;
+
 const clientsGauge = gauge("meridian_api_stream_clients", "Open SSE streams");
 const droppedTotal = counter(
   "meridian_api_stream_dropped_total",
@@ -102,24 +103,60 @@ function frame(e: { id?: string; event: string; data: string }): Uint8Array {
 }
 
 /**
- * The `value` frame of a value's JSON bytes (copied: a NATS message's data is a view of the
- * connection's read buffer), or null when a line break would split its `data:` line.
+ * `json` as a plain Uint8Array view (no copy) when it fits on one `data:` line, else null.
+ * NATS hands a Node Buffer, whose indexOf is a JS loop (a tenth of the api's CPU at 20,000
+ * values a second), where a Uint8Array's is native.
  */
-function valueFrame(json: Uint8Array): Uint8Array | null {
-  const out = new Uint8Array(VALUE_PREFIX.length + json.length + 2);
-  out.set(VALUE_PREFIX);
-  out.set(json, VALUE_PREFIX.length);
-  out[out.length - 2] = LF;
-  out[out.length - 1] = LF;
-  // Searched in the copy: NATS hands a Node Buffer, whose indexOf is a JS loop (a tenth of the
-  // api's CPU at 20,000 values a second), where a Uint8Array's is native.
-  const lf = out.indexOf(LF, VALUE_PREFIX.length);
-  return lf === out.length - 2 && out.indexOf(CR, VALUE_PREFIX.length) < 0 ? out : null;
+function singleLine(json: Uint8Array): Uint8Array | null {
+  const bytes = new Uint8Array(json.buffer, json.byteOffset, json.byteLength);
+  return bytes.indexOf(LF) < 0 && bytes.indexOf(CR) < 0 ? bytes : null;
 }
 
-/** The JSON text of a frame made by {@link valueFrame}. */
-function valueJson(frame: Uint8Array): string {
-  return textDecoder.decode(frame.subarray(VALUE_PREFIX.length, frame.length - 2));
+/** The `value` frame of a value's JSON bytes, or null when a line break would split it. */
+function valueFrame(json: Uint8Array): Uint8Array | null {
+  const line = singleLine(json);
+  if (!line) return null;
+  const frame = new LatestFrame();
+  frame.set(line);
+  return frame.copy();
+}
+
+/**
+ * A user's latest value frame, overwritten in place. Values arrive tens of thousands a second
+ * and each is kept until the next: as a fresh buffer apiece they would outlive the young
+ * generation and pile up off-heap until a full collection, which the V8 heap does not see the
+ * need for (the api grew past 2 GB in a minute). Clients are sent a copy, gone once written.
+ */
+class LatestFrame {
+  #bytes = new Uint8Array(0);
+  #length = 0;
+
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  /** Replaces the frame with that of `json` (a single line). */
+  set(json: Uint8Array): void {
+    const length = VALUE_PREFIX.length + json.length + 2;
+    // Headroom, so that a value growing by a few bytes does not allocate each time.
+    if (length > this.#bytes.length) this.#bytes = new Uint8Array(Math.ceil(length * 1.25));
+    this.#bytes.set(VALUE_PREFIX);
+    this.#bytes.set(json, VALUE_PREFIX.length);
+    this.#bytes[length - 2] = LF;
+    this.#bytes[length - 1] = LF;
+    this.#length = length;
+  }
+
+  /** The frame, copied (the copy is what a client is sent). */
+  copy(): Uint8Array {
+    return this.#bytes.slice(0, this.#length);
+  }
+
+  /** The value's JSON text, or null when there is none yet. */
+  json(): string | null {
+    if (this.empty) return null;
+    return textDecoder.decode(this.#bytes.subarray(VALUE_PREFIX.length, this.#length - 2));
+  }
 }
 
 /** The in-process fan-out. */
@@ -133,14 +170,16 @@ export class StreamHub {
   #clients = 0;
   #dropped = 0;
   #listeners: ((userId: string, event: StreamEventName) => void)[] = [];
+  /** The value frames sent, each a copy that lives until written. */
+  #framed = new OffHeapPressure(FRAMED_BYTES_PER_COLLECTION);
   readonly ringSize: number;
-  readonly maxQueued: number;
+  readonly maxBacklogBytes: number;
   readonly idleUserMs: number;
   readonly retryMs: number;
 
   constructor(private readonly opts: StreamHubOptions = {}) {
     this.ringSize = opts.ringSize ?? 256;
-    this.maxQueued = opts.maxQueued ?? 256;
+    this.maxBacklogBytes = opts.maxBacklogBytes ?? 256 * 1024;
     this.idleUserMs = opts.idleUserMs ?? 10 * 60_000;
     this.retryMs = opts.retryMs ?? 3_000;
   }
@@ -191,16 +230,11 @@ export class StreamHub {
         const state = this.#users.get(userId);
         // Nobody of this user is (or was recently) connected here: nothing to forward.
         if (!state) return;
-        const bytes = valueFrame(msg.data);
+        const json = singleLine(msg.data);
         // Only the head is decoded: the rest goes out as the bytes it came as.
-        const head = bytes &&
-          VALUE_HEAD.exec(
-            textDecoder.decode(
-              bytes.subarray(VALUE_PREFIX.length, VALUE_PREFIX.length + VALUE_HEAD_BYTES),
-            ),
-          );
-        // The frame ends with the value's closing brace and the blank line.
-        if (!head || head[1] !== userId || bytes[bytes.length - 3] !== 0x7d) {
+        const head = json &&
+          VALUE_HEAD.exec(textDecoder.decode(json.subarray(0, VALUE_HEAD_BYTES)));
+        if (!head || head[1] !== userId || json[json.length - 1] !== 0x7d) {
           this.opts.log?.warn("dropped a malformed stream message", { subject: msg.subject });
           return;
         }
@@ -209,7 +243,7 @@ export class StreamHub {
         if (seq <= state.lastValueSeq) return;
         state.lastValueSeq = seq;
         for (const fn of this.#listeners) fn(userId, "value");
-        this.#publishValue(state, bytes);
+        this.#publishValue(state, json);
       },
     });
     this.#subs.push(sub);
@@ -235,7 +269,14 @@ export class StreamHub {
   #state(userId: string): UserState {
     let s = this.#users.get(userId);
     if (!s) {
-      s = { seq: 0, ring: [], clients: new Set(), idleSince: Date.now(), lastValueSeq: -1 };
+      s = {
+        seq: 0,
+        ring: [],
+        clients: new Set(),
+        idleSince: Date.now(),
+        lastValue: new LatestFrame(),
+        lastValueSeq: -1,
+      };
       this.#users.set(userId, s);
     }
     return s;
@@ -250,8 +291,8 @@ export class StreamHub {
     // Nobody of this user is (or was recently) connected here: nothing to remember.
     if (!state) return;
     if (event === "value") {
-      const bytes = valueFrame(encoder.encode(data));
-      if (bytes) this.#publishValue(state, bytes);
+      const json = singleLine(encoder.encode(data));
+      if (json) this.#publishValue(state, json);
       return;
     }
     const seq = ++state.seq;
@@ -262,43 +303,40 @@ export class StreamHub {
     for (const c of state.clients) this.#send(c, bytes);
   }
 
-  #publishValue(state: UserState, bytes: Uint8Array): void {
-    state.lastValue = bytes;
-    // One frame for all of the user's streams: enqueueing does not copy it. A client still
-    // reading an earlier frame gets this one when it is done, in place of any in between: a
-    // value supersedes the last, so a slow page costs one frame, not a backlog of them.
+  #publishValue(state: UserState, json: Uint8Array): void {
+    state.lastValue.set(json);
+    // A client still reading an earlier frame gets the latest when it is done, in place of any
+    // in between: a value supersedes the last, so a slow page costs one frame, not a backlog.
     for (const c of state.clients) {
-      if ((c.controller.desiredSize ?? 1) > 0) this.#send(c, bytes);
-      else c.pendingValue = bytes;
+      if (c.sink.ready) this.#sendLatest(c);
+      else c.valueHeldBack = true;
     }
+  }
+
+  /** Sends the client its user's latest value. */
+  #sendLatest(c: Client): void {
+    const bytes = c.state.lastValue.copy();
+    this.#framed.add(bytes.length);
+    this.#send(c, bytes);
   }
 
   #send(c: Client, bytes: Uint8Array): void {
     if (c.closed) return;
-    const size = c.controller.desiredSize;
-    if (size !== null && size <= -this.maxQueued) {
+    if (c.sink.backlog > this.maxBacklogBytes) {
       this.#dropped++;
       droppedTotal.inc();
       this.#end(c);
       return;
     }
-    try {
-      c.controller.enqueue(bytes);
-    } catch {
-      this.#end(c);
-    }
+    c.sink.write(bytes);
   }
 
   #end(c: Client): void {
     if (c.closed) return;
     c.closed = true;
-    try {
-      // Nothing more is queued for a dropped client: its backlog stays at most `maxQueued`
-      // frames, then the stream ends and the browser reconnects with Last-Event-ID.
-      c.controller.close();
-    } catch {
-      // already closed by the peer
-    }
+    // Nothing more is sent to a dropped client: its backlog stays at most `maxBacklogBytes`,
+    // then the stream ends and the browser reconnects with Last-Event-ID.
+    c.sink.close();
     this.#detach(c);
   }
 
@@ -353,7 +391,7 @@ export class StreamHub {
   }
 
   async #sendCurrentValue(c: Client, state: UserState, userId: string): Promise<void> {
-    let bytes = state.lastValue ?? null;
+    let bytes = state.lastValue.empty ? null : state.lastValue.copy();
     if (bytes === null && this.opts.currentValue) {
       const seqBefore = state.lastValueSeq;
       try {
@@ -368,75 +406,80 @@ export class StreamHub {
   }
 
   /**
-   * Opens a stream for `userId`. `snapshot` builds the snapshot payload when resumption is
-   * impossible; it runs only then.
+   * Opens a stream for `userId` on `sink`. `snapshot` builds the snapshot payload when
+   * resumption is impossible; it runs only then.
    */
   open(
     userId: string,
     lastEventId: string | undefined,
     snapshot: () => Promise<unknown>,
-  ): ReadableStream<Uint8Array> {
+    sink: EventSink,
+  ): void {
     const state = this.#state(userId);
-    let client: Client | undefined;
-    return new ReadableStream<Uint8Array>({
-      start: async (controller) => {
-        const c: Client = { userId, controller, closed: false, pendingValue: null };
-        client = c;
-        controller.enqueue(encoder.encode(`retry: ${this.retryMs}\n: connected\n\n`));
-        const attach = () => {
-          state.clients.add(c);
-          this.#users.set(userId, state);
-          this.#clients++;
-          clientsGauge.set(this.#clients);
-        };
-        const missed = this.missed(userId, lastEventId);
-        if (missed !== null) {
-          for (const e of missed) this.#send(c, frame(e));
-          attach();
-          // A new or resuming page gets the current value at once (values are not replayed:
-          // the latest supersedes what it missed), unless a newer one arrived meanwhile.
-          await this.#sendCurrentValue(c, state, userId);
-          return;
-        }
-        const head = state.seq;
-        let payload: unknown = null;
-        let value = state.lastValue ? valueJson(state.lastValue) : null;
-        try {
-          [payload, value] = await Promise.all([
-            snapshot(),
-            value === null && this.opts.currentValue
-              ? this.opts.currentValue(userId)
-              : Promise.resolve(value),
-          ]);
-        } catch (e) {
-          this.opts.log?.warn("stream snapshot failed", { error: e });
-        }
-        if (c.closed) return;
-        // A value heard while reading is newer than the one read.
-        if (state.lastValue) value = valueJson(state.lastValue);
-        const data = JSON.stringify({
-          ...(payload && typeof payload === "object" ? payload : {}),
-          value: value ? JSON.parse(value) : null,
-        });
-        // The snapshot covers everything up to `head`; what came during the read follows it.
-        this.#send(c, frame({ id: `${this.epoch}-${head}`, event: "snapshot", data }));
-        for (const e of state.ring) if (e.seq > head) this.#send(c, frame(e));
-        if (!c.closed) attach();
-      },
-      pull: () => {
-        const c = client;
-        if (c?.pendingValue) {
-          const bytes = c.pendingValue;
-          c.pendingValue = null;
-          this.#send(c, bytes);
-        }
-      },
-      cancel: () => {
-        if (client && !client.closed) {
-          client.closed = true;
-          this.#detach(client);
-        }
-      },
-    }, new CountQueuingStrategy({ highWaterMark: 1 }));
+    const c: Client = { userId, state, sink, closed: false, valueHeldBack: false };
+    sink.onDrain(() => {
+      if (!c.valueHeldBack) return;
+      c.valueHeldBack = false;
+      this.#sendLatest(c);
+    });
+    sink.onClose(() => {
+      if (c.closed) return;
+      c.closed = true;
+      this.#detach(c);
+    });
+    sink.write(encoder.encode(`retry: ${this.retryMs}\n: connected\n\n`));
+    this.#start(c, lastEventId, snapshot).catch((e) => {
+      this.opts.log?.warn("opening a stream failed", { error: e });
+      this.#end(c);
+    });
+  }
+
+  /** Sends what the new client missed (or a snapshot), then joins it to the user's streams. */
+  async #start(
+    c: Client,
+    lastEventId: string | undefined,
+    snapshot: () => Promise<unknown>,
+  ): Promise<void> {
+    const { userId, state } = c;
+    const attach = () => {
+      state.clients.add(c);
+      this.#users.set(userId, state);
+      this.#clients++;
+      clientsGauge.set(this.#clients);
+    };
+    const missed = this.missed(userId, lastEventId);
+    if (missed !== null) {
+      for (const e of missed) this.#send(c, frame(e));
+      if (c.closed) return;
+      attach();
+      // A new or resuming page gets the current value at once (values are not replayed:
+      // the latest supersedes what it missed), unless a newer one arrived meanwhile.
+      await this.#sendCurrentValue(c, state, userId);
+      return;
+    }
+    const head = state.seq;
+    let payload: unknown = null;
+    let value = state.lastValue.json();
+    try {
+      [payload, value] = await Promise.all([
+        snapshot(),
+        value === null && this.opts.currentValue
+          ? this.opts.currentValue(userId)
+          : Promise.resolve(value),
+      ]);
+    } catch (e) {
+      this.opts.log?.warn("stream snapshot failed", { error: e });
+    }
+    if (c.closed) return;
+    // A value heard while reading is newer than the one read.
+    value = state.lastValue.json() ?? value;
+    const data = JSON.stringify({
+      ...(payload && typeof payload === "object" ? payload : {}),
+      value: value ? JSON.parse(value) : null,
+    });
+    // The snapshot covers everything up to `head`; what came during the read follows it.
+    this.#send(c, frame({ id: `${this.epoch}-${head}`, event: "snapshot", data }));
+    for (const e of state.ring) if (e.seq > head) this.#send(c, frame(e));
+    if (!c.closed) attach();
   }
 }

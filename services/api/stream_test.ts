@@ -1,8 +1,22 @@
 import assert from "node:assert/strict";
 import { eventually } from "@meridian/runtime/testing";
+import { readableEventStream } from "@meridian/runtime";
 import { StreamHub } from "./stream.ts";
 
 const dec = new TextDecoder();
+
+/** Opens a stream on a ReadableStream body; `writeAheadBytes` 1 sends only to an idle reader. */
+function openStream(
+  hub: StreamHub,
+  userId: string,
+  lastEventId: string | undefined,
+  snapshot: () => Promise<unknown>,
+  writeAheadBytes?: number,
+): ReadableStream<Uint8Array> {
+  const stream = readableEventStream({}, writeAheadBytes);
+  hub.open(userId, lastEventId, snapshot, stream.sink);
+  return stream.response.body!;
+}
 
 async function readFor(stream: ReadableStream<Uint8Array>, ms: number): Promise<string> {
   const reader = stream.getReader();
@@ -21,12 +35,12 @@ async function readFor(stream: ReadableStream<Uint8Array>, ms: number): Promise<
 }
 
 Deno.test("a client that does not read is dropped once its queue is full", async () => {
-  const hub = new StreamHub({ maxQueued: 5, heartbeatMs: 60_000 });
-  const slow = hub.open("u1", undefined, () => Promise.resolve({}));
+  const hub = new StreamHub({ maxBacklogBytes: 200, heartbeatMs: 60_000 });
+  const slow = openStream(hub, "u1", undefined, () => Promise.resolve({}));
   // Held like Deno.serve holds it, but never read.
   const slowReader = slow.getReader();
   slowReader.closed.catch(() => {});
-  const fast = hub.open("u1", undefined, () => Promise.resolve({}));
+  const fast = openStream(hub, "u1", undefined, () => Promise.resolve({}));
   const reading = readFor(fast, 300);
   await eventually(() => hub.clients === 2, { what: "both streams open" });
   for (let i = 0; i < 20; i++) {
@@ -50,7 +64,7 @@ Deno.test("a client that does not read is dropped once its queue is full", async
 
 Deno.test("the ring is bounded; resuming from before it gives a snapshot", async () => {
   const hub = new StreamHub({ ringSize: 3, heartbeatMs: 60_000 });
-  const first = hub.open("u1", undefined, () => Promise.resolve({}));
+  const first = openStream(hub, "u1", undefined, () => Promise.resolve({}));
   const reading = readFor(first, 200);
   await eventually(() => hub.clients === 1, { what: "the stream to open" });
   for (let i = 0; i < 6; i++) hub.publish("u1", "sync", JSON.stringify({ i }));
@@ -62,7 +76,12 @@ Deno.test("the ring is bounded; resuming from before it gives a snapshot", async
   assert.equal(hub.missed("u1", `${hub.epoch}-99`), null);
   assert.equal(hub.missed("u1", "garbage"), null);
   const resumed = await readFor(
-    hub.open("u1", ids[0], () => Promise.resolve({ pending: { has_pending_updates: false } })),
+    openStream(
+      hub,
+      "u1",
+      ids[0],
+      () => Promise.resolve({ pending: { has_pending_updates: false } }),
+    ),
     200,
   );
   assert.match(
@@ -76,7 +95,7 @@ Deno.test("the ring is bounded; resuming from before it gives a snapshot", async
 Deno.test("heartbeats keep idle streams alive; events of others never arrive", async () => {
   const hub = new StreamHub({ heartbeatMs: 50 });
   // start() needs NATS; drive the heartbeat directly.
-  const s = hub.open("u1", undefined, () => Promise.resolve({}));
+  const s = openStream(hub, "u1", undefined, () => Promise.resolve({}));
   const reading = readFor(s, 200);
   await eventually(() => hub.clients === 1, { what: "the stream to open" });
   hub.heartbeat();
@@ -90,7 +109,7 @@ Deno.test("heartbeats keep idle streams alive; events of others never arrive", a
 
 Deno.test("values are not replayed from the ring: a resuming stream gets the latest one", async () => {
   const hub = new StreamHub({ ringSize: 3, heartbeatMs: 60_000 });
-  const first = hub.open("u1", undefined, () => Promise.resolve({}));
+  const first = openStream(hub, "u1", undefined, () => Promise.resolve({}), 1);
   const reading = readFor(first, 200);
   await eventually(() => hub.clients === 1, { what: "the stream to open" });
   hub.publish("u1", "sync", JSON.stringify({ i: 0 }));
@@ -110,7 +129,7 @@ Deno.test("values are not replayed from the ring: a resuming stream gets the lat
   assert.equal(ids.length, 2);
   assert.deepEqual(hub.missed("u1", ids[0])?.map((e) => e.event), ["pending"]);
 
-  const resumed = await readFor(hub.open("u1", ids[0], () => Promise.resolve({})), 200);
+  const resumed = await readFor(openStream(hub, "u1", ids[0], () => Promise.resolve({})), 200);
   assert.doesNotMatch(resumed, /event: snapshot/);
   assert.deepEqual(
     [...resumed.matchAll(/^event: (.+)\ndata: (.+)$/gm)].map((m) => [m[1], m[2]]),
@@ -119,7 +138,7 @@ Deno.test("values are not replayed from the ring: a resuming stream gets the lat
   assert.match(resumed, new RegExp(`id: ${ids[1]}\nevent: pending`));
 
   // Too far behind: the snapshot carries the latest value.
-  const stale = await readFor(hub.open("u1", "zz-1", () => Promise.resolve({})), 200);
+  const stale = await readFor(openStream(hub, "u1", "zz-1", () => Promise.resolve({})), 200);
   assert.match(stale, /event: snapshot\ndata: \{"value":\{"total":5\}\}/);
   assert.doesNotMatch(stale, /event: value/);
   await hub.close();
@@ -127,7 +146,7 @@ Deno.test("values are not replayed from the ring: a resuming stream gets the lat
 
 Deno.test("a page that has not read its last value gets the latest one next, not each", async () => {
   const hub = new StreamHub({ heartbeatMs: 60_000 });
-  const reader = hub.open("u1", undefined, () => Promise.resolve({})).getReader();
+  const reader = openStream(hub, "u1", undefined, () => Promise.resolve({}), 1).getReader();
   await eventually(() => hub.clients === 1, { what: "the stream to open" });
   const next = async () => dec.decode((await reader.read()).value);
   assert.match(await next(), /retry: /);

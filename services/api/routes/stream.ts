@@ -4,8 +4,9 @@
  */
 import { Hono } from "hono";
 import { listPendingUpdates } from "@meridian/portfolio";
+import { type OpenEventStream, readableEventStream } from "@meridian/runtime";
 import type { ApiEnv, RouteContext } from "../context.ts";
-import { invalid } from "../http.ts";
+import { invalid, SECURITY_HEADERS } from "../http.ts";
 
 /** The SSE route. */
 export function streamRoutes(ctx: RouteContext): Hono<ApiEnv> {
@@ -18,17 +19,20 @@ export function streamRoutes(ctx: RouteContext): Hono<ApiEnv> {
     if (lastEventId !== undefined && lastEventId.length > 64) {
       throw invalid([{ path: ["Last-Event-ID"], message: "The Last-Event-ID is too long." }]);
     }
-    const body = hub.open(user.id, lastEventId, async () => ({
+    const headers = {
+      ...SECURITY_HEADERS,
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    };
+    // Written straight to the connection where the server can (the api's node:http listener).
+    const open = (c.env as { openEventStream?: OpenEventStream } | undefined)?.openEventStream ??
+      readableEventStream;
+    const stream = open(headers);
+    hub.open(user.id, lastEventId, async () => ({
       pending: await listPendingUpdates(sql, user.id),
-    }));
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-        "x-content-type-options": "nosniff",
-      },
-    });
+    }), stream.sink);
+    return stream.response;
   });
 
   return app;
