@@ -318,8 +318,11 @@ export const ORDER_STATES = [
   "rejected",
   "expired",
   "failed",
+  /** Sent, with no answer (a timeout, a lost connection): settled by asking the broker. */
+  "unknown",
 ] as const;
 export const OrderState = z.enum(ORDER_STATES);
+export type OrderState = z.infer<typeof OrderState>;
 
 /** `orders.<userId>`: one order lifecycle event. */
 export const OrderEvent = z.object({

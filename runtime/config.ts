@@ -8,6 +8,9 @@ import { validTrustedProxies } from "./client_address.ts";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const port = z.coerce.number().int().min(0).max(65535);
+/** A positive decimal limit, kept as its string (money is exact). */
+const decimalLimit = z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, "expected a decimal number")
+  .refine((v) => Number(v) > 0, "expected a number above 0");
 const url = (schemes: string[]) =>
   z.string().refine((v) => {
     try {
@@ -63,6 +66,14 @@ export const ConfigSchema = z.object({
   HOLDINGS_TTL_H: z.coerce.number().positive().default(24),
   FF_SNAPTRADE_INVESTMENT_SYNC: flag.default(true),
   FF_SNAPTRADE_TRADE_EXECUTION: flag.default(true),
+  /** The global kill switch: no new order reaches a broker while it is on. */
+  TRADING_HALTED: flag.default(false),
+  /** Largest estimated amount of one order (account currency). */
+  TRADING_MAX_ORDER_NOTIONAL: decimalLimit.default("25000"),
+  /** Largest estimated amount of one user's orders in a UTC day. */
+  TRADING_MAX_DAILY_NOTIONAL: decimalLimit.default("100000"),
+  /** How far (percent) a limit or stop price may be from the last price. */
+  TRADING_PRICE_COLLAR_PCT: decimalLimit.default("10"),
   API_PORT: port.default(8080),
   RELAY_PORT: port.default(8081),
   SANDBOX_PORT: port.default(8082),

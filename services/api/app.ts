@@ -28,6 +28,9 @@ import { streamRoutes } from "./routes/stream.ts";
 import { isHttps, readToken, sessionCookie, SessionStore } from "./sessions.ts";
 import { staticFiles } from "./static.ts";
 import { StreamHub } from "./stream.ts";
+import { LiveQuotes } from "./live_quotes.ts";
+import { orderRoutes } from "./routes/orders.ts";
+import { OrderDesk } from "@meridian/sync/trading";
 
 export type { ApiDeps };
 
@@ -48,6 +51,10 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   if (!deps.hub && deps.nc) hub.start(deps.nc);
   const publicOrigin = new URL(config.PUBLIC_URL).origin;
   const holdingsCache = new HoldingsCache(sql);
+  // Holdings are valued (and orders previewed) at the live prices of KV `last_prices`: one
+  // mirror for the app, so a request costs no NATS round trip (without NATS, at the
+  // providers' prices).
+  const quotes = deps.nc ? new LiveQuotes(deps.nc, log) : undefined;
   hub.onEvent((userId, event) => {
     if (event !== "value") holdingsCache.invalidate(userId);
   });
@@ -119,6 +126,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
     throttle: new LoginThrottle(sql, deps.throttle),
     holdingsCache,
     hub,
+    quotes,
     clientAddress: (c) => addressBehindProxies(peerOf(c.env), c.req.raw.headers, trustedProxies),
     secure,
     startSession,
@@ -143,6 +151,13 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   app.route("/", connectionRoutes(ctx));
   app.route("/", readRoutes(ctx));
   app.route("/", streamRoutes(ctx));
+  if (deps.trading) {
+    const desk = new OrderDesk({
+      ...deps.trading,
+      lastPrice: (symbol) => Promise.resolve(quotes?.get(symbol)?.quote.price ?? null),
+    });
+    app.route("/", orderRoutes(ctx, desk));
+  }
   app.all("/api/*", (c) => c.json({ error: NOT_FOUND }, 404));
   app.route("/", staticFiles(deps.webDist));
 

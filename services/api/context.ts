@@ -12,6 +12,8 @@ import type { LoginThrottle, ThrottlePolicy } from "./login_throttle.ts";
 import type { ConnectionsPort } from "./ports.ts";
 import type { SessionStore, SessionUser } from "./sessions.ts";
 import type { StreamHub } from "./stream.ts";
+import type { QuoteBook } from "./live_quotes.ts";
+import type { TradingDeps } from "@meridian/sync/trading";
 
 /** Everything the app is built from. */
 export interface ApiDeps {
@@ -23,6 +25,8 @@ export interface ApiDeps {
     & Pick<Config, "PUBLIC_URL" | "ALLOW_SIGNUP" | "REFRESH_COOLDOWN_S" | "HOLDINGS_TTL_H">
     & Partial<Pick<Config, "FF_SNAPTRADE_TRADE_EXECUTION" | "TRUSTED_PROXIES">>;
   connections: ConnectionsPort;
+  /** What the order flow needs but the live prices (the app has those); no trading without. */
+  trading?: Omit<TradingDeps, "lastPrice">;
   /** The stream hub; created (and subscribed on `nc`) when absent. */
   hub?: StreamHub;
   /** Sign-in throttle numbers; the defaults of `login_throttle.ts` when absent. */
@@ -48,6 +52,8 @@ export interface RouteContext {
   throttle: LoginThrottle;
   holdingsCache: HoldingsCache;
   hub: StreamHub;
+  /** The live prices (KV `last_prices`), when NATS is there. */
+  quotes?: QuoteBook;
   /** The client's address (behind TRUSTED_PROXIES only), or null when unknown. */
   clientAddress(c: Context): string | null;
   /** Whether cookies are Secure for this request. */

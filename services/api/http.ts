@@ -12,7 +12,7 @@ import { type IssueDetail, issueSentence, issuesSummary } from "./sentences.ts";
 /** Thrown to answer `status` with `{error, …extra}` and `headers`: the api's one HTTP error. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 502 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 502 | 503,
     message: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},

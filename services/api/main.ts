@@ -1,7 +1,8 @@
 /** The api: HTTP API and the dashboard's server. */
-import { runService } from "@meridian/runtime";
+import { keyringFromConfig, runService } from "@meridian/runtime";
 import { createApp } from "./app.ts";
-import { connectionsPort } from "./connections.ts";
+import { createSyncDeps } from "@meridian/sync/connections";
+import { connectionsPortFrom } from "./connections.ts";
 
 await runService({
   name: "api",
@@ -10,10 +11,17 @@ await runService({
   // 20,000 dashboards' streams on one instance (GET /api/stream).
   eventStreams: true,
   // The keyring is loaded asynchronously, before the app is built.
-  start: async ({ sql, nats, config, log }) => ({
-    connections: await connectionsPort({ sql, nc: nats.nc, config, log }),
-  }),
-  http: ({ sql, nats, config, log, shutdown }, { connections }) => {
+  start: async ({ sql, nats, config, log }) => {
+    const sync = createSyncDeps({
+      sql,
+      nc: nats.nc,
+      config,
+      log,
+      keyring: await keyringFromConfig(config),
+    });
+    return { sync, connections: connectionsPortFrom(sync, config.RELAY_PUBLIC_URL) };
+  },
+  http: ({ sql, nats, config, log, shutdown }, { sync, connections }) => {
     const app = createApp({
       sql,
       js: nats.js,
@@ -21,6 +29,7 @@ await runService({
       log,
       config,
       connections,
+      trading: { sync },
       natsConnected: nats.connected,
     });
     shutdown.add("streams", () => app.hub.close());

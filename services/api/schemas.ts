@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { Decimal, Id, ProviderName, Timestamp, TransactionType } from "@meridian/proto";
+import { Decimal, Id, OrderState, ProviderName, Timestamp, TransactionType } from "@meridian/proto";
 import { AccountView, ConnectionSummaryView } from "@meridian/portfolio";
 
 /** Every 4xx body. */
@@ -246,4 +246,70 @@ export const HistoryView = z.object({
   kind: z.enum(["intraday", "daily"]),
   points: z.array(Point),
   latest: Point.nullable(),
+});
+
+/** A positive amount as a decimal string ("1", "0.5", "187.25"). */
+const Amount = z.string().trim().regex(
+  /^\d{1,12}(\.\d{1,9})?$/,
+  "must be a positive number written with digits, like 10 or 187.25",
+).refine((v) => /[1-9]/.test(v), "must be more than zero");
+
+export const OrderPreviewBody = z.object({
+  symbol: z.string().trim().toUpperCase().regex(
+    /^[A-Z0-9][A-Z0-9./-]{0,19}$/,
+    "must be a ticker symbol, like AAPL or BRK.B",
+  ),
+  side: z.enum(["buy", "sell"]),
+  quantity: Amount.optional(),
+  notional: Amount.optional(),
+  type: z.enum(["market", "limit", "stop", "stop_limit"]),
+  limit_price: Amount.optional(),
+  stop_price: Amount.optional(),
+  time_in_force: z.enum(["day", "gtc", "ioc", "fok"]).default("day"),
+  account_id: Id.optional(),
+}).strict().superRefine((b, ctx) => {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  if ((b.quantity === undefined) === (b.notional === undefined)) {
+    issue("quantity", "Give either a quantity or a notional amount, not both.");
+  }
+  if (b.notional !== undefined && (b.type !== "market" || b.time_in_force !== "day")) {
+    issue("notional", "A notional amount is only for a market order good for the day.");
+  }
+  const needsLimit = b.type === "limit" || b.type === "stop_limit";
+  const needsStop = b.type === "stop" || b.type === "stop_limit";
+  if (needsLimit !== (b.limit_price !== undefined)) {
+    issue(
+      "limit_price",
+      needsLimit ? "A limit order needs a limit price." : "Only limit orders take a limit price.",
+    );
+  }
+  if (needsStop !== (b.stop_price !== undefined)) {
+    issue(
+      "stop_price",
+      needsStop ? "A stop order needs a stop price." : "Only stop orders take a stop price.",
+    );
+  }
+});
+
+export const OrderPlaceBody = z.object({ preview_id: Id }).strict();
+
+/** An `Idempotency-Key` header: a client's token for one intent. */
+export const IdempotencyKey = z.string().trim().regex(
+  /^[A-Za-z0-9_.:-]{8,128}$/,
+  "must be 8 to 128 letters, digits or _ . : -, unique per order",
+);
+
+export const OrdersQuery = z.object({
+  state: OrderState.optional(),
+  account_id: Id.optional(),
+}).strict();
+
+export const HaltBody = z.object({
+  scope: z.enum(["global", "user", "account"]),
+  account_id: Id.optional(),
+  reason: PlainText(500),
+}).strict().refine((b) => (b.scope === "account") === (b.account_id !== undefined), {
+  path: ["account_id"],
+  message: "An account halt names its account, and only an account halt does.",
 });

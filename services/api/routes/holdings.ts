@@ -6,16 +6,12 @@ import { Hono } from "hono";
 import { listPendingUpdates, NotFoundError, requestRefresh } from "@meridian/portfolio";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, jsonBody, NOT_FOUND, retryLater, unavailable } from "../http.ts";
-import { LiveQuotes } from "../live_quotes.ts";
 import * as S from "../schemas.ts";
 
 /** `GET /api/holdings`, `POST /api/holdings/refresh`, `GET /api/pending-updates`. */
 export function holdingsRoutes(ctx: RouteContext): Hono<ApiEnv> {
-  const { deps, sql, config, now, holdingsCache, log } = ctx;
+  const { deps, sql, config, now, holdingsCache, quotes } = ctx;
   const app = new Hono<ApiEnv>();
-  // Holdings are valued at the live prices of KV `last_prices`: one mirror for the app, so a
-  // request costs no NATS round trip (without NATS, at the providers' prices).
-  const quotes = deps.nc ? new LiveQuotes(deps.nc, log) : undefined;
 
   app.get("/api/holdings", async (c) => {
     const entry = await holdingsCache.get(c.get("user").id, now(), quotes);

@@ -10,6 +10,7 @@ import {
   connectNats,
   createLogger,
   Keyring,
+  keyringFromConfig,
   type NatsHandle,
   parseConfig,
   provisionAll,
@@ -24,7 +25,8 @@ import {
 import { type RunningSandbox, startSandbox } from "../../sandbox/mod.ts";
 import { submitHostedForm } from "../../sandbox/html_form.ts";
 import { type ApiDeps, createApp } from "../app.ts";
-import { connectionsPort } from "../connections.ts";
+import { connectionsPortFrom } from "../connections.ts";
+import { createSyncDeps, type SyncDeps } from "@meridian/sync/connections";
 import { DEFAULT_POLICY, type ThrottlePolicy } from "../login_throttle.ts";
 
 /** Provider credentials the harness's sandbox accepts. */
@@ -45,6 +47,8 @@ export interface Harness {
   sandbox: RunningSandbox;
   /** The configuration the connection flows were built from (as in `main.ts`). */
   config: Config;
+  /** The flows' dependencies (providers, keyring), as the app has them. */
+  sync: SyncDeps;
   clock: { now: number };
   /** The app's PUBLIC_URL origin, which a same-origin browser sends as `Origin`. */
   origin: string;
@@ -57,6 +61,10 @@ export async function startHarness(
     config?: Partial<ApiDeps["config"]>;
     /** Sign-in throttle; by default the real one with a per-address limit tests never reach. */
     throttle?: ThrottlePolicy;
+    /** How long placing an order may take before its outcome is unknown. */
+    placeTimeoutMs?: number;
+    /** Configuration of the flows (as environment variables). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<Harness> {
   const sandbox = await startSandbox({
@@ -83,9 +91,17 @@ export async function startHarness(
     SECRETS_KEYRING: Keyring.generateSpec("t1"),
     // No relay in these tests: Plaid item webhooks point nowhere.
     RELAY_PUBLIC_URL: "http://127.0.0.1:1",
+    ...opts.env,
   });
   // Wired as main.ts wires it.
-  const connections = await connectionsPort({ sql: db.sql, nc: nats.nc, config, log });
+  const sync = createSyncDeps({
+    sql: db.sql,
+    nc: nats.nc,
+    config,
+    log,
+    keyring: await keyringFromConfig(config),
+  });
+  const connections = connectionsPortFrom(sync, config.RELAY_PUBLIC_URL);
   const app = createApp({
     sql: db.sql,
     js,
@@ -99,6 +115,7 @@ export async function startHarness(
       ...opts.config,
     },
     connections,
+    trading: { sync, placeTimeoutMs: opts.placeTimeoutMs },
     natsConnected: nats.connected,
     throttle: opts.throttle ?? { ...DEFAULT_POLICY, addressMax: 10_000 },
     webDist: "/nonexistent",
@@ -113,6 +130,7 @@ export async function startHarness(
     js,
     sandbox,
     config,
+    sync,
     clock,
     origin: new URL(opts.config?.PUBLIC_URL ?? "http://127.0.0.1:8080").origin,
     close: async () => {

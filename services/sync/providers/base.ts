@@ -28,12 +28,16 @@ export abstract class ProviderBase {
   /** Whether a failure means the person must reconnect (credentials expired or revoked). */
   protected abstract isAuthFailure(f: ErrorFacts): boolean;
 
-  /** Runs one SDK call through the shared wrapper, within `limiter`'s budget. */
+  /**
+   * Runs one SDK call through the shared wrapper, within `limiter`'s budget. `maxAttempts` 1
+   * for a call that must never be sent twice (placing an order), even after a 429.
+   */
   protected limitedCall<T>(
     limiter: RateLimiter,
     operation: string,
     fn: () => Promise<T>,
     recorder?: CallRecorder,
+    maxAttempts?: number,
   ): Promise<T> {
     return providerCall(
       {
@@ -42,6 +46,7 @@ export abstract class ProviderBase {
         authFailure: (f) => this.isAuthFailure(f),
         recorder,
         maxWaitMs: this.maxWaitMs,
+        maxAttempts,
       },
       operation,
       fn,

@@ -19,6 +19,15 @@ import type { SecretRow } from "../secrets.ts";
 import type { ConnectionRow } from "../store.ts";
 import type { CallRecorder } from "./call.ts";
 import type { ProviderConfig } from "./config.ts";
+import type {
+  AmbiguousOutcome,
+  BrokerAccount,
+  BrokerOrder,
+  BrokerPreview,
+  BrokerRefusal,
+  OrderIntent,
+  PlaceRequest,
+} from "../trading/types.ts";
 
 /** What one connection can be asked. */
 export interface ProviderSession {
@@ -48,10 +57,39 @@ export interface ProviderCapabilities {
 }
 
 /**
- * Trading through a connection: previewing, placing, cancelling and following orders. The
- * trading issue gives it its methods; until then no provider has one and nothing trades.
+ * Trading through a connection's accounts: previewing, placing, settling an unknown outcome,
+ * following and cancelling orders. Placing is sent once and never retried here: a failure
+ * that leaves the outcome open is an {@link AmbiguousOutcome}, settled with `find`.
  */
-export type TradingCapability = Record<never, never>;
+export interface TradingCapability<C = unknown> {
+  /**
+   * What the order would do: the broker's own impact where it has one (SnapTrade), else an
+   * estimate at `lastPrice` against buying power or the units held. Refusals are
+   * {@link BrokerRefusal}s.
+   */
+  preview(
+    credentials: C,
+    account: BrokerAccount,
+    intent: OrderIntent,
+    lastPrice: string | null,
+  ): Promise<BrokerPreview>;
+  /** Places the order once (Alpaca: `client_order_id` = Meridian's order id). */
+  place(credentials: C, account: BrokerAccount, request: PlaceRequest): Promise<BrokerOrder>;
+  /**
+   * The broker's record of an order Meridian sent (`request`, at or after `sentAt`), or null
+   * when the broker has none: how an order whose outcome is unknown is settled.
+   */
+  find(
+    credentials: C,
+    account: BrokerAccount,
+    request: PlaceRequest,
+    sentAt: Date,
+  ): Promise<BrokerOrder | null>;
+  /** The broker's current record of an order. */
+  status(credentials: C, account: BrokerAccount, brokerOrderId: string): Promise<BrokerOrder>;
+  /** Asks the broker to cancel; the order's end arrives as a status. */
+  cancel(credentials: C, account: BrokerAccount, brokerOrderId: string): Promise<void>;
+}
 
 /** API keys a person entered for a provider that connects with them. */
 export interface ApiKeys {
@@ -116,8 +154,8 @@ export interface BrokerageProvider<
   /** The provider's key: `connections.provider`, subjects, metrics. */
   readonly key: Provider;
   readonly capabilities: ProviderCapabilities;
-  /** Trading through its connections; absent while the provider cannot trade through Meridian. */
-  readonly trading?: TradingCapability;
+  /** Trading through its connections; absent where the provider cannot trade (Plaid). */
+  readonly trading?: TradingCapability<C>;
   readonly doctor: ProviderDoctor;
 
   /** Why this server does not sync its connections (a feature flag is off), or null. */

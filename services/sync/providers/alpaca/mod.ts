@@ -15,11 +15,13 @@ import type {
   ProviderDoctor,
   ReconnectInput,
   SessionOptions,
+  TradingCapability,
 } from "../types.ts";
 import { alpacaLimiter, isAlpacaAuthFailure } from "./client.ts";
 import { alpacaDoctor } from "./doctor.ts";
 import { type AlpacaConnect, connectAlpaca, connectAlpacaDemo, reconnectAlpaca } from "./flows.ts";
 import { alpacaSession } from "./session.ts";
+import { alpacaTrading } from "./trading.ts";
 
 /** An Alpaca connection's credentials: its key pair, as sealed in `connections`. */
 export type AlpacaCredentials = ApiKeys;
@@ -31,6 +33,7 @@ export class AlpacaProvider extends ProviderBase
   // Alpaca sends no webhook when account activity changes, and its calls are not billed.
   readonly capabilities = { activityWebhooks: false } as const;
   readonly doctor: ProviderDoctor = alpacaDoctor(this);
+  readonly trading: TradingCapability<AlpacaCredentials> = alpacaTrading(this);
 
   /** Runs one SDK call through the shared wrapper (limited per account key). */
   call<T>(
@@ -38,8 +41,9 @@ export class AlpacaProvider extends ProviderBase
     operation: string,
     fn: () => Promise<T>,
     recorder?: CallRecorder,
+    maxAttempts?: number,
   ): Promise<T> {
-    return this.limitedCall(alpacaLimiter(keyId), operation, fn, recorder);
+    return this.limitedCall(alpacaLimiter(keyId), operation, fn, recorder, maxAttempts);
   }
 
   protected isAuthFailure = isAlpacaAuthFailure;

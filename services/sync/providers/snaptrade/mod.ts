@@ -16,6 +16,7 @@ import type {
   ProviderDoctor,
   ReconnectInput,
   SessionOptions,
+  TradingCapability,
 } from "../types.ts";
 import {
   isSnaptradeAuthFailure,
@@ -33,6 +34,7 @@ import {
   snaptradePortalUrl,
 } from "./flows.ts";
 import { snaptradeSession } from "./session.ts";
+import { snaptradeTrading } from "./trading.ts";
 import { snaptradeCredentials } from "./user.ts";
 
 /** A SnapTrade connection's credentials: the user's registration and its authorization. */
@@ -54,10 +56,16 @@ export class SnaptradeProvider extends ProviderBase implements
   readonly capabilities = { activityWebhooks: true } as const;
   readonly client: SnaptradeClient = snaptradeClient(this.config);
   readonly doctor: ProviderDoctor = snaptradeDoctor(this);
+  readonly trading: TradingCapability<SnaptradeCredentials> = snaptradeTrading(this);
 
   /** Runs one SDK call through the shared wrapper (limited per client id). */
-  call<T>(operation: string, fn: () => Promise<T>, recorder?: CallRecorder): Promise<T> {
-    return this.limitedCall(snaptradeLimiter(this.config), operation, fn, recorder);
+  call<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    recorder?: CallRecorder,
+    maxAttempts?: number,
+  ): Promise<T> {
+    return this.limitedCall(snaptradeLimiter(this.config), operation, fn, recorder, maxAttempts);
   }
 
   protected isAuthFailure = isSnaptradeAuthFailure;
