@@ -20,11 +20,9 @@ import type { ConnectionRow } from "../store.ts";
 import type { CallRecorder } from "./call.ts";
 import type { ProviderConfig } from "./config.ts";
 import type {
-  AmbiguousOutcome,
   BrokerAccount,
   BrokerOrder,
   BrokerPreview,
-  BrokerRefusal,
   OrderIntent,
   PlaceRequest,
 } from "../trading/types.ts";
@@ -59,13 +57,13 @@ export interface ProviderCapabilities {
 /**
  * Trading through a connection's accounts: previewing, placing, settling an unknown outcome,
  * following and cancelling orders. Placing is sent once and never retried here: a failure
- * that leaves the outcome open is an {@link AmbiguousOutcome}, settled with `find`.
+ * that leaves the outcome open is an `AmbiguousOutcome`, settled with `find`.
  */
 export interface TradingCapability<C = unknown> {
   /**
    * What the order would do: the broker's own impact where it has one (SnapTrade), else an
    * estimate at `lastPrice` against buying power or the units held. Refusals are
-   * {@link BrokerRefusal}s.
+   * `BrokerRefusal`s.
    */
   preview(
     credentials: C,
