@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
-import { buckets, kvKeys, LastPrice } from "@meridian/proto";
+import { buckets, kvKeys, LastPrice, OrderEvent, subjects } from "@meridian/proto";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/mod.ts";
 import { SyncWorker } from "../sync/worker.ts";
 import { OrderDesk, OrderFollower } from "@meridian/sync/trading";
@@ -117,6 +117,18 @@ Deno.test(
       const account = await accountOf(h, conn);
       await publishLastPrice(h, "AAPL");
       const before = (await brokerOrders(h)).length;
+      const held = async () => {
+        const [p] = await h.sql<{ quantity: string; provisional: boolean }[]>`
+          select quantity::text, provisional from positions
+           where account_id = ${account} and symbol = 'AAPL'`;
+        return p ?? { quantity: "0", provisional: false };
+      };
+      const heldBefore = Number((await held()).quantity);
+      // Every change of the order is an event on orders.<user> (JetStream ORDERS).
+      const events: string[] = [];
+      h.nats.nc.subscribe(subjects.orders(a.userId), {
+        callback: (_e, m) => void events.push(OrderEvent.parse(m.json()).state),
+      });
 
       // T1: 100 identical submissions at once.
       const p = await preview(h, cookie, { ...market("AAPL"), account_id: account });
@@ -164,6 +176,9 @@ Deno.test(
       }, { what: "the order to fill" });
       assert.equal(order!.filled_quantity, "1");
       await follower.stop();
+      // The fill moved the position at once, provisionally, before any sync.
+      assert.deepEqual(await held(), { quantity: String(heldBefore + 1), provisional: true });
+      await eventually(() => events.includes("filled"), { what: "the filled event" });
 
       // A timeout: the broker is slower than Meridian waits. The order becomes unknown, is
       // settled by asking the broker, and a retry of the key is the same order.

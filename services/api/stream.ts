@@ -1,7 +1,7 @@
 /**
  * The per-user event stream behind `GET /api/stream`. One NATS subscription per subject
  * pattern for the whole process, fanned out in memory to each user's browsers. Each user
- * has a bounded ring of recent `pending` and `sync` events so a reconnecting browser resumes
+ * has a bounded ring of recent `pending`, `sync` and `order` events so a reconnecting browser resumes
  * with Last-Event-ID; when it is too far behind (or the process restarted) it gets a
  * `snapshot` event instead. A `value` is state, not an event: each one supersedes the last,
  * so values carry no id and are not kept in the ring; a browser that connects or resumes gets
@@ -10,14 +10,21 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { lastToken, PortfolioPending, safeDecode, subjects, SyncProgress } from "@meridian/proto";
+import {
+  lastToken,
+  OrderEvent,
+  PortfolioPending,
+  safeDecode,
+  subjects,
+  SyncProgress,
+} from "@meridian/proto";
 import type { z } from "zod";
 import { counter, type EventSink, gauge, type Logger, OffHeapPressure } from "@meridian/runtime";
 
 /** Event names the stream carries. */
-export type StreamEventName = "pending" | "sync" | "value" | "snapshot";
+export type StreamEventName = "pending" | "sync" | "value" | "snapshot" | "order";
 
-/** One event in a user's ring (`pending` or `sync`). */
+/** One event in a user's ring (`pending`, `sync` or `order`). */
 export interface StreamEvent {
   id: string;
   seq: number;
@@ -188,6 +195,7 @@ export class StreamHub {
   start(nc: NatsConnection): void {
     this.#listen(nc, subjects.portfolioPendingAll, "pending", PortfolioPending);
     this.#listen(nc, subjects.syncProgressAll, "sync", SyncProgress);
+    this.#listen(nc, subjects.ordersAll, "order", OrderEvent);
     this.#listenValues(nc);
     this.#timer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs ?? 15_000);
     this.#sweep = setInterval(() => this.#forgetIdle(), 60_000);

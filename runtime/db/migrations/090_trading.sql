@@ -78,3 +78,6 @@ begin
 end $$;
 create trigger trading_audit_append_only before update or delete on trading_audit
   for each row execute function trading_audit_append_only();
+
+-- A position changed by a fill Meridian saw before the brokerage's next sync, which replaces it.
+alter table positions add column provisional boolean not null default false;

@@ -7,10 +7,13 @@
  * becomes `unknown` and the broker is asked.
  * @module
  */
-import { encode, OrderEvent, type OrderState, subjects } from "@meridian/proto";
+import { Exact as Decimal } from "@meridian/portfolio/exact";
+import { encode, HoldingsChanged, OrderEvent, type OrderState, subjects } from "@meridian/proto";
 import type { Sql, TransactionSql } from "@meridian/runtime";
 import type { SyncDeps } from "../deps.ts";
 import type { SecretRow } from "../secrets.ts";
+import { holdingsOf } from "../store.ts";
+import { applyFillProvisionally } from "./provisional.ts";
 import { type Actor, audit, type AuditRefs } from "./audit.ts";
 import { haltReason } from "./halts.ts";
 import { advance, isTerminal, type OrderReport } from "./order_state.ts";
@@ -598,7 +601,7 @@ export class OrderDesk {
           ...detail,
         },
       );
-      if (t.kind !== "apply") return { order: o, changed: false };
+      if (t.kind !== "apply") return { order: o, changed: false, holdingsVersion: null };
       const reason = typeof detail.reason === "string" ? detail.reason.slice(0, 500) : null;
       const [next] = await tx.unsafe<OrderRow[]>(
         `update orders set state = $2, quantity = coalesce(quantity, $3), filled_quantity = $4,
@@ -621,10 +624,42 @@ export class OrderDesk {
         values (${orderId}, ${o.user_id}, ${`${source}:${t.next.state}:${t.next.filled_quantity}`},
                 ${t.next.state}, ${tx.json({ source } as never)}, ${at})
         on conflict (order_id, event_id) do nothing`;
-      return { order: next, changed: true };
+      const filled = new Decimal(t.next.filled_quantity).minus(o.filled_quantity);
+      const price = t.next.average_price ?? o.limit_price;
+      const holdingsVersion = filled.gt(0) && price !== null && o.currency !== null
+        ? await applyFillProvisionally(tx, {
+          userId: o.user_id,
+          accountId: o.account_id,
+          connectionId: o.connection_id,
+          provider: o.provider,
+          currency: o.currency,
+          symbol: o.symbol,
+          side: o.side,
+          units: filled.toFixed(),
+          price,
+        })
+        : null;
+      return { order: next, changed: true, holdingsVersion };
     });
     if (outcome.changed) await this.#publish(outcome.order, at);
+    if (outcome.holdingsVersion !== null) {
+      await this.#publishHoldings(outcome.order.user_id, outcome.holdingsVersion, at);
+    }
     return orderView(outcome.order);
+  }
+
+  /** `holdings.changed` after a fill, so the value moves before the brokerage's next sync. */
+  async #publishHoldings(userId: string, version: number, at: Date): Promise<void> {
+    try {
+      const holdings = await holdingsOf(this.#sql, userId, version, at);
+      await this.deps.sync.js.publish(
+        subjects.holdingsChanged(userId),
+        encode(HoldingsChanged, holdings),
+        { msgID: `${userId}:${version}` },
+      );
+    } catch (e) {
+      this.deps.sync.log.warn("cannot publish holdings after a fill", { error: e });
+    }
   }
 
   async #publish(o: OrderRow, at: Date): Promise<void> {
