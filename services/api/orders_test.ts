@@ -333,6 +333,20 @@ Deno.test(
       assert.equal(refused.status, 422);
       assert.match(refused.body.ineligible[0].reason, /read-only/);
 
+      // The ticket offers only the accounts that can trade, and says why the others cannot.
+      const route = await json(
+        await call(h, "/api/orders/accounts?symbol=AAPL&side=buy", { cookie: cookieA }),
+      );
+      const ids = (list: { account_id: string }[]) => list.map((x) => x.account_id);
+      assert.ok(ids(route.eligible).includes(tradeAccount));
+      assert.ok(!ids(route.eligible).includes(readAccount));
+      assert.match(
+        route.ineligible.find((x: { account_id: string }) => x.account_id === readAccount).reason,
+        /read-only/,
+      );
+      const found = await json(await call(h, "/api/orders/symbols?q=AAP", { cookie: cookieA }));
+      assert.ok(found.symbols.some((x: { symbol: string }) => x.symbol === "AAPL"));
+
       const p = await preview(h, cookieA, { ...market("AAPL"), account_id: tradeAccount });
       assert.equal(p.status, 200, JSON.stringify(p.body));
       assert.equal(p.body.provider, "snaptrade");

@@ -254,11 +254,13 @@ const Amount = z.string().trim().regex(
   "must be a positive number written with digits, like 10 or 187.25",
 ).refine((v) => /[1-9]/.test(v), "must be more than zero");
 
+const Ticker = z.string().trim().toUpperCase().regex(
+  /^[A-Z0-9][A-Z0-9./-]{0,19}$/,
+  "must be a ticker symbol, like AAPL or BRK.B",
+);
+
 export const OrderPreviewBody = z.object({
-  symbol: z.string().trim().toUpperCase().regex(
-    /^[A-Z0-9][A-Z0-9./-]{0,19}$/,
-    "must be a ticker symbol, like AAPL or BRK.B",
-  ),
+  symbol: Ticker,
   side: z.enum(["buy", "sell"]),
   quantity: Amount.optional(),
   notional: Amount.optional(),
@@ -291,6 +293,19 @@ export const OrderPreviewBody = z.object({
     );
   }
 });
+
+export const OrderAccountsQuery = z.object({
+  symbol: Ticker,
+  side: z.enum(["buy", "sell"]),
+  quantity: Amount.optional(),
+}).strict();
+
+export const SymbolSearchQuery = z.object({
+  q: z.string().trim().min(1, "must not be empty").max(40).regex(
+    /^[\p{L}\p{N} .&'/-]+$/u,
+    "must be letters, digits or spaces",
+  ),
+}).strict();
 
 export const OrderPlaceBody = z.object({ preview_id: Id }).strict();
 

@@ -69,6 +69,18 @@ export function orderRoutes(ctx: RouteContext, desk: OrderDesk): Hono<ApiEnv> {
     return c.json({ order: placed.order }, placed.created ? 201 : 200);
   });
 
+  app.get("/api/orders/accounts", async (c) => {
+    const q = query(c, S.OrderAccountsQuery);
+    return c.json(
+      await desk.accountsFor(c.get("user").id, q.symbol, q.side, q.quantity ?? null),
+    );
+  });
+
+  app.get("/api/orders/symbols", async (c) => {
+    const q = query(c, S.SymbolSearchQuery);
+    return c.json({ symbols: await mapped(() => desk.searchSymbols(c.get("user").id, q.q)) });
+  });
+
   app.get("/api/orders", async (c) => {
     const q = query(c, S.OrdersQuery);
     return c.json({ orders: await desk.list(c.get("user").id, q) });

@@ -25,6 +25,7 @@ import type {
   BrokerPreview,
   OrderIntent,
   PlaceRequest,
+  TradableSymbol,
 } from "../trading/types.ts";
 
 /** What one connection can be asked. */
@@ -87,6 +88,8 @@ export interface TradingCapability<C = unknown> {
   status(credentials: C, account: BrokerAccount, brokerOrderId: string): Promise<BrokerOrder>;
   /** Asks the broker to cancel; the order's end arrives as a status. */
   cancel(credentials: C, account: BrokerAccount, brokerOrderId: string): Promise<void>;
+  /** Symbols the account can trade that match `query` (a ticker's start or a name's part). */
+  searchSymbols(credentials: C, account: BrokerAccount, query: string): Promise<TradableSymbol[]>;
 }
 
 /** API keys a person entered for a provider that connects with them. */

@@ -236,6 +236,62 @@ export class OrderDesk {
     return { route, rows };
   }
 
+  /**
+   * The accounts that can take an order for `side` of `symbol` (best first, with what each
+   * holds), and why each other account cannot.
+   */
+  async accountsFor(userId: string, symbol: string, side: "buy" | "sell", quantity: string | null) {
+    const { route, rows } = await this.route(userId, {
+      symbol,
+      side,
+      quantity,
+      notional: null,
+      type: "market",
+      limit_price: null,
+      stop_price: null,
+      time_in_force: "day",
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return {
+      eligible: route.eligible.map((a) => ({
+        account_id: a.id,
+        name: a.name,
+        provider: a.provider,
+        currency: byId.get(a.id)!.currency,
+        held: a.held,
+      })),
+      ineligible: route.ineligible,
+    };
+  }
+
+  /** Symbols the user's trading accounts can trade matching `query` (one account per provider). */
+  async searchSymbols(userId: string, query: string) {
+    const rows = await this.#accounts(userId, "");
+    const seen = new Set<string>();
+    const out: { symbol: string; name: string }[] = [];
+    const providers = new Set<string>();
+    for (const row of rows) {
+      const r = this.#routable(row);
+      if (providers.has(r.provider) || !r.providerTrades || !r.tradeAccess || !r.canTrade) continue;
+      const { trading, credentials, account } = await this.#broker(userId, row.id);
+      let found;
+      try {
+        found = await trading.searchSymbols(credentials, account, query);
+      } catch (e) {
+        // This account cannot search (gone at the broker): another of the provider's may.
+        if (e instanceof BrokerRefusal) continue;
+        throw e;
+      }
+      providers.add(r.provider);
+      for (const s of found) {
+        if (seen.has(s.symbol)) continue;
+        seen.add(s.symbol);
+        out.push(s);
+      }
+    }
+    return out.slice(0, 20);
+  }
+
   /** Previews an order: what a confirmation shows, kept server-side under a preview id. */
   async preview(actor: Actor, intent: OrderIntent, accountId?: string) {
     const sql = this.#sql;

@@ -69,6 +69,12 @@ export interface PlaceRequest {
   trade_id: string | null;
 }
 
+/** A symbol an account can trade, as a search lists it. */
+export interface TradableSymbol {
+  symbol: string;
+  name: string;
+}
+
 /** The broker refused, for certain: nothing was placed. */
 export class BrokerRefusal extends Error {
   override name = "BrokerRefusal";

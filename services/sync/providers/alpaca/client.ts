@@ -30,6 +30,7 @@ export function alpacaApis(c: ProviderConfig, keyId: string, secret: string, pap
     positions: new trading.PositionsApi(cfg),
     activities: new trading.AccountActivitiesApi(cfg),
     orders: new trading.OrdersApi(cfg),
+    assets: new trading.AssetsApi(cfg),
   };
 }
 

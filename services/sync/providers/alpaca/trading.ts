@@ -55,6 +55,7 @@ function orderRequest(orderId: string, intent: OrderIntent) {
 /** Alpaca's trading, for the provider `al`. */
 export function alpacaTrading(al: AlpacaProvider): TradingCapability<AlpacaCredentials> {
   const apis = (c: AlpacaCredentials) => alpacaApis(al.config, c.keyId, c.secret, c.paper);
+  const alpacaAssets = (c: AlpacaCredentials) => apis(c).assets;
   return {
     async preview(creds, _account, intent, lastPrice) {
       const api = apis(creds);
@@ -169,6 +170,27 @@ export function alpacaTrading(al: AlpacaProvider): TradingCapability<AlpacaCrede
           )
         ),
       );
+    },
+
+    async searchSymbols(creds, _account, query) {
+      const api = alpacaAssets(creds);
+      const assets = await readingCall(() =>
+        al.call(
+          creds.keyId,
+          "getV2Assets",
+          () => api.getV2Assets({ status: "active", assetClass: "us_equity" } as never),
+        )
+      ) as unknown[];
+      const q = query.toUpperCase();
+      return assets.map(obj)
+        .filter((a) => a.tradable !== false)
+        .map((a) => ({ symbol: str(a.symbol) ?? "", name: str(a.name) ?? "" }))
+        .filter((a) => a.symbol.startsWith(q) || a.name.toUpperCase().includes(q))
+        .sort((x, y) =>
+          Number(!x.symbol.startsWith(q)) - Number(!y.symbol.startsWith(q)) ||
+          x.symbol.localeCompare(y.symbol)
+        )
+        .slice(0, 20);
     },
 
     async cancel(creds, _account, brokerOrderId) {

@@ -161,6 +161,19 @@ export function snaptradeTrading(st: SnaptradeProvider): TradingCapability<Snapt
       return snaptradeOrder(found);
     },
 
+    async searchSymbols(creds, account, query) {
+      const res = await readingCall(() =>
+        st.call("symbolSearchUserAccount", () =>
+          api.referenceData.symbolSearchUserAccount(
+            { ...user(creds), accountId: account.external_id, substring: query } as never,
+          ))
+      );
+      return arr(res.data).map(obj)
+        .map((s) => ({ symbol: str(s.symbol) ?? "", name: str(s.description) ?? "" }))
+        .filter((s) => s.symbol !== "")
+        .slice(0, 20);
+    },
+
     async cancel(creds, account, brokerOrderId) {
       await changingCall(() =>
         st.call(
