@@ -20,6 +20,8 @@ type Op = {
   also?: { status: number; response: z.ZodType }[];
   stream?: true;
   redirect?: true;
+  /** Request headers the operation reads. */
+  headers?: { name: string; schema: z.ZodType; required: boolean }[];
 };
 
 /** What a connection flow may answer beyond its own: the provider's refusal or outage, limits. */
@@ -232,8 +234,93 @@ const OPS: Op[] = [
   },
   {
     method: "get",
+    path: "/api/orders/accounts",
+    summary: "The accounts that can take an order (best first), and why the others cannot",
+    query: S.OrderAccountsQuery,
+    ok: 200,
+    response: S.OrderAccountsView,
+  },
+  {
+    method: "get",
+    path: "/api/orders/symbols",
+    summary: "Symbols the user's trading accounts can trade (SnapTrade search, Alpaca assets)",
+    query: S.SymbolSearchQuery,
+    ok: 200,
+    response: S.SymbolList,
+    errors: [...FLOW_ERRORS],
+  },
+  {
+    method: "post",
+    path: "/api/orders/preview",
+    summary:
+      "Preview an order: routed to an account that can execute it, checked against the kill switch, caps and collar; what a confirmation shows",
+    body: S.OrderPreviewBody,
+    ok: 200,
+    response: S.OrderPreviewView,
+    errors: [403, 404, 422, ...FLOW_ERRORS],
+  },
+  {
+    method: "post",
+    path: "/api/orders",
+    summary:
+      "Place a previewed order once: the same Idempotency-Key answers the same order (200); a used preview 409, an expired one 410",
+    body: S.OrderPlaceBody,
+    headers: [{ name: "Idempotency-Key", schema: S.IdempotencyKey, required: true }],
+    ok: 201,
+    response: S.OrderOne,
+    also: [{ status: 200, response: S.OrderOne }],
+    errors: [403, 404, 409, 410, 422, 429],
+  },
+  {
+    method: "get",
+    path: "/api/orders",
+    summary: "The user's orders, newest first",
+    query: S.OrdersQuery,
+    ok: 200,
+    response: S.OrderList,
+  },
+  {
+    method: "get",
+    path: "/api/orders/{id}",
+    summary: "One order",
+    ok: 200,
+    response: S.OrderOne,
+  },
+  {
+    method: "delete",
+    path: "/api/orders/{id}",
+    summary: "Ask the broker to cancel an order; 409 when it is final",
+    ok: 202,
+    response: S.OrderOne,
+    errors: [409, 503],
+  },
+  {
+    method: "get",
+    path: "/api/trading/halts",
+    summary: "The trading halts (kill switch) that apply to the user",
+    ok: 200,
+    response: S.HaltList,
+  },
+  {
+    method: "post",
+    path: "/api/trading/halts",
+    summary: "Halt trading: for the user, one account, or (the owner) everyone",
+    body: S.HaltBody,
+    ok: 201,
+    response: z.object({ halt: S.HaltView }),
+    errors: [403, 404, 409],
+  },
+  {
+    method: "delete",
+    path: "/api/trading/halts/{id}",
+    summary: "Release a halt",
+    ok: 204,
+  },
+  {
+    method: "get",
     path: "/api/stream",
-    summary: "Server-sent events: pending, sync, value, snapshot; resumes with Last-Event-ID",
+    summary:
+      "Server-sent events: pending, sync, value, order, snapshot; resumes with Last-Event-ID",
     ok: 200,
     stream: true,
     // A Last-Event-ID (header or `?last_event_id=`) longer than any id this api issues.
@@ -303,6 +390,14 @@ export function openApiDocument(): unknown {
         in: "path",
         required: true,
         schema: { type: "string", format: "uuid" },
+      });
+    }
+    for (const h of op.headers ?? []) {
+      parameters.push({
+        name: h.name,
+        in: "header",
+        required: h.required,
+        schema: schema(h.schema, "input"),
       });
     }
     if (op.query) {

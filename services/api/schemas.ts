@@ -15,6 +15,10 @@ export const ErrorBody = z.object({
   )
     .optional(),
   retry_after_s: z.number().int().optional(),
+  /** Why an order was refused, for programs (the sentence is `error`). */
+  code: z.string().optional(),
+  /** The accounts that cannot take an order, and why. */
+  ineligible: z.array(z.object({ account_id: Id, reason: z.string() })).optional(),
 });
 
 /**
@@ -328,3 +332,73 @@ export const HaltBody = z.object({
   path: ["account_id"],
   message: "An account halt names its account, and only an account halt does.",
 });
+
+export const OrderView = z.object({
+  id: Id,
+  state: OrderState,
+  account_id: Id,
+  provider: ProviderName,
+  symbol: z.string(),
+  side: z.enum(["buy", "sell"]),
+  type: z.enum(["market", "limit", "stop", "stop_limit"]),
+  time_in_force: z.enum(["day", "gtc", "ioc", "fok"]),
+  quantity: Decimal.nullable(),
+  notional: Decimal.nullable(),
+  limit_price: Decimal.nullable(),
+  stop_price: Decimal.nullable(),
+  filled_quantity: Decimal,
+  average_price: Decimal.nullable(),
+  estimated_amount: Decimal.nullable(),
+  currency: z.string().nullable(),
+  reason: z.string().nullable(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const OrderOne = z.object({ order: OrderView });
+export const OrderList = z.object({ orders: z.array(OrderView) });
+
+export const OrderPreviewView = z.object({
+  preview_id: Id,
+  expires_at: Timestamp,
+  account_id: Id,
+  account_name: z.string(),
+  provider: ProviderName,
+  symbol: z.string(),
+  side: z.enum(["buy", "sell"]),
+  quantity: Decimal,
+  notional: Decimal.nullable(),
+  type: z.enum(["market", "limit", "stop", "stop_limit"]),
+  limit_price: Decimal.nullable(),
+  stop_price: Decimal.nullable(),
+  time_in_force: z.enum(["day", "gtc", "ioc", "fok"]),
+  price: Decimal,
+  estimated_amount: Decimal,
+  commission: Decimal,
+  remaining_cash: Decimal.nullable(),
+  currency: z.string(),
+  risk: z.string(),
+});
+
+export const OrderAccountsView = z.object({
+  eligible: z.array(z.object({
+    account_id: Id,
+    name: z.string(),
+    provider: ProviderName,
+    currency: z.string(),
+    held: Decimal,
+  })),
+  ineligible: z.array(z.object({ account_id: Id, reason: z.string() })),
+});
+
+export const SymbolList = z.object({
+  symbols: z.array(z.object({ symbol: z.string(), name: z.string() })),
+});
+
+export const HaltView = z.object({
+  id: Id,
+  scope: z.enum(["global", "user", "account"]),
+  account_id: Id.nullable(),
+  reason: z.string(),
+  engaged_at: Timestamp,
+});
+export const HaltList = z.object({ halts: z.array(HaltView) });

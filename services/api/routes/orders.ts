@@ -118,11 +118,11 @@ export function orderRoutes(ctx: RouteContext, desk: OrderDesk): Hono<ApiEnv> {
               ${b.reason}, ${user.id})
       on conflict do nothing
       returning id, scope, account_id, reason, engaged_at`;
+    if (!halt) throw new ApiError(409, "That halt is already engaged.");
     await desk.audit(actor(c), "halt.engaged", { accountId: b.account_id ?? null }, {
       scope: b.scope,
       reason: b.reason,
     });
-    if (!halt) throw new ApiError(409, "That halt is already engaged.");
     return c.json({ halt }, 201);
   });
 
