@@ -49,8 +49,8 @@ async function synced(h: Harness, userId: string, connectionId: string): Promise
 const ms = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return {
-    p50: +pct(s, 50).toFixed(1),
-    p99: +pct(s, 99).toFixed(1),
+    p50: +pct(s, 0.5).toFixed(1),
+    p99: +pct(s, 0.99).toFixed(1),
     max: +s[s.length - 1].toFixed(1),
   };
 };
