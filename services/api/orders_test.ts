@@ -384,3 +384,60 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "trading: the follower hears Alpaca's trade_updates (a cancel made at the broker)",
+  sanitize,
+  async () => {
+    await withHarness(async (h) => {
+      const a = await seedUser(h.sql, "listener@example.com");
+      const cookie = await login(h, a.email, a.password);
+      const conn = await connectAlpaca(h, cookie, {
+        keyId: TEST_ALPACA_KEY_ID,
+        secret: TEST_ALPACA_SECRET,
+      });
+      await sync(h, a.userId, conn);
+      const account = await accountOf(h, conn);
+      const last = await publishLastPrice(h, "AAPL");
+      const follower = new OrderFollower(
+        new OrderDesk({ sync: h.sync, lastPrice: () => Promise.resolve(null) }),
+        { intervalMs: 100 },
+      );
+      follower.start();
+      try {
+        // A buy limit 5 % under the price rests at the broker.
+        const p = await preview(h, cookie, {
+          ...market("AAPL"),
+          type: "limit",
+          limit_price: (Number(last) * 0.95).toFixed(2),
+          account_id: account,
+        });
+        assert.equal(p.status, 200, JSON.stringify(p.body));
+        const placed = await place(h, cookie, p.body.preview_id, `resting-${crypto.randomUUID()}`);
+        assert.equal(placed.status, 201);
+        assert.equal(placed.body.order.state, "accepted");
+        await eventually(() => follower.streaming(conn), { what: "the trade_updates stream" });
+        // The person cancels in Alpaca's own app: only the stream tells Meridian at once.
+        const [broker] = (await brokerOrders(h)).filter((o) =>
+          o.client_order_id === placed.body.order.id
+        );
+        const del = await fetch(`${h.sandbox.url}/alpaca/v2/orders/${broker.id}`, {
+          method: "DELETE",
+          headers: ALPACA_HEADERS,
+        });
+        await del.body?.cancel();
+        await eventually(async () => {
+          const [r] = await h.sql<{ state: string; source: string | null }[]>`
+          select o.state, (select detail->>'source' from trading_audit t
+                            where t.order_id = o.id and t.action = 'order.report'
+                              and t.detail->>'outcome' = 'apply'
+                            order by t.id desc limit 1) as source
+            from orders o where o.id = ${placed.body.order.id}`;
+          return r.state === "canceled" && r.source === "stream";
+        }, { what: "the cancel applied from the stream" });
+      } finally {
+        await follower.stop();
+      }
+    });
+  },
+);

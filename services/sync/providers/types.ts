@@ -90,6 +90,26 @@ export interface TradingCapability<C = unknown> {
   cancel(credentials: C, account: BrokerAccount, brokerOrderId: string): Promise<void>;
   /** Symbols the account can trade that match `query` (a ticker's start or a name's part). */
   searchSymbols(credentials: C, account: BrokerAccount, query: string): Promise<TradableSymbol[]>;
+  /**
+   * Opens the broker's push of order updates for the connection, where it has one (Alpaca's
+   * `trade_updates`); brokers without one are polled.
+   */
+  updates?(credentials: C, handlers: OrderUpdateHandlers): OrderUpdates;
+}
+
+/** Where a broker's pushed order updates go. */
+export interface OrderUpdateHandlers {
+  /** An order changed; `client_order_id` is Meridian's order id for orders Meridian placed. */
+  onUpdate(order: BrokerOrder & { client_order_id: string | null }): void;
+  /** The push ended (refused, dropped or closed); it is not reopened by itself. */
+  onClose(reason: string): void;
+}
+
+/** An open push of order updates. */
+export interface OrderUpdates {
+  /** Resolves once the broker listens (or the push ended). */
+  ready: Promise<void>;
+  close(): void;
 }
 
 /** API keys a person entered for a provider that connects with them. */

@@ -12,6 +12,7 @@ import { encode, HoldingsChanged, OrderEvent, type OrderState, subjects } from "
 import type { Sql, TransactionSql } from "@meridian/runtime";
 import type { SyncDeps } from "../deps.ts";
 import type { SecretRow } from "../secrets.ts";
+import type { OrderUpdates } from "../providers/types.ts";
 import { holdingsOf } from "../store.ts";
 import { applyFillProvisionally } from "./provisional.ts";
 import { type Actor, audit, type AuditRefs } from "./audit.ts";
@@ -773,6 +774,42 @@ export class OrderDesk {
     return await this.refresh(orderId).catch(() => orderView(order));
   }
 
+  /**
+   * Opens the broker's push of order updates for a connection (Alpaca's `trade_updates`), each
+   * update applied to the order Meridian placed as it (client order id = order id); null where
+   * the broker pushes none and its orders are polled instead.
+   */
+  async openUpdates(
+    connectionId: string,
+    onClose: (reason: string) => void,
+  ): Promise<OrderUpdates | null> {
+    const [conn] = await this.#sql<(SecretRow & { provider: string })[]>`
+      select * from connections where id = ${connectionId}`;
+    if (!conn) return null;
+    const provider = this.deps.sync.providers.providerFor(conn.provider);
+    if (!provider.trading?.updates) return null;
+    const credentials = await provider.credentials(this.deps.sync, conn);
+    return provider.trading.updates(credentials, {
+      onUpdate: (o) => {
+        if (!o.client_order_id || !UUID.test(o.client_order_id)) return;
+        this.#applyPushed(connectionId, o.client_order_id, o).catch((e) =>
+          this.deps.sync.log.warn("applying an order update failed", { error: e })
+        );
+      },
+      onClose,
+    });
+  }
+
+  async #applyPushed(connectionId: string, orderId: string, o: BrokerOrder): Promise<void> {
+    // Only an order of this connection: another connection's id in an update changes nothing.
+    const [mine] = await this.#sql`
+      select 1 from orders where id = ${orderId} and connection_id = ${connectionId}`;
+    if (!mine) return;
+    await this.applyReport(orderId, reportOf(o), true, "stream", {
+      broker_status: o.broker_status,
+    });
+  }
+
   /** Reads the order's state from its broker and applies it. */
   async refresh(orderId: string): Promise<OrderView> {
     const order = await this.#row(orderId);
@@ -800,6 +837,8 @@ export class OrderDesk {
     return rows.map(orderView);
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A broker order as a report to the state machine. */
 function reportOf(o: BrokerOrder): OrderReport & { broker_order_id: string } {

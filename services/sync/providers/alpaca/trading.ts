@@ -12,7 +12,8 @@ import { ProviderError } from "../call.ts";
 import { changingCall, readingCall } from "../../trading/broker_call.ts";
 import { type BrokerOrder, BrokerRefusal, type OrderIntent } from "../../trading/types.ts";
 import type { TradingCapability } from "../types.ts";
-import { alpacaApis } from "./client.ts";
+import { alpacaApis, alpacaBasePath } from "./client.ts";
+import { alpacaTradeUpdates } from "./trade_updates.ts";
 import type { AlpacaCredentials, AlpacaProvider } from "./mod.ts";
 
 /** Alpaca's order statuses, normalised. Statuses of a live order not listed are `accepted`. */
@@ -170,6 +171,11 @@ export function alpacaTrading(al: AlpacaProvider): TradingCapability<AlpacaCrede
           )
         ),
       );
+    },
+
+    updates(creds, handlers) {
+      const url = `${alpacaBasePath(al.config, creds.paper).replace(/^http/, "ws")}/stream`;
+      return alpacaTradeUpdates(url, creds, handlers);
     },
 
     async searchSymbols(creds, _account, query) {
