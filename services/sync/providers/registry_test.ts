@@ -36,8 +36,16 @@ Deno.test("each implementation declares its capabilities", () => {
     // Alpaca sends no activity webhooks: every refresh fetches its activity.
     alpaca: { activityWebhooks: false },
   });
+  // SnapTrade and Alpaca trade; Plaid reads only. Only Alpaca pushes order updates.
+  const trades = Object.fromEntries(
+    registry.all().map((p) => [p.key, [p.trading !== undefined, p.trading?.updates !== undefined]]),
+  );
+  assert.deepEqual(trades, {
+    snaptrade: [true, false],
+    plaid: [false, false],
+    alpaca: [true, true],
+  });
   for (const p of registry.all()) {
-    assert.equal(p.trading, undefined, `${p.key}: no provider trades through Meridian yet`);
     assert.match(p.authFailureReason("Questrade"), /^Reconnect your /);
     assert.equal(typeof p.doctor.clockUrl(), "string");
   }
