@@ -140,17 +140,27 @@ export async function createSandboxApp(
   let store: StateFile | null = null;
   const saved = opts.statePath ? await loadState(opts.statePath, log) : null;
   const build = async (saved: SandboxState | null) => {
-    const snaptrade = createSnapTrade(core, opts.snaptrade, saved?.snaptrade);
-    const plaid = await createPlaid(core, opts.plaid, saved?.plaid);
-    const alpaca = opts.alpaca === false ? null : createAlpacaSandbox({
-      calls,
-      tradeIntervalMs: opts.alpaca?.tradeIntervalMs,
-      symbolLimit: opts.alpaca?.symbolLimit,
-      now: opts.now,
-      saved: saved?.alpaca ?? undefined,
-      onChange: () => store?.changed(),
-    });
-    return { snaptrade, plaid, alpaca };
+    const snaptrade = createSnapTrade(
+      core,
+      opts.snaptrade,
+      saved?.snaptrade,
+      () => store?.changed(),
+    );
+    try {
+      const plaid = await createPlaid(core, opts.plaid, saved?.plaid);
+      const alpaca = opts.alpaca === false ? null : createAlpacaSandbox({
+        calls,
+        tradeIntervalMs: opts.alpaca?.tradeIntervalMs,
+        symbolLimit: opts.alpaca?.symbolLimit,
+        now: opts.now,
+        saved: saved?.alpaca ?? undefined,
+        onChange: () => store?.changed(),
+      });
+      return { snaptrade, plaid, alpaca };
+    } catch (e) {
+      snaptrade.close(); // its restored orders' executions must not outlive it
+      throw e;
+    }
   };
   let providers: Awaited<ReturnType<typeof build>>;
   try {
@@ -245,6 +255,7 @@ export async function createSandboxApp(
     save: async () => await store?.flush(),
     async close() {
       alpaca?.close();
+      snaptrade.close();
       await webhooks.close();
       await store?.close();
     },

@@ -141,7 +141,13 @@ Deno.test("persistence: SnapTrade, Plaid and Alpaca state and the Plaid signing 
       })).data.trade!.id!;
     const placed = (await st.trading.placeOrder({ userId, userSecret, tradeId: await impact(2) }))
       .data;
-    assert.equal(placed.status, "EXECUTED");
+    assert.equal(placed.status, "ACCEPTED");
+    await eventually(async () =>
+      (await st.accountInformation.getUserAccountOrders({
+        userId,
+        userSecret,
+        accountId: acct.id,
+      })).data[0].status === "EXECUTED", { what: "the SnapTrade order to execute" });
     const pendingTrade = await impact(1); // placed after the restart
     // A second connection, then broken: disabled authorizations persist too.
     const login2 = (await st.authentication.loginSnapTradeUser({ userId, userSecret })).data as {
@@ -285,7 +291,7 @@ Deno.test("persistence: SnapTrade, Plaid and Alpaca state and the Plaid signing 
     assert.deepEqual(snapAfter, snapBefore);
     assert.equal(snapAfter.auths.find((a) => a.id === brokenId)?.disabled, true);
     const late = (await st.trading.placeOrder({ userId, userSecret, tradeId: pendingTrade })).data;
-    assert.equal(late.status, "EXECUTED");
+    assert.equal(late.status, "ACCEPTED");
     assert.deepEqual(await plaidRead(), plaidBefore);
     assert.deepEqual(await alpacaRead(), alpacaBefore);
     assert.equal((await ap.accounts.getAccount()).cash, alpacaBefore.account.cash);
@@ -300,6 +306,55 @@ Deno.test("persistence: SnapTrade, Plaid and Alpaca state and the Plaid signing 
   } finally {
     await s.close();
     await hooks.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("persistence: a SnapTrade order accepted before a restart executes after it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sandbox-state-" });
+  const statePath = `${dir}/state.json`;
+  let s = await boot(statePath);
+  try {
+    let st = snaptrade(s.url);
+    const user = (await st.authentication.registerSnapTradeUser({ userId: "restarting" }))
+      .data as { userId: string; userSecret: string };
+    const login = (await st.authentication.loginSnapTradeUser({
+      ...user,
+      connectionType: "trade",
+    })).data as { redirectURI: string };
+    assert.equal((await portal(login.redirectURI, "ROBINHOOD")).get("status"), "SUCCESS");
+    const [acct] = (await st.accountInformation.listUserAccounts(user)).data;
+    const units = async () =>
+      (await st.accountInformation.getAllAccountPositions({ ...user, accountId: acct.id })).data
+        .results.find((p) => p.instrument.symbol === "AAPL")!.units;
+    const orderId = (await st.trading.placeForceOrder({
+      ...user,
+      account_id: acct.id,
+      action: "BUY",
+      symbol: "AAPL",
+      order_type: "Market",
+      time_in_force: "Day",
+      units: 1,
+    })).data.brokerage_order_id!;
+    // Closed before it executes: saved as accepted, with nothing filled.
+    await s.close();
+    const saved = JSON.parse(await Deno.readTextFile(statePath));
+    const [order] = saved.snaptrade.accounts[0].orders;
+    assert.equal(order.record.status, "ACCEPTED");
+    assert.equal(order.record.brokerage_order_id, orderId);
+    assert.ok(order.fill);
+
+    s = await boot(statePath);
+    st = snaptrade(s.url);
+    await eventually(
+      async () =>
+        (await st.accountInformation.getUserAccountOrders({ ...user, accountId: acct.id })).data[0]
+          .status === "EXECUTED",
+      { what: "the order to execute after the restart" },
+    );
+    assert.equal(await units(), "38.204");
+  } finally {
+    await s.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

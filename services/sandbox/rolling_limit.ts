@@ -1,10 +1,11 @@
 /**
- * A request limit over a rolling minute, counted per key: SnapTrade counts per client id, Plaid
- * per item and route.
+ * A request limit over a rolling window (a minute unless told otherwise), counted per key:
+ * SnapTrade counts requests per client id and trades per account (one a second), Plaid per item
+ * and route.
  * @module
  */
 
-const WINDOW_MS = 60_000;
+const MINUTE_MS = 60_000;
 
 /** What {@link RollingLimit.take} decided. */
 export interface LimitDecision {
@@ -16,22 +17,22 @@ export interface LimitDecision {
   resetSeconds: number;
 }
 
-/** At most `limit` requests per key in any 60 s. */
+/** At most `limit` requests per key in any `windowMs` (default 60 s). */
 export class RollingLimit {
   #hits = new Map<string, number[]>();
 
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number, readonly windowMs: number = MINUTE_MS) {}
 
   /** Counts a request under `key` at `now` (ms) unless the limit is already reached. */
   take(key: string, now: number): LimitDecision {
-    const window = (this.#hits.get(key) ?? []).filter((t) => t > now - WINDOW_MS);
+    const window = (this.#hits.get(key) ?? []).filter((t) => t > now - this.windowMs);
     this.#hits.set(key, window);
     const allowed = window.length < this.limit;
     if (allowed) window.push(now);
     return {
       allowed,
       remaining: allowed ? this.limit - window.length : 0,
-      resetSeconds: Math.max(1, Math.ceil((window[0] + WINDOW_MS - now) / 1000)),
+      resetSeconds: Math.max(1, Math.ceil((window[0] + this.windowMs - now) / 1000)),
     };
   }
 }

@@ -8,10 +8,11 @@
 import type { Hono } from "hono";
 import type { SandboxCore } from "../core.ts";
 import { RollingLimit } from "../rolling_limit.ts";
+import { Timers } from "../timers.ts";
 import { type SnapTradeAdmin, snapTradeAdmin } from "./admin.ts";
 import { snapTradePortal } from "./portal.ts";
 import { snapTradeRest } from "./rest.ts";
-import { type SnapTradeState, SnapTradeStore } from "./state.ts";
+import { type SnapTradeState, SnapTradeStore, TRADE_INTERVAL_MS } from "./state.ts";
 import { SnapTradeWebhooks } from "./webhooks.ts";
 
 export type { SnapTradeAdmin } from "./admin.ts";
@@ -44,16 +45,23 @@ export interface SnapTradeSandbox {
   admin: SnapTradeAdmin;
   /** What SnapTrade would keep (users, connections, accounts, orders, portal links, trades). */
   snapshot(): SnapTradeState;
+  /** Cancels pending order executions. */
+  close(): void;
 }
 
-/** Builds the SnapTrade imitation, starting from `saved` when given (throws if it is malformed). */
+/**
+ * Builds the SnapTrade imitation, starting from `saved` when given (throws if it is malformed).
+ * `onChange` hears of changes made outside a request (an order executing), for the state file.
+ */
 export function createSnapTrade(
   core: SandboxCore,
   opts: SnapTradeOptions,
   saved?: SnapTradeState,
+  onChange: () => void = () => {},
 ): SnapTradeSandbox {
   const store = new SnapTradeStore(saved);
   const hooks = new SnapTradeWebhooks(core, store, opts);
+  const timers = new Timers();
   const deps = { core, store, hooks };
   return {
     api: snapTradeRest({
@@ -62,9 +70,13 @@ export function createSnapTrade(
       consumerKey: opts.consumerKey,
       limit: new RollingLimit(opts.rateLimitPerMinute ?? 250),
       refreshCooldownMs: opts.refreshCooldownMs ?? 60_000,
+      tradeLimit: new RollingLimit(1, TRADE_INTERVAL_MS),
+      timers,
+      changed: onChange,
     }),
     portal: snapTradePortal(deps),
     admin: snapTradeAdmin(deps),
     snapshot: () => store.snapshot(),
+    close: () => timers.close(),
   };
 }

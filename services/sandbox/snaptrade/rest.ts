@@ -21,11 +21,11 @@ import {
   universalSymbol,
 } from "./shapes.ts";
 import { LOGIN_TTL_MS, type SnapTradeStore } from "./state.ts";
-import { tradingRoutes } from "./trading.ts";
+import { type TradingDeps, tradingRoutes } from "./trading.ts";
 import { connectionFields, type SnapTradeWebhooks } from "./webhooks.ts";
 
-/** What the API works with. */
-export interface SnapTradeRestDeps {
+/** What the API works with (trading's needs included). */
+export interface SnapTradeRestDeps extends TradingDeps {
   core: SandboxCore;
   clientId: string;
   consumerKey: string;

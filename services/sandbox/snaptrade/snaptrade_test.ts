@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "@meridian/runtime/testing";
 import { Snaptrade, SnaptradeAuth } from "snaptrade-typescript-sdk";
 import { canonicalJson } from "../canonical_json.ts";
 import { startSandbox } from "../mod.ts";
@@ -8,6 +9,8 @@ import { SIGNATURE_ERROR } from "./mod.ts";
 
 const CLIENT_ID = "MERIDIAN-TEST";
 const CONSUMER_KEY = "test-consumer-key-123";
+
+type Client = ReturnType<typeof client>;
 
 function client(url: string, consumerKey = CONSUMER_KEY) {
   return new Snaptrade({
@@ -321,36 +324,60 @@ Deno.test("SnapTrade: rate limit headers on every response and 429 when exceeded
   }
 });
 
-Deno.test("SnapTrade trading: impact, place once, expired trade refused, read-only refused", async () => {
+/** Registers `name`, connects `broker` with trade access; answers the user and its accounts. */
+async function tradingUser(st: Client, name: string, broker = "ROBINHOOD") {
+  const { userId, userSecret } = (await st.authentication.registerSnapTradeUser({
+    userId: name,
+  })).data as { userId: string; userSecret: string };
+  const login = await st.authentication.loginSnapTradeUser({
+    userId,
+    userSecret,
+    connectionType: "trade",
+  });
+  const res = await connect((login.data as { redirectURI: string }).redirectURI, broker);
+  assert.equal(res.get("status"), "SUCCESS");
+  const accounts = (await st.accountInformation.listUserAccounts({ userId, userSecret })).data;
+  return { userId, userSecret, accounts };
+}
+
+/** The universal symbol id of `ticker` in an account. */
+async function symbolId(
+  st: Client,
+  user: { userId: string; userSecret: string },
+  accountId: string,
+  ticker: string,
+): Promise<string> {
+  const found = (await st.referenceData.symbolSearchUserAccount({
+    ...user,
+    accountId,
+    substring: ticker,
+  })).data[0];
+  assert.equal(found.symbol, ticker);
+  return found.id!;
+}
+
+Deno.test("SnapTrade trading: impact, ACCEPTED then EXECUTED, placed once, expiry, read-only refused", async () => {
+  const hooks = webhookReceiver();
   let offset = 0;
-  const sb = await sandbox({ now: () => Date.now() + offset });
+  const sb = await sandbox({ now: () => Date.now() + offset, webhookUrl: `${hooks.url}/h` });
   try {
     const st = client(sb.url);
-    const { userId, userSecret } = (await st.authentication.registerSnapTradeUser({
-      userId: "trader",
-    })).data as { userId: string; userSecret: string };
-    const login = await st.authentication.loginSnapTradeUser({
-      userId,
-      userSecret,
-      connectionType: "trade",
-    });
-    const res = await connect((login.data as { redirectURI: string }).redirectURI, "ROBINHOOD");
-    assert.equal(res.get("status"), "SUCCESS");
-    const acct = (await st.accountInformation.listUserAccounts({ userId, userSecret })).data[0];
-    const aapl = (await st.referenceData.symbolSearchUserAccount({
-      userId,
-      userSecret,
-      accountId: acct.id,
-      substring: "AAPL",
-    })).data[0];
-    assert.equal(aapl.symbol, "AAPL");
+    const { userId, userSecret, accounts } = await tradingUser(st, "trader");
+    const user = { userId, userSecret };
+    const acct = accounts[0];
+    const aapl = await symbolId(st, user, acct.id, "AAPL");
+    const aaplUnits = async () =>
+      (await st.accountInformation.getUserAccountPositions({ ...user, accountId: acct.id })).data
+        .find((p) => p.symbol?.symbol?.symbol === "AAPL")!.units;
+    const orders = async (state: "all" | "open" | "executed") =>
+      (await st.accountInformation.getUserAccountOrders({ ...user, accountId: acct.id, state }))
+        .data;
 
     const impact = (await st.trading.getOrderImpact({
-      userId,
-      userSecret,
+      ...user,
       account_id: acct.id,
       action: "BUY",
-      universal_symbol_id: aapl.id,
+      universal_symbol_id: aapl,
       order_type: "Market",
       time_in_force: "Day",
       units: 2,
@@ -360,95 +387,216 @@ Deno.test("SnapTrade trading: impact, place once, expired trade refused, read-on
     assert.equal(impact.trade?.price, 228.52);
     assert.equal(impact.trade_impacts![0].remaining_cash, 20092.22 - 457.04);
 
-    const placed = (await st.trading.placeOrder({ userId, userSecret, tradeId })).data;
-    assert.equal(placed.status, "EXECUTED");
-    assert.equal(placed.filled_quantity, "2");
-    await assert.rejects(st.trading.placeOrder({ userId, userSecret, tradeId }), { status: 400 });
+    // A market order is accepted first: nothing filled, nothing moved yet.
+    const placed = (await st.trading.placeOrder({ ...user, tradeId })).data;
+    assert.equal(placed.status, "ACCEPTED");
+    assert.equal(placed.total_quantity, "2");
+    assert.equal(placed.open_quantity, "2");
+    assert.equal(placed.filled_quantity, "0");
+    assert.equal(placed.execution_price, null);
+    assert.equal(placed.time_executed, null);
+    const id = placed.brokerage_order_id!;
+    const listed = (await orders("all")).find((o) => o.brokerage_order_id === id)!;
+    assert.equal(listed.status, "ACCEPTED");
+    assert.deepEqual((await orders("open")).map((o) => o.brokerage_order_id), [id]);
+    assert.equal(await aaplUnits(), 37.204);
 
-    const pos = (await st.accountInformation.getUserAccountPositions({
-      userId,
-      userSecret,
+    // A trade id places once (refused before the per-account limit is asked).
+    await assert.rejects(
+      st.trading.placeOrder({ ...user, tradeId }),
+      (e: { status?: number; responseBody?: { code?: string } }) =>
+        e.status === 400 && e.responseBody?.code === "1071",
+    );
+
+    // It executes shortly after: fills, position, cash, and ACCOUNT_HOLDINGS_UPDATED.
+    const before = hooks.got.length;
+    const executed = await eventually(async () => {
+      const o = (await orders("all")).find((o) => o.brokerage_order_id === id)!;
+      return o.status === "EXECUTED" && o;
+    }, { timeoutMs: 5_000, what: "the order to execute" });
+    assert.equal(executed.open_quantity, "0");
+    assert.equal(executed.filled_quantity, "2");
+    assert.equal(executed.execution_price, "228.52");
+    assert.ok(executed.time_executed);
+    assert.deepEqual((await orders("open")).map((o) => o.brokerage_order_id), []);
+    assert.deepEqual((await orders("executed")).map((o) => o.brokerage_order_id), [id]);
+    assert.equal(await aaplUnits(), 39.204);
+    const [balance] = (await st.accountInformation.getUserAccountBalance({
+      ...user,
       accountId: acct.id,
-    })).data.find((p) => p.symbol?.symbol?.symbol === "AAPL")!;
-    assert.equal(pos.units, 39.204);
+    })).data;
+    assert.equal(balance.cash, 19635.18);
+    await hooks.waitFor((w) =>
+      hooks.got.indexOf(w) >= before && w.body.includes('"ACCOUNT_HOLDINGS_UPDATED"') &&
+      w.body.includes(acct.id)
+    );
+    // An executed order can no longer be canceled.
+    await assert.rejects(
+      st.trading.cancelOrder({ ...user, accountId: acct.id, brokerage_order_id: id }),
+      (e: { status?: number; responseBody?: { code?: string } }) =>
+        e.status === 400 && e.responseBody?.code === "1073",
+    );
 
+    // A trade id expires after five minutes.
     const second = (await st.trading.getOrderImpact({
-      userId,
-      userSecret,
+      ...user,
       account_id: acct.id,
       action: "BUY",
-      universal_symbol_id: aapl.id,
+      universal_symbol_id: aapl,
       order_type: "Limit",
       price: 100,
       time_in_force: "GTC",
       units: 1,
     })).data;
     offset = 301_000;
-    const expired = await signedSnapTrade(sb.url, "POST", `/trade/${second.trade!.id}`, {
-      userId,
-      userSecret,
-    }, {
+    const expired = await signedSnapTrade(sb.url, "POST", `/trade/${second.trade!.id}`, user, {
       clientId: CLIENT_ID,
       consumerKey: CONSUMER_KEY,
       timestamp: Math.round((Date.now() + offset) / 1000),
       body: {},
     });
     assert.equal(expired.status, 400);
-    assert.match((await expired.json()).detail, /expired/);
-    offset = 0;
+    assert.deepEqual(await expired.json(), {
+      detail: "This trade has expired; request a new trade impact",
+      status_code: 400,
+      code: "1072",
+    });
+    // Within 300 s of the SDK's timestamps, and more than a second after the first trade.
+    offset = 2_000;
 
-    // A limit order below the market rests open and can be canceled.
+    // A limit order below the market rests open, never executes, and can be canceled.
     const resting = (await st.trading.placeForceOrder({
-      userId,
-      userSecret,
+      ...user,
       account_id: acct.id,
       action: "BUY",
-      universal_symbol_id: aapl.id,
+      universal_symbol_id: aapl,
       order_type: "Limit",
       price: 100,
       time_in_force: "GTC",
       units: 1,
     })).data;
     assert.equal(resting.status, "ACCEPTED");
-    const open = (await st.accountInformation.getUserAccountOrders({
-      userId,
-      userSecret,
-      accountId: acct.id,
-      state: "open",
-    })).data;
-    assert.equal(open.length, 1);
+    assert.equal(resting.open_quantity, "1");
+    await new Promise((r) => setTimeout(r, 700)); // past the execution delay: it still rests
+    const open = await orders("open");
+    assert.deepEqual(open.map((o) => [o.brokerage_order_id, o.status]), [
+      [resting.brokerage_order_id, "ACCEPTED"],
+    ]);
     const canceled = (await st.trading.cancelOrder({
-      userId,
-      userSecret,
+      ...user,
       accountId: acct.id,
       brokerage_order_id: resting.brokerage_order_id!,
     })).data;
     assert.equal(canceled.brokerage_order_id, resting.brokerage_order_id);
+    const after = (await orders("all")).find((o) =>
+      o.brokerage_order_id === resting.brokerage_order_id
+    )!;
+    assert.equal(after.status, "CANCELED");
+    assert.equal(after.canceled_quantity, "1");
+    assert.equal(await aaplUnits(), 39.204);
 
-    // A read-only connection cannot trade.
-    const login2 = await st.authentication.loginSnapTradeUser({ userId, userSecret });
+    // A read-only connection (to a brokerage that trades) cannot trade: 403 code 1141.
+    const login2 = await st.authentication.loginSnapTradeUser({ ...user, connectionType: "read" });
     await connect((login2.data as { redirectURI: string }).redirectURI, "QUESTRADE");
-    const ro = (await st.accountInformation.listUserAccounts({ userId, userSecret })).data
+    const ro = (await st.accountInformation.listUserAccounts(user)).data
       .find((a) => a.number === "51234568")!;
-    const msft = (await st.referenceData.symbolSearchUserAccount({
-      userId,
-      userSecret,
-      accountId: ro.id,
-      substring: "MSFT",
-    })).data[0];
-    await assert.rejects(
-      st.trading.getOrderImpact({
-        userId,
-        userSecret,
-        account_id: ro.id,
-        action: "BUY",
-        universal_symbol_id: msft.id,
+    const msft = await symbolId(st, user, ro.id, "MSFT");
+    const readOnly = (e: { status?: number; responseBody?: { code?: string } }) =>
+      e.status === 403 && e.responseBody?.code === "1141";
+    const order = {
+      ...user,
+      account_id: ro.id,
+      action: "BUY",
+      universal_symbol_id: msft,
+      order_type: "Market",
+      time_in_force: "Day",
+      units: 1,
+    } as const;
+    await assert.rejects(st.trading.getOrderImpact(order), readOnly);
+    await assert.rejects(st.trading.placeForceOrder(order), readOnly);
+  } finally {
+    await sb.close();
+    await hooks.close();
+  }
+});
+
+Deno.test("SnapTrade trading: at most one trade a second per account (429), impacts not limited", async () => {
+  const sb = await sandbox();
+  try {
+    const st = client(sb.url);
+    const { userId, userSecret, accounts } = await tradingUser(st, "busy-trader");
+    const user = { userId, userSecret };
+    const rh = accounts[0];
+    const login = await st.authentication.loginSnapTradeUser({ ...user, connectionType: "trade" });
+    await connect((login.data as { redirectURI: string }).redirectURI, "QUESTRADE");
+    const margin = (await st.accountInformation.listUserAccounts(user)).data
+      .find((a) => a.number === "51234568")!;
+    const impact = async (accountId: string, action: "BUY" | "SELL") =>
+      (await st.trading.getOrderImpact({
+        ...user,
+        account_id: accountId,
+        action,
+        universal_symbol_id: await symbolId(st, user, accountId, "AAPL"),
         order_type: "Market",
         time_in_force: "Day",
         units: 1,
-      }),
-      { status: 403 },
+      })).data.trade!.id!;
+    const first = await impact(rh.id, "BUY");
+    const second = await impact(rh.id, "BUY");
+    const elsewhere = await impact(margin.id, "SELL");
+    // Raw requests: the SDK would sleep 5 s and retry on a 429.
+    const raw = (path: string, body: unknown) =>
+      signedSnapTrade(sb.url, "POST", path, user, {
+        clientId: CLIENT_ID,
+        consumerKey: CONSUMER_KEY,
+        timestamp: Math.round(Date.now() / 1000),
+        body,
+      });
+
+    assert.equal(
+      (await st.trading.placeOrder({ ...user, tradeId: first })).data.status,
+      "ACCEPTED",
     );
+    const throttled = await raw(`/trade/${second}`, {});
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.headers.get("retry-after"), "1");
+    assert.deepEqual(await throttled.json(), {
+      detail: "Request was throttled. Expected available in 1 seconds.",
+      status_code: 429,
+      code: "0000",
+    });
+    const forced = await raw("/trade/place", {
+      account_id: rh.id,
+      action: "BUY",
+      symbol: "AAPL",
+      order_type: "Market",
+      time_in_force: "Day",
+      units: 1,
+    });
+    assert.equal(forced.status, 429);
+    assert.equal((await forced.json()).code, "0000");
+
+    // Impacts are not trades; another account has its own second.
+    assert.ok(await impact(rh.id, "BUY"));
+    const other = (await st.trading.placeOrder({ ...user, tradeId: elsewhere })).data;
+    assert.equal(other.status, "ACCEPTED");
+
+    // The refused trade was neither placed nor counted: it goes through once the second passed.
+    const later = await eventually(async () => {
+      const r = await raw(`/trade/${second}`, {});
+      const body = await r.json();
+      if (r.status === 429) return false;
+      assert.equal(r.status, 200, JSON.stringify(body));
+      return body as { status: string; total_quantity: string };
+    }, { timeoutMs: 5_000, intervalMs: 100, what: "the account's next second" });
+    assert.equal(later.status, "ACCEPTED");
+    assert.equal(later.total_quantity, "1");
+    const placed = (await st.accountInformation.getUserAccountOrders({
+      ...user,
+      accountId: rh.id,
+      state: "all",
+    })).data;
+    assert.equal(placed.length, 2, "the two trades placed, none of the refused ones");
   } finally {
     await sb.close();
   }

@@ -16,6 +16,10 @@ import {
 export const TRADE_TTL_MS = 5 * 60_000;
 /** How long a portal link from `/snapTrade/login` works. */
 export const LOGIN_TTL_MS = 5 * 60_000;
+/** How long (sandbox clock) a marketable order stays `ACCEPTED` before it is `EXECUTED`. */
+export const FILL_DELAY_MS = 500;
+/** SnapTrade's soft limit: one trade per account per this many milliseconds. */
+export const TRADE_INTERVAL_MS = 1_000;
 
 /** A registered user and the secret the SDK sends with every user call. */
 export interface User {
@@ -38,12 +42,18 @@ export interface Authorization {
   name: string;
 }
 
-/** An order: its wire record plus what the order filters look at. */
+/** An order: its wire record plus what the order filters and the fill look at. */
 export interface Order {
   record: Record<string, unknown>;
   placedAt: number;
   open: boolean;
   executed: boolean;
+  /**
+   * An accepted marketable order's pending execution: when (sandbox clock) and at which
+   * security's price. `null` for an order that rests (a limit away from the market) or is done;
+   * absent in state saved before orders executed after a delay.
+   */
+  fill?: { at: number; security: Security } | null;
 }
 
 /** A brokerage account of a connection, with its holdings, cash, activities and orders. */

@@ -1,7 +1,9 @@
 /**
  * SnapTrade trading: `/trade/impact` quotes placed once within five minutes, `/trade/place`,
- * and order cancels. Only trade connections to brokerages that trade may; market orders and
- * marketable limits fill at once (position, cash and an activity change), others rest open.
+ * and order cancels. Only trade connections to brokerages that trade may, at most one trade per
+ * account a second (SnapTrade's soft limit; 429 beyond it). A market order or a marketable
+ * limit is answered `ACCEPTED` and executes {@link FILL_DELAY_MS} later (position, cash and an
+ * activity change, then `ACCOUNT_HOLDINGS_UPDATED`); other limits rest `ACCEPTED` until canceled.
  * @module
  */
 // Exact: decimal.js's default precision (20 digits) would round quantities and amounts.
@@ -10,9 +12,18 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { iso, num, type SandboxCore } from "../core.ts";
 import { KNOWN_TICKERS, type Security, securityFor } from "../demo_data.ts";
+import type { RollingLimit } from "../rolling_limit.ts";
+import type { Timers } from "../timers.ts";
 import { authUser, callerAccount, fail, ownAccount } from "./request.ts";
 import { accountJson, currency, universalSymbol } from "./shapes.ts";
-import { type Account, type SnapTradeStore, TRADE_TTL_MS, type TradeQuote } from "./state.ts";
+import {
+  type Account,
+  FILL_DELAY_MS,
+  type Order,
+  type SnapTradeStore,
+  TRADE_TTL_MS,
+  type TradeQuote,
+} from "./state.ts";
 import type { SnapTradeWebhooks } from "./webhooks.ts";
 
 const DecimalInput = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(String);
@@ -50,12 +61,41 @@ function symbolById(acct: Account, id: string): Security | undefined {
   return held ?? KNOWN_TICKERS.map(securityFor).find((s) => s.id === id);
 }
 
-/** Registers the trading routes on the API app. */
-export function tradingRoutes(
-  api: Hono,
-  deps: { core: SandboxCore; store: SnapTradeStore; hooks: SnapTradeWebhooks },
-): void {
-  const { core, store, hooks } = deps;
+/** What trading works with. */
+export interface TradingDeps {
+  core: SandboxCore;
+  store: SnapTradeStore;
+  hooks: SnapTradeWebhooks;
+  /** Trades per account (SnapTrade's soft limit: one a second). */
+  tradeLimit: RollingLimit;
+  /** Runs the delayed executions; closing the sandbox cancels them. */
+  timers: Timers;
+  /** Called when an order changed outside a request (it executed), for the state file. */
+  changed: () => void;
+}
+
+/**
+ * Registers the trading routes on the API app, and schedules the execution of accepted
+ * marketable orders restored from saved state.
+ */
+export function tradingRoutes(api: Hono, deps: TradingDeps): void {
+  const { core, store, hooks, tradeLimit, timers } = deps;
+
+  /**
+   * SnapTrade's throttle answer when the account traded less than a second ago, else null (and
+   * the trade counts). Asked once a trade passed every other check, just before it is placed.
+   */
+  function throttled(c: Context, acct: Account): Response | null {
+    const r = tradeLimit.take(acct.id, core.now());
+    if (r.allowed) return null;
+    c.header("Retry-After", String(r.resetSeconds));
+    return fail(
+      c,
+      429,
+      `Request was throttled. Expected available in ${r.resetSeconds} seconds.`,
+      "0000",
+    );
+  }
 
   /** Checks a trade is allowed; answers the refusal or the units to trade. */
   function checkTrade(
@@ -96,6 +136,7 @@ export function tradingRoutes(
     return u.toFixed();
   }
 
+  /** Records an order `ACCEPTED`; a marketable one executes {@link FILL_DELAY_MS} later. */
   function placeOrder(
     acct: Account,
     sec: Security,
@@ -113,32 +154,88 @@ export function tradingRoutes(
         (action === "BUY" ? market.lte(limitPrice) : market.gte(limitPrice)));
     const record: Record<string, unknown> = {
       brokerage_order_id: crypto.randomUUID(),
-      status: fills ? "EXECUTED" : "ACCEPTED",
+      status: "ACCEPTED",
       universal_symbol: universalSymbol(sec),
       option_symbol: null,
       action,
       total_quantity: units,
-      open_quantity: fills ? "0" : units,
+      open_quantity: units,
       canceled_quantity: "0",
-      filled_quantity: fills ? units : "0",
-      execution_price: fills ? sec.price : null,
+      filled_quantity: "0",
+      execution_price: null,
       limit_price: limitPrice,
       stop_price: stopPrice,
       order_type: orderType,
       time_in_force: timeInForce,
       time_placed: iso(now),
       time_updated: iso(now),
-      time_executed: fills ? iso(now) : null,
+      time_executed: null,
       expiry_date: null,
       symbol: sec.id,
       child_brokerage_order_ids: null,
     };
-    acct.orders.push({ record, placedAt: now, open: !fills, executed: fills });
-    if (fills) {
-      applyFill(acct, sec, action, units);
-      hooks.holdingsUpdated(store.authOf(acct), acct, 50);
+    const order: Order = {
+      record,
+      placedAt: now,
+      open: true,
+      executed: false,
+      fill: fills ? { at: now + FILL_DELAY_MS, security: sec } : null,
+    };
+    acct.orders.push(order);
+    scheduleFill(acct, order);
+    // A copy: the stored record changes when the order executes.
+    return { ...record };
+  }
+
+  /** Schedules the execution of an accepted marketable order (no-op for any other). */
+  function scheduleFill(acct: Account, o: Order): void {
+    if (!o.open || !o.fill) return;
+    const wait = Math.min(FILL_DELAY_MS, Math.max(0, o.fill.at - core.now()));
+    timers.later(
+      wait,
+      () => execute(acct, o),
+      (e) =>
+        core.log("error", "SnapTrade order execution failed", {
+          order: o.record.brokerage_order_id,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+    );
+  }
+
+  /**
+   * Executes an accepted marketable order at its security's price, unless it was canceled or its
+   * connection removed meanwhile; refused (`REJECTED`) if the cash or units are no longer there.
+   */
+  function execute(acct: Account, o: Order): void {
+    const fill = o.fill;
+    if (!o.open || !fill || store.accounts.get(acct.id) !== acct) return;
+    const sec = fill.security;
+    const action = o.record.action === "SELL" ? "SELL" : "BUY";
+    const units = String(o.record.total_quantity);
+    const now = iso(core.now());
+    o.fill = null;
+    o.open = false;
+    const held = acct.data.holdings.find((h) => h.security.id === sec.id);
+    const possible = action === "SELL"
+      ? held !== undefined && new Decimal(held.units).gte(units)
+      : new Decimal(units).mul(sec.price).lte(acct.data.cash);
+    if (!possible) {
+      Object.assign(o.record, { status: "REJECTED", open_quantity: "0", time_updated: now });
+      deps.changed();
+      return;
     }
-    return record;
+    o.executed = true;
+    Object.assign(o.record, {
+      status: "EXECUTED",
+      open_quantity: "0",
+      filled_quantity: units,
+      execution_price: sec.price,
+      time_updated: now,
+      time_executed: now,
+    });
+    applyFill(acct, sec, action, units);
+    hooks.holdingsUpdated(store.authOf(acct), acct, 50);
+    deps.changed();
   }
 
   function applyFill(acct: Account, sec: Security, action: "BUY" | "SELL", units: string) {
@@ -261,6 +358,8 @@ export function tradingRoutes(
     }
     const units = checkTrade(c, acct, sec, action, b.units, b.notional_value, b.price);
     if (units instanceof Response) return units;
+    const limited = throttled(c, acct);
+    if (limited) return limited;
     return c.json(
       placeOrder(
         acct,
@@ -290,6 +389,8 @@ export function tradingRoutes(
     if (acct instanceof Response) return acct;
     const units = checkTrade(c, acct, quote.security, quote.action, quote.units, null, quote.price);
     if (units instanceof Response) return units;
+    const limited = throttled(c, acct);
+    if (limited) return limited;
     quote.placed = true;
     return c.json(
       placeOrder(
@@ -314,6 +415,7 @@ export function tradingRoutes(
     if (!o) return fail(c, 404, "Unable to find the specified order", "1011");
     if (!o.open) return fail(c, 400, "The order can no longer be canceled", "1073");
     o.open = false;
+    o.fill = null;
     Object.assign(o.record, {
       status: "CANCELED",
       canceled_quantity: o.record.open_quantity,
@@ -326,4 +428,9 @@ export function tradingRoutes(
   };
   api.post("/accounts/:accountId/trading/cancel", cancel(false));
   api.post("/accounts/:accountId/orders/cancel", cancel(true));
+
+  // Orders accepted before a restart execute after it.
+  for (const acct of store.accounts.values()) {
+    for (const o of acct.orders) scheduleFill(acct, o);
+  }
 }

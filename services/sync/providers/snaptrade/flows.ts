@@ -131,17 +131,46 @@ export async function removeAuthorization(deps: SyncDeps, conn: ConnectionRow): 
   );
 }
 
-/** Demo mode: connects the sandbox's Questrade account through the portal. */
+/** One of the demo user's SnapTrade connections. */
+export interface SnaptradeDemoConnection {
+  /** Its name in the demo seeding (`snaptrade`, `snaptrade-trade`). */
+  key: string;
+  /** The sandbox brokerage (a SnapTrade broker slug). */
+  broker: string;
+  /** The institution Meridian records for it: how seeding finds it again. */
+  institution: string;
+  /** The access asked for (`trade` is granted only while trading is on). */
+  access: "read" | "trade";
+}
+
+/**
+ * The demo user's SnapTrade connections: Questrade read-only (the order ticket refuses its
+ * accounts, saying why), and Robinhood with trading (a brokerage that trades fractional units).
+ */
+export const SNAPTRADE_DEMO_CONNECTIONS: readonly SnaptradeDemoConnection[] = [
+  { key: "snaptrade", broker: "QUESTRADE", institution: "Questrade", access: "read" },
+  { key: "snaptrade-trade", broker: "ROBINHOOD", institution: "Robinhood", access: "trade" },
+];
+
+/**
+ * Demo mode: connects one of the sandbox's brokerages through the portal (by default the first
+ * of {@link SNAPTRADE_DEMO_CONNECTIONS}, Questrade read-only); the new connection's id.
+ */
 export async function connectSnaptradeDemo(
   deps: SyncDeps,
   userId: string,
   redirectUrl: string,
+  demo: SnaptradeDemoConnection = SNAPTRADE_DEMO_CONNECTIONS[0],
 ): Promise<string> {
-  const { url } = await snaptradePortalUrl(deps, userId, { broker: "QUESTRADE", redirectUrl });
+  const { url } = await snaptradePortalUrl(deps, userId, {
+    broker: demo.broker,
+    access: demo.access,
+    redirectUrl,
+  });
   const back = new URL(await submitHostedForm(url));
   const id = back.searchParams.get("connection_id");
   if (back.searchParams.get("status") !== "SUCCESS" || !id) {
-    throw new Error("portal did not succeed");
+    throw new Error(`portal did not succeed (${back.searchParams.get("status") ?? "no status"})`);
   }
   return (await completeSnaptradeConnection(deps, userId, id)).id;
 }

@@ -30,6 +30,7 @@ import {
   connectSnaptradeDemo,
   reconnectSnaptrade,
   removeAuthorization,
+  type SnaptradeDemoConnection,
   type SnaptradePortalOptions,
   snaptradePortalUrl,
 } from "./flows.ts";
@@ -110,7 +111,13 @@ export class SnaptradeProvider extends ProviderBase implements
     return removeAuthorization(deps, conn);
   }
 
-  connectDemo(deps: SyncDeps, userId: string, redirectUrl: string) {
-    return connectSnaptradeDemo(deps, userId, redirectUrl);
+  /** Demo mode: one of flows.ts's SNAPTRADE_DEMO_CONNECTIONS (by default Questrade read-only). */
+  connectDemo(
+    deps: SyncDeps,
+    userId: string,
+    redirectUrl: string,
+    demo?: SnaptradeDemoConnection,
+  ) {
+    return connectSnaptradeDemo(deps, userId, redirectUrl, demo);
   }
 }
