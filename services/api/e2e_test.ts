@@ -9,135 +9,22 @@
  * Screenshots go to test-artifacts/.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-import { Exact, parseEcbDaily } from "@meridian/portfolio";
-import { Keyring } from "@meridian/runtime";
-import {
-  eventually,
-  freePort,
-  processEnv,
-  startNats,
-  testDatabase,
-} from "@meridian/runtime/testing";
+import { Exact } from "@meridian/portfolio";
+import { eventually, freePort, startNats, testDatabase } from "@meridian/runtime/testing";
 import { build } from "../../web/build.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const ARTIFACTS = `${ROOT}test-artifacts`;
-const CHROMIUM = "/usr/bin/chromium";
-
-async function exists(path: string) {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when web/dist is missing or older than a source file (make test builds it first). */
-async function stale(): Promise<boolean> {
-  let built: number;
-  try {
-    built = (await Deno.stat(`${ROOT}web/dist/index.html`)).mtime!.getTime();
-  } catch {
-    return true;
-  }
-  for await (const e of Deno.readDir(`${ROOT}web/src`)) {
-    if ((await Deno.stat(`${ROOT}web/src/${e.name}`)).mtime!.getTime() > built) return true;
-  }
-  return (await Deno.stat(`${ROOT}web/build.ts`)).mtime!.getTime() > built;
-}
-
-interface Proc {
-  name: string;
-  child: Deno.ChildProcess;
-  log: string[];
-}
-
-function spawn(name: string, env: Record<string, string>): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `services/${name}/main.ts`],
-    cwd: ROOT,
-    // Any free port for the private metrics listener unless the test picks one.
-    env: processEnv({ METRICS_PORT: "0", ...env }),
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log: string[] = [];
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of s) {
-      log.push(dec.decode(chunk));
-      if (log.length > 400) log.shift();
-    }
-  };
-  void drain(child.stdout).catch(() => {});
-  void drain(child.stderr).catch(() => {});
-  return { name, child, log };
-}
-
-async function stop(p: Proc) {
-  try {
-    p.child.kill("SIGTERM");
-  } catch {
-    // already gone
-  }
-  const t = setTimeout(() => {
-    try {
-      p.child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-  }, 5000);
-  await p.child.status;
-  clearTimeout(t);
-}
-
-async function waitReady(url: string, procs: Proc[], timeoutMs = 120_000) {
-  await eventually(async () => {
-    const res = await fetch(url);
-    await res.body?.cancel();
-    return res.ok;
-  }, { timeoutMs, intervalMs: 300, what: url }).catch((e) => {
-    throw new Error(
-      `${e.message}:\n${
-        procs.map((p) => `--- ${p.name}\n${p.log.join("").slice(-2000)}`).join("\n")
-      }`,
-    );
-  });
-}
-
-/** The environment every process of an e2e stack gets, plus `extra`. */
-function stackEnv(
-  databaseUrl: string,
-  natsUrl: string,
-  ports: { api: number; relay: number; sandbox: number },
-  dir: string,
-  keyId: string,
-  extra: Record<string, string>,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-    NATS_URL: natsUrl,
-    DATABASE_URL: databaseUrl,
-    PROVIDERS: "sandbox",
-    SECRETS_KEYRING: Keyring.generateSpec(keyId),
-    LOG_LEVEL: Deno.env.get("E2E_LOG_LEVEL") ?? "warn",
-    API_PORT: String(ports.api),
-    RELAY_PORT: String(ports.relay),
-    SANDBOX_PORT: String(ports.sandbox),
-    SANDBOX_URL: `http://127.0.0.1:${ports.sandbox}`,
-    RELAY_PUBLIC_URL: `http://127.0.0.1:${ports.relay}`,
-    PUBLIC_URL: `http://127.0.0.1:${ports.api}`,
-    RELAY_OUTBOX_PATH: `${dir}/outbox.sqlite`,
-    ...extra,
-  };
-  if (!env.DENO_DIR) delete env.DENO_DIR;
-  return env;
-}
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  exists,
+  launchChromium,
+  type Proc,
+  spawn,
+  stackEnv,
+  stale,
+  startDemoStack,
+  stop,
+  waitReady,
+} from "./testing/stack.ts";
 
 Deno.test({
   name: "e2e: sign up, connect SnapTrade, webhook banner, refresh, cooldown",
@@ -159,7 +46,7 @@ Deno.test({
     const procs: Proc[] = [];
     const api = `http://127.0.0.1:${ports.api}`;
     const sandbox = `http://127.0.0.1:${ports.sandbox}`;
-    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
       // The api migrates the database; the others wait for NATS and their turn.
       procs.push(spawn("api", env));
@@ -175,19 +62,7 @@ Deno.test({
       await waitReady(`http://127.0.0.1:${metrics.sync}/readyz`, procs);
       const ready = Date.now();
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--disable-quic",
-          "--no-first-run",
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const consoleErrors: string[] = [];
       page.on("console", (m) => {
@@ -399,23 +274,6 @@ Deno.test({
   },
 });
 
-/** Chromium launched as both browser tests need it. */
-function launchChromium() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
-}
-
 Deno.test({
   name: "e2e: the demo dashboard moves live, agrees with its accounts, and converts currencies",
   ignore: !(await exists(CHROMIUM)),
@@ -425,55 +283,12 @@ Deno.test({
     const t0 = Date.now();
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     if (await stale()) await build();
-    const db = await testDatabase({ migrate: false });
-    const nats = await startNats();
-    const dir = await Deno.makeTempDir({ prefix: "meridian-e2e-demo-" });
-    const ports = { api: freePort(), relay: freePort(), sandbox: freePort() };
-    // The whole demo stack as `make up` runs it: the sandbox in demo mode (it ticks Alpaca
-    // prices every second, market open), sync seeding demo@example.com, and the market-data
-    // path symbols → prices → valuation → api stream.
-    const env = stackEnv(db.url, nats.url, ports, dir, "e2e2", {
-      SANDBOX_MODE: "demo",
-      SANDBOX_STATE_PATH: `${dir}/sandbox.json`,
-    });
-    const procs: Proc[] = [];
-    const api = `http://127.0.0.1:${ports.api}`;
-    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    // The whole demo stack as `make up` runs it (see `startDemoStack`), the demo user's
+    // connections seeded by sync, each synced once.
+    const stack = await startDemoStack("e2e2");
+    const { procs, api } = stack;
+    let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
-      procs.push(spawn("api", env));
-      procs.push(spawn("sandbox", env));
-      await waitReady(`${api}/readyz`, procs);
-      await waitReady(`http://127.0.0.1:${ports.sandbox}/readyz`, procs);
-      // The FX rates an installation that ran before has stored. valuation reads the stored
-      // rates when it starts and then every 10 minutes; its own first fetch, at the same
-      // moment, would be seen only 10 minutes later (reported on #11).
-      const ecb = parseEcbDaily(
-        await (await fetch(`http://127.0.0.1:${ports.sandbox}/fx/eurofxref-daily.xml`)).text(),
-      );
-      for (const [currency, perEur] of ecb.rates) {
-        await db.sql`insert into fx_rates (date, currency, per_eur)
-          values (${ecb.date}, ${currency}, ${perEur})`;
-      }
-      procs.push(spawn("relay", env));
-      const metrics: Record<string, number> = {};
-      for (const name of ["ingress", "sync", "symbols", "prices", "valuation"]) {
-        metrics[name] = freePort();
-        procs.push(spawn(name, { ...env, METRICS_PORT: String(metrics[name]) }));
-      }
-      await waitReady(`http://127.0.0.1:${ports.relay}/readyz`, procs);
-      for (const port of Object.values(metrics)) {
-        await waitReady(`http://127.0.0.1:${port}/readyz`, procs);
-      }
-      // The demo user is seeded by sync: three connections, each synced once.
-      await eventually(async () => {
-        const [r] = await db.sql<{ synced: number }[]>`
-          select count(*)::int as synced from connections c join users u on u.id = c.user_id
-           where u.email = 'demo@example.com' and c.last_synced_at is not null`;
-        return r.synced >= 3;
-      }, { timeoutMs: 180_000, intervalMs: 500, what: "the demo user's three connections synced" })
-        .catch((e) => {
-          throw new Error(`${e.message}:\n${procs.map((p) => p.log.join("").slice(-1500))}`);
-        });
       const ready = Date.now();
 
       browser = await launchChromium();
@@ -626,10 +441,7 @@ Deno.test({
       throw e;
     } finally {
       await browser?.close().catch(() => {});
-      await Promise.all(procs.map(stop));
-      await nats.close();
-      await db.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await stack.close();
     }
   },
 });

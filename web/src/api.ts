@@ -1,15 +1,35 @@
 /** The dashboard's HTTP client: same-origin JSON with the session cookie. */
 import { errorText } from "./errors.ts";
 
-/** An API answer that was not 2xx. */
+/** An account the api named as unable to take an order, and why (a sentence). */
+export interface IneligibleAccount {
+  account_id: string;
+  reason: string;
+}
+
+/**
+ * An API answer that was not 2xx: `message` is the sentence to show; `code` tells programs
+ * which refusal it was (never shown); `ineligible` lists accounts that could not take an order.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly retryAfterS: number | null = null,
+    readonly code: string | null = null,
+    readonly ineligible: readonly IneligibleAccount[] = [],
   ) {
     super(message);
   }
+}
+
+/** The `ineligible` list of an error body, keeping only well-formed entries. */
+export function ineligibleOf(body: unknown): IneligibleAccount[] {
+  const list = (body as { ineligible?: unknown } | null)?.ineligible;
+  if (!Array.isArray(list)) return [];
+  return list.filter((i): i is IneligibleAccount =>
+    typeof i?.account_id === "string" && typeof i?.reason === "string" && i.reason.trim() !== ""
+  );
 }
 
 /** Called when any request answers 401 (the session ended). */
@@ -21,14 +41,22 @@ export function setUnauthorizedHandler(fn: () => void): void {
 /** Sends a request; resolves with the JSON body (or null for 204). */
 export async function api<T>(
   path: string,
-  opts: { method?: string; body?: unknown; quiet401?: boolean } = {},
+  opts: {
+    method?: string;
+    body?: unknown;
+    quiet401?: boolean;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method: opts.method ?? "GET",
       credentials: "same-origin",
-      headers: opts.body !== undefined ? { "content-type": "application/json" } : {},
+      headers: {
+        ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...opts.headers,
+      },
       body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
     });
   } catch {
@@ -48,6 +76,8 @@ export async function api<T>(
       res.status,
       errorText(res.status, body),
       Number.isFinite(retry) && retry > 0 ? retry : null,
+      typeof body.code === "string" ? body.code : null,
+      ineligibleOf(body),
     );
   }
   return body as T;

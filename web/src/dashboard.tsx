@@ -16,7 +16,7 @@ import {
 } from "./format.ts";
 import { useFlash } from "./flash.ts";
 import { useNow } from "./hooks.ts";
-import { acctRow, aggRow, baseOf, HoldingsTable } from "./holdings_table.tsx";
+import { acctRow, aggRow, baseOf, HoldingsTable, type OnTrade } from "./holdings_table.tsx";
 import {
   type BaseSummary,
   freshnessText,
@@ -42,6 +42,13 @@ import {
   syncNote,
   toast,
 } from "./state.ts";
+import { openTicket } from "./trading.ts";
+
+/** Opens the trade ticket for a holding's row (its own account first, in one account's table). */
+const tradeFromRow: OnTrade = (row, side) => {
+  if (!row.trade) return;
+  openTicket({ symbol: row.trade.symbol, name: row.name, side, accountId: row.trade.accountId });
+};
 
 function RefreshButton({ primary }: { primary?: boolean }) {
   const busy = syncing.value !== null;
@@ -250,7 +257,7 @@ function Summary({ view, value, status }: {
         </div>
         <div>
           <dt>Cash</dt>
-          <dd>{formatMoney(s.cash, currency)}</dd>
+          <dd data-testid="cash" data-value={s.cash}>{formatMoney(s.cash, currency)}</dd>
         </div>
         <div>
           <dt>Unrealised P/L</dt>
@@ -383,6 +390,11 @@ export function Dashboard() {
   const base = baseOf(v);
   const status = current.value?.prices ?? priceStatusOfView(v);
   const market = liveValue.value?.prices.market;
+  // Rows offer Buy and Sell when some account may trade; the ticket says which can, and why
+  // the others cannot.
+  const onTrade = h.accounts.some((a) => a.can_trade && a.status === "open")
+    ? tradeFromRow
+    : undefined;
   return (
     <>
       <div class="page-head">
@@ -429,6 +441,7 @@ export function Dashboard() {
                   caption="Holdings across all accounts"
                   labels={labels}
                   base={base}
+                  onTrade={onTrade}
                 />
               )
               : v.accounts.map((a) => (
@@ -440,11 +453,12 @@ export function Dashboard() {
                     ? (
                       <HoldingsTable
                         rows={a.positions.filter((p) => p.security_type !== "cash").map(
-                          acctRow(a.provider),
+                          acctRow(a.provider, a.id),
                         )}
                         caption={`Holdings in ${labelOf(labels, a.id)}`}
                         labels={labels}
                         base={base}
+                        onTrade={a.can_trade && a.status === "open" ? onTrade : undefined}
                       />
                     )
                     : <p class="muted">No positions in this account.</p>}

@@ -46,7 +46,17 @@ export type Row = {
   providers: Provider[];
   /** The accounts it is held in; empty where the table is one account's already. */
   shares: Share[];
+  /**
+   * What a trade from this row is for: the symbol to order and, in one account's table, that
+   * account. Absent for what is not traded as shares (cash, options, bonds, funds).
+   */
+  trade?: { symbol: string; accountId: string | null };
 };
+
+/** Whether a holding of this type can be bought or sold from its row. */
+export function tradable(type: AggregatedPosition["security_type"]): boolean {
+  return type === "equity" || type === "etf" || type === "crypto" || type === "other";
+}
 
 /** The user's base currency and the rates into it (`view.base`): sorting and conversion. */
 export interface Base {
@@ -118,9 +128,10 @@ export const aggRow = (p: AggregatedPosition): Row => ({
   stale: p.stale,
   providers: p.providers,
   shares: p.accounts,
+  ...(tradable(p.security_type) ? { trade: { symbol: p.symbol, accountId: null } } : {}),
 });
 
-export const acctRow = (provider: Provider) => (p: AccountPosition): Row => ({
+export const acctRow = (provider: Provider, accountId: string) => (p: AccountPosition): Row => ({
   key: p.id,
   symbol: p.symbol,
   name: p.name,
@@ -138,6 +149,9 @@ export const acctRow = (provider: Provider) => (p: AccountPosition): Row => ({
   stale: p.stale,
   providers: [provider],
   shares: [],
+  ...(tradable(p.security_type)
+    ? { trade: { symbol: p.instrument_symbol ?? p.symbol, accountId } }
+    : {}),
 });
 
 function DayChange({ row: r, noteId }: { row: Row; noteId: string }) {
@@ -370,12 +384,42 @@ function HeaderCell(
   );
 }
 
+/**
+ * A row's Buy and Sell, under its name: no column of their own, so the phone's card and the
+ * wide table keep their shape.
+ */
+function TradeButtons({ row, onTrade }: { row: Row; onTrade: OnTrade }) {
+  const t = row.trade;
+  if (!t) return null;
+  return (
+    <span class="row-trade">
+      {(["buy", "sell"] as const).map((side) => (
+        <button
+          key={side}
+          type="button"
+          class="btn-row"
+          data-side={side}
+          aria-label={`${side === "buy" ? "Buy" : "Sell"} ${row.symbol}`}
+          onClick={() => onTrade(row, side)}
+        >
+          {side === "buy" ? "Buy" : "Sell"}
+        </button>
+      ))}
+    </span>
+  );
+}
+
+/** Opens the trade ticket for a row. */
+export type OnTrade = (row: Row, side: "buy" | "sell") => void;
+
 export function HoldingsTable(
-  { rows, caption, labels, base }: {
+  { rows, caption, labels, base, onTrade }: {
     rows: Row[];
     caption: string;
     labels: ReadonlyMap<string, AccountLabel>;
     base: Base;
+    /** Given when the person has accounts that may trade: each row offers Buy and Sell. */
+    onTrade?: OnTrade;
   },
 ) {
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: "value", dir: -1 });
@@ -430,8 +474,16 @@ export function HoldingsTable(
                         {r.symbol}
                       </span>
                     </th>
-                    <td class="name c-name">{r.name ?? "—"}</td>
-                    <td class="num c-qty" data-testid="quantity" data-label="Quantity">
+                    <td class="name c-name">
+                      {r.name ?? "—"}
+                      {onTrade && <TradeButtons row={r} onTrade={onTrade} />}
+                    </td>
+                    <td
+                      class="num c-qty"
+                      data-testid="quantity"
+                      data-label="Quantity"
+                      data-quantity={r.quantity}
+                    >
                       {formatQuantity(r.quantity)}
                     </td>
                     <PriceCell row={r} />

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { direction } from "./flash.ts";
-import { marksOf, type Row, sortRows } from "./holdings_table.tsx";
+import type { AccountPosition } from "./api.ts";
+import { acctRow, marksOf, type Row, sortRows, tradable } from "./holdings_table.tsx";
 
 function row(symbol: string, value: string | null, currency: string): Row {
   return {
@@ -65,4 +66,28 @@ Deno.test("a flash goes the way the figure moved, exactly", () => {
   assert.equal(direction("100", "100.01"), "up");
   assert.equal(direction("-5", "-6"), "down");
   assert.equal(direction("90071992547409930.01", "90071992547409930.02"), "up");
+});
+
+Deno.test("rows offer a trade for what is traded as shares, in their own account's table", () => {
+  assert.equal(tradable("equity"), true);
+  assert.equal(tradable("etf"), true);
+  assert.equal(tradable("crypto"), true);
+  for (const t of ["option", "cash", "cash_equivalent", "bond", "mutual_fund"] as const) {
+    assert.equal(tradable(t), false, t);
+  }
+  const position = {
+    id: "00000000-0000-4000-8000-000000000003",
+    symbol: "BRK B",
+    instrument_symbol: "BRK.B",
+    security_type: "equity",
+  } as AccountPosition;
+  const acct = "00000000-0000-4000-8000-000000000001";
+  assert.deepEqual(acctRow("snaptrade", acct)(position).trade, {
+    symbol: "BRK.B",
+    accountId: acct,
+  });
+  assert.equal(
+    acctRow("snaptrade", acct)({ ...position, security_type: "option" }).trade,
+    undefined,
+  );
 });

@@ -3,6 +3,7 @@
  * from the last event id it saw.
  */
 import { parseValue } from "./live_value.ts";
+import { parseOrderEvent } from "./order_schema.ts";
 import {
   loadHoldings,
   loadPending,
@@ -12,6 +13,7 @@ import {
   reloadConnectionsSoon,
   streamState,
 } from "./state.ts";
+import { catchUpOrders, onOrderEvent } from "./trading.ts";
 
 let source: EventSource | null = null;
 let lastId: string | null = null;
@@ -33,6 +35,7 @@ export function connectStream(): void {
     void loadHoldings();
     void loadPending();
     reloadConnectionsSoon();
+    catchUpOrders();
   };
   es.onerror = () => {
     streamState.value = "reconnecting";
@@ -64,10 +67,18 @@ export function connectStream(): void {
     if (v) onValue(v);
     else console.warn("a value event that is not a PortfolioValue was ignored");
   });
+  es.addEventListener("order", (ev) => {
+    track(ev as MessageEvent);
+    // An order's status changed (or it filled): the orders page and an open ticket show it.
+    const o = parseOrderEvent((ev as MessageEvent<string>).data);
+    if (o) onOrderEvent(o);
+    else console.warn("an order event that is not an OrderEvent was ignored");
+  });
   es.addEventListener("snapshot", (ev) => {
     track(ev as MessageEvent);
     const data = JSON.parse((ev as MessageEvent<string>).data);
     if (data.pending) pending.value = data.pending;
+    catchUpOrders();
     // Holdings first: the snapshot's value then re-prices the fresh view if it is newer.
     const v = data.value ? parseValue(data.value) : null;
     void loadHoldings().then(() => {

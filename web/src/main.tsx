@@ -7,6 +7,9 @@ import { ConnectionsPage } from "./connections.tsx";
 import { Dashboard } from "./dashboard.tsx";
 import { connectStream, disconnectStream } from "./live.ts";
 import { indicator } from "./live_value.ts";
+import { OrdersPage } from "./orders_page.tsx";
+import { TradeTicket } from "./trade_ticket.tsx";
+import { resetTrading } from "./trading.ts";
 import {
   authChecked,
   dismissToast,
@@ -115,9 +118,16 @@ function Shell() {
       toast("success", "Brokerage connected. Your holdings are being fetched.");
       history.replaceState(null, "", location.pathname);
     }
-    return () => disconnectStream();
+    return () => {
+      disconnectStream();
+      resetTrading();
+    };
   }, []);
-  const page = route.value === "/connections" ? <ConnectionsPage /> : <Dashboard />;
+  const page = route.value === "/connections"
+    ? <ConnectionsPage />
+    : route.value === "/orders"
+    ? <OrdersPage />
+    : <Dashboard />;
   const modeLabel: Record<string, string> = {
     brokerage: "Brokerage mode",
     aggregation: "Aggregation mode",
@@ -141,6 +151,7 @@ function Shell() {
           </a>
           <nav aria-label="Main">
             <NavLink href="/">Dashboard</NavLink>
+            <NavLink href="/orders">Orders</NavLink>
             <NavLink href="/connections">Connections</NavLink>
           </nav>
           <div class="topbar-right">
@@ -156,6 +167,7 @@ function Shell() {
         </div>
       </header>
       <main id="main" class="content" tabIndex={-1}>{page}</main>
+      <TradeTicket />
       <Toasts />
     </>
   );
