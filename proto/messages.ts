@@ -6,12 +6,14 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { PROVIDERS } from "./subjects.ts";
+import { ORDER_STATES } from "./order_states.ts";
 import { CurrencyCode, Decimal, Id, MarketSymbol, PortfolioValue, Timestamp } from "./value.ts";
 
 export { quoteCurrency } from "./quote_currency.ts";
 // The scalars and the portfolio value message live apart, free of node:crypto, so the
 // dashboard can bundle them (`@meridian/proto/value`).
 export * from "./value.ts";
+export { isFinalOrderState, ORDER_STAGE, ORDER_STATES } from "./order_states.ts";
 
 /** A provider name. */
 export const ProviderName = z.enum(PROVIDERS);
@@ -307,20 +309,7 @@ export const PortfolioPending = z.object({
 });
 export type PortfolioPending = z.infer<typeof PortfolioPending>;
 
-/** Order states Meridian tracks, normalised across providers. */
-export const ORDER_STATES = [
-  "pending",
-  "submitted",
-  "accepted",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "failed",
-  /** Sent, with no answer (a timeout, a lost connection): settled by asking the broker. */
-  "unknown",
-] as const;
+/** Order states Meridian tracks, normalised across providers (`order_states.ts`). */
 export const OrderState = z.enum(ORDER_STATES);
 export type OrderState = z.infer<typeof OrderState>;
 

@@ -7,6 +7,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { ORDER_STATES } from "@meridian/proto/order_states";
 
 const Decimal = z.string().check(z.regex(/^-?\d+(\.\d+)?$/));
 const Timestamp = z.iso.datetime({ offset: true });
@@ -16,19 +17,7 @@ const Side = z.enum(["buy", "sell"]);
 const OrderType = z.enum(["market", "limit", "stop", "stop_limit"]);
 const TimeInForce = z.enum(["day", "gtc", "ioc", "fok"]);
 
-/** Order states, as proto lists them. */
-export const ORDER_STATES = [
-  "pending",
-  "submitted",
-  "accepted",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "failed",
-  "unknown",
-] as const;
+export { ORDER_STATES };
 export const OrderState = z.enum(ORDER_STATES);
 export type OrderState = z.infer<typeof OrderState>;
 export type Side = z.infer<typeof Side>;

@@ -6,6 +6,7 @@
  * @module
  */
 import { Exact } from "@meridian/portfolio/reprice";
+import { isFinalOrderState, ORDER_STAGE } from "@meridian/proto/order_states";
 import { formatMoney, formatQuantity } from "./format.ts";
 import type {
   Order,
@@ -38,32 +39,11 @@ export function stateTone(state: OrderState): "done" | "bad" | "open" | "muted" 
   return "open";
 }
 
-const FINAL: ReadonlySet<OrderState> = new Set<OrderState>([
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "failed",
-]);
-
 /** Whether nothing more happens to an order in `state` (no cancel offered). */
-export function isFinal(state: OrderState): boolean {
-  return FINAL.has(state);
-}
+export const isFinal = isFinalOrderState;
 
 /** How far along a state is; `unknown` sits with `submitted` (the server's own ranking). */
-const STAGE: Record<OrderState, number> = {
-  pending: 0,
-  submitted: 1,
-  unknown: 1,
-  accepted: 2,
-  partially_filled: 3,
-  filled: 4,
-  canceled: 4,
-  rejected: 4,
-  expired: 4,
-  failed: 4,
-};
+const STAGE = ORDER_STAGE;
 
 function maxDecimal(a: string, b: string | null): string {
   if (b === null) return a;

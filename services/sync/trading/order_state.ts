@@ -7,38 +7,10 @@
  * @module
  */
 import { Exact as Decimal } from "@meridian/portfolio/exact";
-import type { OrderState } from "@meridian/proto";
-
-/** States after which nothing changes. */
-export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set<OrderState>([
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "failed",
-]);
+import { isFinalOrderState, ORDER_STAGE as STAGE, type OrderState } from "@meridian/proto";
 
 /** Whether `state` is final. */
-export function isTerminal(state: OrderState): boolean {
-  return TERMINAL_STATES.has(state);
-}
-
-/**
- * How far along an order is; a report of an earlier stage than the order's is stale. An order
- * whose outcome is `unknown` accepts any broker report (asking the broker is how it is resolved).
- */
-const STAGE: Record<OrderState, number> = {
-  pending: 0,
-  submitted: 1,
-  unknown: 1,
-  accepted: 2,
-  partially_filled: 3,
-  filled: 4,
-  canceled: 4,
-  rejected: 4,
-  expired: 4,
-  failed: 4,
-};
+export const isTerminal = isFinalOrderState;
 
 /** What the machine tracks of an order. */
 export interface OrderProgress {
