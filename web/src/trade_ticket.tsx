@@ -200,6 +200,36 @@ function FieldError({ id, text }: { id: string; text: string | undefined }) {
   return <p class="field-error" id={id}>{text}</p>;
 }
 
+/** A decimal input of the ticket, with its label and its error. */
+function DecimalField(
+  { fieldId, label, value, error, onValue }: {
+    fieldId: string;
+    label: string;
+    value: string;
+    error: string | undefined;
+    onValue: (value: string) => void;
+  },
+) {
+  const errorId = `${fieldId}-error`;
+  return (
+    <>
+      <label for={fieldId}>{label}</label>
+      <input
+        id={fieldId}
+        class="field"
+        type="text"
+        inputMode="decimal"
+        autocomplete="off"
+        value={value}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errorId : undefined}
+        onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
+      />
+      <FieldError id={errorId} text={error} />
+    </>
+  );
+}
+
 function TicketStep(
   { req, titleId, form, setForm, onPreview }: {
     req: TicketRequest;
@@ -332,36 +362,24 @@ function TicketStep(
         {form.sizeBy === "quantity"
           ? (
             <>
-              <label for={id("quantity")}>Quantity</label>
-              <input
-                id={id("quantity")}
-                class="field"
-                type="text"
-                inputMode="decimal"
-                autocomplete="off"
+              <DecimalField
+                fieldId={id("quantity")}
+                label="Quantity"
                 value={form.quantity}
-                aria-invalid={errors.quantity ? true : undefined}
-                aria-describedby={described("quantity")}
-                onInput={(e) => set({ quantity: (e.currentTarget as HTMLInputElement).value })}
+                error={errors.quantity}
+                onValue={(v) => set({ quantity: v })}
               />
-              <FieldError id={id("quantity-error")} text={errors.quantity} />
             </>
           )
           : (
             <>
-              <label for={id("notional")}>Amount in {currency}</label>
-              <input
-                id={id("notional")}
-                class="field"
-                type="text"
-                inputMode="decimal"
-                autocomplete="off"
+              <DecimalField
+                fieldId={id("notional")}
+                label={`Amount in ${currency}`}
                 value={form.notional}
-                aria-invalid={errors.notional ? true : undefined}
-                aria-describedby={described("notional")}
-                onInput={(e) => set({ notional: (e.currentTarget as HTMLInputElement).value })}
+                error={errors.notional}
+                onValue={(v) => set({ notional: v })}
               />
-              <FieldError id={id("notional-error")} text={errors.notional} />
               <p class="hint">An amount is placed as a market order for the day.</p>
             </>
           )}
@@ -405,36 +423,24 @@ function TicketStep(
         <div class="ticket-grid">
           {needsStop(f.type) && (
             <div>
-              <label for={id("stop")}>Stop price ({currency})</label>
-              <input
-                id={id("stop")}
-                class="field"
-                type="text"
-                inputMode="decimal"
-                autocomplete="off"
+              <DecimalField
+                fieldId={id("stopPrice")}
+                label={`Stop price (${currency})`}
                 value={form.stopPrice}
-                aria-invalid={errors.stopPrice ? true : undefined}
-                aria-describedby={described("stopPrice")}
-                onInput={(e) => set({ stopPrice: (e.currentTarget as HTMLInputElement).value })}
+                error={errors.stopPrice}
+                onValue={(v) => set({ stopPrice: v })}
               />
-              <FieldError id={id("stopPrice-error")} text={errors.stopPrice} />
             </div>
           )}
           {needsLimit(f.type) && (
             <div>
-              <label for={id("limit")}>Limit price ({currency})</label>
-              <input
-                id={id("limit")}
-                class="field"
-                type="text"
-                inputMode="decimal"
-                autocomplete="off"
+              <DecimalField
+                fieldId={id("limitPrice")}
+                label={`Limit price (${currency})`}
                 value={form.limitPrice}
-                aria-invalid={errors.limitPrice ? true : undefined}
-                aria-describedby={described("limitPrice")}
-                onInput={(e) => set({ limitPrice: (e.currentTarget as HTMLInputElement).value })}
+                error={errors.limitPrice}
+                onValue={(v) => set({ limitPrice: v })}
               />
-              <FieldError id={id("limitPrice-error")} text={errors.limitPrice} />
             </div>
           )}
         </div>
