@@ -79,6 +79,27 @@ async function accountOf(h: Harness, connectionId: string): Promise<string> {
   return a.id;
 }
 
+/**
+ * A signed-in user with the sandbox's Alpaca account connected and synced, and AAPL's last
+ * price in KV: what each Alpaca test starts from.
+ */
+async function alpacaTrader(h: Harness, email: string) {
+  const user = await seedUser(h.sql, email);
+  const cookie = await login(h, user.email, user.password);
+  const conn = await connectAlpaca(h, cookie, {
+    keyId: TEST_ALPACA_KEY_ID,
+    secret: TEST_ALPACA_SECRET,
+  });
+  await sync(h, user.userId, conn);
+  return {
+    a: user,
+    cookie,
+    conn,
+    account: await accountOf(h, conn),
+    last: await publishLastPrice(h, "AAPL"),
+  };
+}
+
 const market = (symbol: string, quantity = "1") => ({
   symbol,
   side: "buy",
@@ -107,15 +128,7 @@ Deno.test(
   sanitize,
   async () => {
     await withHarness(async (h) => {
-      const a = await seedUser(h.sql, "trader@example.com");
-      const cookie = await login(h, a.email, a.password);
-      const conn = await connectAlpaca(h, cookie, {
-        keyId: TEST_ALPACA_KEY_ID,
-        secret: TEST_ALPACA_SECRET,
-      });
-      await sync(h, a.userId, conn);
-      const account = await accountOf(h, conn);
-      await publishLastPrice(h, "AAPL");
+      const { a, cookie, account } = await alpacaTrader(h, "trader@example.com");
       const before = (await brokerOrders(h)).length;
       const held = async () => {
         const [p] = await h.sql<{ quantity: string; provisional: boolean }[]>`
@@ -222,15 +235,7 @@ Deno.test(
   sanitize,
   async () => {
     await withHarness(async (h) => {
-      const a = await seedUser(h.sql, "careful@example.com");
-      const cookie = await login(h, a.email, a.password);
-      const conn = await connectAlpaca(h, cookie, {
-        keyId: TEST_ALPACA_KEY_ID,
-        secret: TEST_ALPACA_SECRET,
-      });
-      await sync(h, a.userId, conn);
-      const account = await accountOf(h, conn);
-      const last = await publishLastPrice(h, "AAPL");
+      const { a, cookie, account, last } = await alpacaTrader(h, "careful@example.com");
 
       // Caps and collar, refused at preview with a sentence.
       const tooBig = await preview(h, cookie, { ...market("AAPL", "100000"), account_id: account });
@@ -390,15 +395,7 @@ Deno.test(
   sanitize,
   async () => {
     await withHarness(async (h) => {
-      const a = await seedUser(h.sql, "listener@example.com");
-      const cookie = await login(h, a.email, a.password);
-      const conn = await connectAlpaca(h, cookie, {
-        keyId: TEST_ALPACA_KEY_ID,
-        secret: TEST_ALPACA_SECRET,
-      });
-      await sync(h, a.userId, conn);
-      const account = await accountOf(h, conn);
-      const last = await publishLastPrice(h, "AAPL");
+      const { cookie, conn, account, last } = await alpacaTrader(h, "listener@example.com");
       const follower = new OrderFollower(
         new OrderDesk({ sync: h.sync, lastPrice: () => Promise.resolve(null) }),
         { intervalMs: 100 },
