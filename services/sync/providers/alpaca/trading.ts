@@ -57,6 +57,46 @@ function orderRequest(orderId: string, intent: OrderIntent) {
 export function alpacaTrading(al: AlpacaProvider): TradingCapability<AlpacaCredentials> {
   const apis = (c: AlpacaCredentials) => alpacaApis(al.config, c.keyId, c.secret, c.paper);
   const alpacaAssets = (c: AlpacaCredentials) => apis(c).assets;
+  /** The account's buying power, when it covers `amount`. */
+  function checkBuyingPower(account: Record<string, unknown>, amount: string): string {
+    const buyingPower = str(account.buyingPower) ?? str(account.buying_power) ?? "0";
+    if (new Decimal(amount).gt(buyingPower)) {
+      throw new BrokerRefusal(
+        `Insufficient buying power: the order needs about ${amount}, ${buyingPower} is available.`,
+        null,
+      );
+    }
+    return buyingPower;
+  }
+
+  /** The units of the symbol the account holds, when they cover `quantity`. */
+  async function checkHeld(
+    creds: AlpacaCredentials,
+    intent: OrderIntent,
+    quantity: string,
+  ): Promise<string> {
+    let held = "0";
+    try {
+      const position = obj(
+        await al.call(
+          creds.keyId,
+          "getOpenPosition",
+          () => apis(creds).positions.getOpenPosition({ symbolOrAssetId: intent.symbol }),
+        ),
+      );
+      held = str(position.qty) ?? "0";
+    } catch (e) {
+      if (!(e instanceof ProviderError && e.status === 404)) throw e;
+    }
+    if (new Decimal(quantity).gt(held)) {
+      throw new BrokerRefusal(
+        `Insufficient quantity: the account holds ${held} ${intent.symbol}.`,
+        null,
+      );
+    }
+    return held;
+  }
+
   return {
     async preview(creds, _account, intent, lastPrice) {
       const api = apis(creds);
@@ -77,51 +117,18 @@ export function alpacaTrading(al: AlpacaProvider): TradingCapability<AlpacaCrede
         ),
       );
       const cash = str(account.cash);
-      if (intent.side === "buy") {
-        const buyingPower = str(account.buyingPower) ?? str(account.buying_power) ?? "0";
-        if (new Decimal(amount).gt(buyingPower)) {
-          throw new BrokerRefusal(
-            `Insufficient buying power: the order needs about ${amount}, ${buyingPower} is available.`,
-            null,
-          );
-        }
-        return {
-          quantity,
-          price,
-          estimated_amount: amount,
-          commission: "0",
-          remaining_cash: cash === null ? null : new Decimal(cash).minus(amount).toFixed(2),
-          available: buyingPower,
-          trade_id: null,
-          trade_expires_at: null,
-        };
-      }
-      let held = "0";
-      try {
-        const position = obj(
-          await al.call(
-            creds.keyId,
-            "getOpenPosition",
-            () => api.positions.getOpenPosition({ symbolOrAssetId: intent.symbol }),
-          ),
-        );
-        held = str(position.qty) ?? "0";
-      } catch (e) {
-        if (!(e instanceof ProviderError && e.status === 404)) throw e;
-      }
-      if (new Decimal(quantity).gt(held)) {
-        throw new BrokerRefusal(
-          `Insufficient quantity: the account holds ${held} ${intent.symbol}.`,
-          null,
-        );
-      }
+      const available = intent.side === "buy"
+        ? checkBuyingPower(account, amount)
+        : await checkHeld(creds, intent, quantity);
+      // A buy spends the amount, a sell brings it in.
+      const signed = intent.side === "buy" ? new Decimal(amount).neg() : new Decimal(amount);
       return {
         quantity,
         price,
         estimated_amount: amount,
         commission: "0",
-        remaining_cash: cash === null ? null : new Decimal(cash).plus(amount).toFixed(2),
-        available: held,
+        remaining_cash: cash === null ? null : signed.plus(cash).toFixed(2),
+        available,
         trade_id: null,
         trade_expires_at: null,
       };
