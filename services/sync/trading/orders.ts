@@ -204,7 +204,7 @@ export class OrderDesk {
   /** The provider, its credentials and the account as the broker knows it. */
   async #broker(userId: string, accountId: string) {
     const [conn] = await this.#sql<
-      (SecretRow & { provider: string; external_id: string; currency: string })[]
+      (SecretRow & { provider: string; account_external_id: string; currency: string })[]
     >`
       select c.*, a.external_id as account_external_id, a.currency
         from accounts a join connections c on c.id = a.connection_id
@@ -216,7 +216,7 @@ export class OrderDesk {
     const credentials = await provider.credentials(this.deps.sync, conn);
     const account: BrokerAccount = {
       id: accountId,
-      external_id: (conn as unknown as { account_external_id: string }).account_external_id,
+      external_id: conn.account_external_id,
       currency: conn.currency,
     };
     return { trading, credentials, account };
