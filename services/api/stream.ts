@@ -123,9 +123,19 @@ function singleLine(json: Uint8Array): Uint8Array | null {
 function valueFrame(json: Uint8Array): Uint8Array | null {
   const line = singleLine(json);
   if (!line) return null;
-  const frame = new LatestFrame();
-  frame.set(line);
-  return frame.copy();
+  const out = new Uint8Array(VALUE_PREFIX.length + line.length + 2);
+  writeFrame(out, line);
+  return out;
+}
+
+/** Writes the `value` frame of `json` (a single line) at the start of `out`; its length. */
+function writeFrame(out: Uint8Array, json: Uint8Array): number {
+  const length = VALUE_PREFIX.length + json.length + 2;
+  out.set(VALUE_PREFIX);
+  out.set(json, VALUE_PREFIX.length);
+  out[length - 2] = LF;
+  out[length - 1] = LF;
+  return length;
 }
 
 /**
@@ -147,11 +157,7 @@ class LatestFrame {
     const length = VALUE_PREFIX.length + json.length + 2;
     // Headroom, so that a value growing by a few bytes does not allocate each time.
     if (length > this.#bytes.length) this.#bytes = new Uint8Array(Math.ceil(length * 1.25));
-    this.#bytes.set(VALUE_PREFIX);
-    this.#bytes.set(json, VALUE_PREFIX.length);
-    this.#bytes[length - 2] = LF;
-    this.#bytes[length - 1] = LF;
-    this.#length = length;
+    this.#length = writeFrame(this.#bytes, json);
   }
 
   /** The frame, copied (the copy is what a client is sent). */
