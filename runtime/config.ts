@@ -58,6 +58,12 @@ export const ConfigSchema = z.object({
   PRICES_POLL_S: z.coerce.number().int().min(1).max(3600).default(60),
   /** At most one `portfolio.value` per user per this many milliseconds (latest wins). */
   VALUE_PUBLISH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Seconds between intraday value snapshots while prices move. */
+  SNAPSHOT_INTRADAY_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Days intraday snapshots are kept at full resolution; older ones are thinned to hourly. */
+  SNAPSHOT_INTRADAY_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days of daily values rebuilt from transactions when a connection is first synced. */
+  HISTORY_BACKFILL_DAYS: z.coerce.number().int().min(0).max(3650).default(365),
   SECRETS_KEYRING: z.string().regex(
     /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/,
     "expected comma-separated id:base64(32 bytes) entries, the first encrypts",
