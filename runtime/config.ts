@@ -20,9 +20,22 @@ const url = (schemes: string[]) =>
     }
   }, `expected a URL with scheme ${schemes.join(" or ")}`);
 
+/** One URL or several, comma-separated, each with one of `schemes`. */
+const urlList = (schemes: string[]) =>
+  z.string().refine(
+    (v) => v.split(",").every((one) => url(schemes).safeParse(one.trim()).success),
+    `expected a URL with scheme ${schemes.join(" or ")}, or several comma-separated`,
+  );
+
 /** Every environment variable Meridian reads, with its default. */
 export const ConfigSchema = z.object({
-  NATS_URL: url(["nats:", "tls:"]).default("nats://127.0.0.1:4222"),
+  /** One server, or a cluster's servers comma-separated (`nats://a:4222,nats://b:4222`). */
+  NATS_URL: urlList(["nats:", "tls:"]).default("nats://127.0.0.1:4222"),
+  /**
+   * Copies of every stream and KV bucket the services provision: 1 on one server, 3 on a
+   * three-node cluster (survives one node's loss), at most 5 (JetStream's limit).
+   */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   DATABASE_URL: url(["postgres:", "postgresql:"]).default(
     "postgres://postgres@127.0.0.1:5432/meridian",
   ),
@@ -59,7 +72,7 @@ export const ConfigSchema = z.object({
   /** At most one `portfolio.value` per user per this many milliseconds (latest wins). */
   VALUE_PUBLISH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Seconds between intraday value snapshots while prices move. */
-  SNAPSHOT_INTRADAY_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  SNAPSHOT_INTRADAY_S: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Days intraday snapshots are kept at full resolution; older ones are thinned to hourly. */
   SNAPSHOT_INTRADAY_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Days of daily values rebuilt from transactions when a connection is first synced. */

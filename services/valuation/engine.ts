@@ -110,6 +110,16 @@ export class ValuationEngine {
     this.#schedule(entry, Math.max(now, entry.lastPublish + this.opts.publishMs));
   }
 
+  /**
+   * The user's value as last revalued (what was last published, or is about to be), as the
+   * message's JSON; null for a user not valued here. Does not revalue: that is a turn's job.
+   */
+  currentValue(userId: string, now: number): string | null {
+    const e = this.#entries.get(userId);
+    if (!e) return null;
+    return encodePortfolioValue(e.state, e.seq, { now, fx: this.#fx, market: this.#market });
+  }
+
   /** Stops valuing a user (another instance owns them now). */
   removeUser(userId: string): void {
     const entry = this.#entries.get(userId);

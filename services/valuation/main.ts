@@ -24,6 +24,8 @@ await runService({
       log,
       instance: instanceId("valuation"),
       publishMs: config.VALUE_PUBLISH_MS,
+      snapshotIntervalMs: config.SNAPSHOT_INTRADAY_S * 1000,
+      intradayDays: config.SNAPSHOT_INTRADAY_DAYS,
     });
     shutdown.add("valuation", stop);
   },

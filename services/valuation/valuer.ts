@@ -34,6 +34,7 @@ import {
 import { ValuationEngine } from "./engine.ts";
 import { Membership } from "./membership.ts";
 import { ValuePublisher } from "./publisher.ts";
+import { SnapshotRecorder } from "./snapshots.ts";
 import { loadHoldings } from "./store.ts";
 
 /** How often the owned users are checked against PostgreSQL's holdings versions. */
@@ -63,6 +64,10 @@ export interface ValuerDeps {
   log: Logger;
   instance: string;
   publishMs: number;
+  /** Value history: an intraday point every this many ms while prices move. */
+  snapshotIntervalMs: number;
+  /** Days intraday points are kept at full resolution. */
+  intradayDays: number;
   /**
    * A second connection for what valuation sends (KV writes and their acknowledgements, the
    * values): on the connection that receives every tick, an acknowledgement would queue
@@ -98,6 +103,13 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     maxInFlight: MAX_IN_FLIGHT,
   });
   const membership = new Membership({ leases, nc, instance: deps.instance, log });
+  const snapshots = new SnapshotRecorder({
+    sql,
+    log,
+    source: engine,
+    intervalMs: deps.snapshotIntervalMs,
+    intradayDays: deps.intradayDays,
+  });
 
   // Drains the due portfolios; again at once while the budget runs out (yielding in between).
   let draining: ReturnType<typeof setImmediate> | undefined;
@@ -185,6 +197,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
       if (!wanted.has(id)) {
         engine.removeUser(id);
         publisher.forget(id);
+        snapshots.forget(id);
         versions.delete(id);
       }
     }
@@ -236,12 +249,14 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
   await membership.start();
   await reconcileSoon();
   const reconcileTimer = setInterval(() => void reconcileSoon(), RECONCILE_MS);
+  snapshots.start();
   log.info("valuing", { users: engine.users, members: membership.members.length });
 
   return async () => {
     clearInterval(timer);
     clearInterval(fxTimer);
     clearInterval(reconcileTimer);
+    await snapshots.stop();
     if (draining) clearImmediate(draining);
     ticks.unsubscribe();
     holdings.unsubscribe();

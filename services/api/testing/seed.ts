@@ -5,6 +5,7 @@
  */
 import type { Sql } from "@meridian/runtime";
 import { hashPassword } from "@meridian/runtime";
+import { recordPoints } from "@meridian/portfolio/history";
 
 /** The ids of one seeded user's objects. */
 export interface Seeded {
@@ -106,8 +107,11 @@ export async function seedUser(
               values (${out.connections[0]}, ${user.id}, 'HOLDINGS_UPDATED')`;
   }
   const yesterday = new Date(now.getTime() - 24 * 3600_000);
-  await sql`insert into portfolio_snapshots (user_id, kind, at, currency, total)
-            values (${user.id}, 'daily', ${yesterday}, 'USD', '9000'),
-                   (${user.id}, 'intraday', ${now}, 'USD', '9450.75')`;
+  await recordPoints(sql, "daily", [
+    { user_id: user.id, account_id: null, at: yesterday, value: "9000", currency: "USD" },
+  ]);
+  await recordPoints(sql, "intraday", [
+    { user_id: user.id, account_id: null, at: now, value: "9450.75", currency: "USD" },
+  ]);
   return out;
 }

@@ -1,0 +1,63 @@
+/**
+ * New York market days: the calendar value history is kept on. A day is `YYYY-MM-DD` in
+ * America/New_York; the US equity market closes at 16:00 there. Holidays are not modelled: a
+ * holiday is a weekday without a recorded close (nothing is drawn for it).
+ * @module
+ */
+import { TZDate } from "@date-fns/tz";
+
+const NY = "America/New_York";
+const DAY_MS = 86_400_000;
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** The New York calendar day of an instant. */
+export function nyDay(at: Date | number): string {
+  const d = new TZDate(typeof at === "number" ? at : at.getTime(), NY);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** The instant of `hour:minute` New York time on `day`. */
+export function nyInstant(day: string, hour: number, minute = 0): Date {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(new TZDate(y, m - 1, d, hour, minute, NY).getTime());
+}
+
+/** The market's close (16:00 New York) on `day`: the time a daily point is stamped with. */
+export function marketClose(day: string): Date {
+  return nyInstant(day, 16);
+}
+
+/** Whether `day` is a weekday. */
+export function isWeekday(day: string): boolean {
+  const w = new Date(`${day}T12:00:00Z`).getUTCDay();
+  return w !== 0 && w !== 6;
+}
+
+/** `day` moved by `n` calendar days. */
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T12:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The weekdays from `from` to `to`, both included, ascending. */
+export function weekdaysBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) if (isWeekday(d)) out.push(d);
+  return out;
+}
+
+/** The first day of `day`'s month. */
+export function monthStart(day: string): string {
+  return `${day.slice(0, 7)}-01`;
+}
+
+/**
+ * The New York day whose daily close is due at `at`: today once the market has closed on a
+ * weekday, otherwise none.
+ */
+export function closeDue(at: Date): string | null {
+  const day = nyDay(at);
+  return isWeekday(day) && at.getTime() >= marketClose(day).getTime() ? day : null;
+}

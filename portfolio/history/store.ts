@@ -1,0 +1,170 @@
+/**
+ * Value history in PostgreSQL (`value_history`, see migration 100): recorded intraday and daily
+ * points, reconstructed daily values, thinning, and reads. A row packs one scope's points of one
+ * period; a point is idempotent on (scope, kind, time).
+ * @module
+ */
+import type { Sql, TransactionSql } from "postgres";
+import { marketClose, monthStart, nyDay } from "./market_days.ts";
+
+/** What a point measures: the whole portfolio (`account_id` null) or one account. */
+export interface ValuePoint {
+  user_id: string;
+  account_id: string | null;
+  at: Date;
+  /** Decimal string in `currency`. */
+  value: string;
+  currency: string;
+}
+
+/** A recorded kind of point. */
+export type RecordedKind = "intraday" | "daily";
+/** Every kind of point. */
+export type PointKind = RecordedKind | "reconstructed";
+
+/** A point as read back. */
+export interface StoredPoint {
+  at: Date;
+  value: string;
+  currency: string;
+  kind: PointKind;
+}
+
+/** Rows written per statement: keeps each statement's parameters well under PostgreSQL's limits. */
+const BATCH = 5000;
+
+function periodOf(kind: PointKind, at: Date): string {
+  const day = nyDay(at);
+  return kind === "intraday" ? day : monthStart(day);
+}
+
+/**
+ * Adds points; a point whose time its row already holds is left as it was (the first value
+ * recorded for a time stands). Returns the number of points added.
+ */
+export async function recordPoints(
+  sql: Sql,
+  kind: RecordedKind,
+  points: readonly ValuePoint[],
+): Promise<number> {
+  // One point per row and statement: ON CONFLICT may not touch a row twice.
+  const unique = new Map<string, ValuePoint>();
+  for (const p of points) {
+    const key = `${p.account_id ?? p.user_id}|${periodOf(kind, p.at)}|${p.currency}`;
+    if (!unique.has(key)) unique.set(key, p);
+  }
+  const all = [...unique.values()];
+  let added = 0;
+  for (let i = 0; i < all.length; i += BATCH) {
+    const batch = all.slice(i, i + BATCH);
+    const result = await sql`
+      insert into value_history as h (user_id, scope, account_id, kind, period, currency, at, value)
+      select u, coalesce(a, u), a, ${kind}, p, c, array[t], array[v]
+        from unnest(
+          ${batch.map((x) => x.user_id)}::uuid[],
+          ${batch.map((x) => x.account_id)}::uuid[],
+          ${batch.map((x) => periodOf(kind, x.at))}::date[],
+          ${batch.map((x) => x.currency)}::text[],
+          ${batch.map((x) => x.at.toISOString())}::timestamptz[],
+          ${batch.map((x) => x.value)}::numeric[]
+        ) as x(u, a, p, c, t, v)
+       -- An account deleted since the value was computed has nothing to record.
+       where a is null or exists (select 1 from accounts where id = a and user_id = u)
+      on conflict (scope, kind, period, currency) do update
+        set at = h.at || excluded.at, value = h.value || excluded.value
+        where not (excluded.at[1] = any (h.at))`;
+    added += result.count;
+  }
+  return added;
+}
+
+/** One scope's reconstructed daily values. */
+export interface ReconstructedSeries {
+  user_id: string;
+  account_id: string | null;
+  currency: string;
+  /** Days (New York) with a value; days left out are days with no value. */
+  points: ReadonlyArray<{ day: string; value: string }>;
+}
+
+/**
+ * Replaces a scope's reconstructed values in the months from `from` to `to` with `series`
+ * (each stamped at that day's market close). Run inside the caller's transaction, so a rebuild
+ * is seen whole or not at all.
+ */
+export async function replaceReconstructed(
+  tx: TransactionSql,
+  series: ReconstructedSeries,
+  from: string,
+  to: string,
+): Promise<void> {
+  const scope = series.account_id ?? series.user_id;
+  await tx`delete from value_history
+            where scope = ${scope} and kind = 'reconstructed'
+              and period between ${monthStart(from)} and ${monthStart(to)}`;
+  const months = new Map<string, { at: string[]; value: string[] }>();
+  for (const p of [...series.points].sort((a, b) => a.day < b.day ? -1 : 1)) {
+    const key = monthStart(p.day);
+    let m = months.get(key);
+    if (!m) months.set(key, m = { at: [], value: [] });
+    m.at.push(marketClose(p.day).toISOString());
+    m.value.push(p.value);
+  }
+  const rows = [...months].map(([period, m]) => ({ period, ...m }));
+  if (!rows.length) return;
+  // Arrays of arrays do not bind as parameters: each month is its own row.
+  for (const r of rows) {
+    await tx`
+      insert into value_history (user_id, scope, account_id, kind, period, currency, at, value)
+      values (${series.user_id}, ${scope}, ${series.account_id}, 'reconstructed', ${r.period},
+              ${series.currency}, ${r.at}::timestamptz[], ${r.value}::numeric[])`;
+  }
+}
+
+/**
+ * Thins the intraday rows of days before `before` (New York) to the last point of each hour.
+ * Safe to run from several instances at once: a thinned row is not thinned again.
+ */
+export async function thinIntraday(sql: Sql, before: string): Promise<number> {
+  const result = await sql`
+    with thinned as (
+      select scope, kind, period, currency,
+             array_agg(a order by a) as at, array_agg(v order by a) as value
+        from (
+          select distinct on (scope, kind, period, currency, date_trunc('hour', a))
+                 scope, kind, period, currency, a, v
+            from value_history, unnest(at, value) as u(a, v)
+           where kind = 'intraday' and period < ${before} and cardinality(at) > 25
+           order by scope, kind, period, currency, date_trunc('hour', a), a desc
+        ) last_of_hour
+       group by scope, kind, period, currency
+    )
+    update value_history h set at = t.at, value = t.value
+      from thinned t
+     where h.scope = t.scope and h.kind = t.kind and h.period = t.period
+       and h.currency = t.currency`;
+  return result.count;
+}
+
+/**
+ * A scope's points of `kinds` between `from` and `to` (both included), ascending by time.
+ */
+export async function readPoints(
+  sql: Sql,
+  scope: string,
+  kinds: readonly PointKind[],
+  from: Date,
+  to: Date,
+): Promise<StoredPoint[]> {
+  const firstDay = nyDay(from), lastDay = nyDay(to);
+  const rows = await sql<{ at: Date; value: string; currency: string; kind: PointKind }[]>`
+    select u.a as at, u.v::text as value, h.currency, h.kind
+      from value_history h, unnest(h.at, h.value) as u(a, v)
+     where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
+       and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
+                                  else ${monthStart(firstDay)}::date end)
+                        and ${lastDay}::date
+       and u.a between ${from} and ${to}
+     order by u.a`;
+  return rows;
+}
