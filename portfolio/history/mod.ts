@@ -5,3 +5,4 @@
  */
 export * from "./market_days.ts";
 export * from "./store.ts";
+export * from "./series.ts";
