@@ -23,10 +23,13 @@ export type { SandboxMode } from "./admin.ts";
 export type { SandboxLog } from "./webhooks.ts";
 export { BROKERAGES, INSTITUTIONS } from "./demo_data.ts";
 export {
+  dailyClose,
   type DataKey,
   DEMO_ALPACA_DATA_KEYS,
   DEMO_ALPACA_KEY_ID,
   DEMO_ALPACA_SECRET,
+  FIRST_BAR_DAY,
+  PriceBook,
   TEST_ALPACA_KEY_ID,
   TEST_ALPACA_SECRET,
 } from "./alpaca/mod.ts";

@@ -7,17 +7,20 @@
 
 const NY = "America/New_York";
 const DAY_MS = 86_400_000;
+// Made once: building a formatter costs far more than formatting (the bars format every day).
+const offsetFormat = new Intl.DateTimeFormat("en-US", { timeZone: NY, timeZoneName: "longOffset" });
+const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: NY });
 
 /** `±HH:MM`, New York's UTC offset at `ms`. */
 function nyOffset(ms: number): string {
-  const name = new Intl.DateTimeFormat("en-US", { timeZone: NY, timeZoneName: "longOffset" })
-    .formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ?? "GMT-05:00";
+  const name = offsetFormat.formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ??
+    "GMT-05:00";
   return name === "GMT" ? "+00:00" : name.slice(3);
 }
 
 /** New York's calendar day (`YYYY-MM-DD`) at `ms`. */
-function nyDay(ms: number): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: NY }).format(ms);
+export function nyDay(ms: number): string {
+  return dayFormat.format(ms);
 }
 
 /** `ms` as Alpaca's clock writes it: New York local time with its offset. */

@@ -1,14 +1,16 @@
 /**
  * The Alpaca imitation of the provider sandbox: Trading REST (`/alpaca/v2/...`), the trading
  * stream (`/alpaca/stream`), the market-data streams (`/alpaca-data/v2/:feed`,
- * `/alpaca-data/v1beta3/crypto/us`) and market-data snapshots (`/alpaca-data/...`), over one
- * simulated market shared by streamed trades and order fills. See README.md beside this file.
+ * `/alpaca-data/v1beta3/crypto/us`) and market-data snapshots and daily bars
+ * (`/alpaca-data/...`), over one simulated market shared by streamed trades and order fills. See
+ * README.md beside this file.
  * @module
  */
 
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { CallLog } from "../calls.ts";
 import { seedHistory } from "./activities.ts";
+import { barRoutes } from "./bars.ts";
 import { Broker } from "./broker.ts";
 import { findAsset } from "./assets.ts";
 import type { Tick } from "./data_messages.ts";
@@ -21,6 +23,8 @@ import { type AccountState, seedHolding, setHolding } from "./state.ts";
 import { TradingStreamHub } from "./trading_stream.ts";
 
 export { type DataKey, DEMO_ALPACA_DATA_KEYS } from "./data_keys.ts";
+export { dailyClose, FIRST_BAR_DAY } from "./bars.ts";
+export { PriceBook } from "./prices.ts";
 
 /** Key id of the pre-created demo paper account. */
 export const DEMO_ALPACA_KEY_ID = "PKDEMO00000000000001";
@@ -84,8 +88,9 @@ export interface AlpacaSandbox {
   /** Mount at `/alpaca` → paths `/alpaca/v2/...`. */
   rest: Hono;
   /**
-   * Market-data REST (snapshots); mount at `/alpaca-data` → `/alpaca-data/v2/stocks/...`,
-   * `/alpaca-data/v1beta3/crypto/us/snapshots`.
+   * Market-data REST (snapshots and daily bars); mount at `/alpaca-data` →
+   * `/alpaca-data/v2/stocks/...`, `/alpaca-data/v1beta3/crypto/us/...`,
+   * `/alpaca-data/v1beta1/options/bars`.
    */
   dataRest: Hono;
   /** WebSocket upgrade at `/alpaca/stream`. */
@@ -222,7 +227,9 @@ export function createAlpacaSandbox(opts: AlpacaSandboxOptions): AlpacaSandbox {
 
   return {
     rest: rest as unknown as Hono,
-    dataRest: snapshotRoutes({ broker, prices, calls: opts.calls, now }),
+    dataRest: new Hono()
+      .route("/", barRoutes({ broker, prices, calls: opts.calls, now }))
+      .route("/", snapshotRoutes({ broker, prices, calls: opts.calls, now })),
     handleTradingStream(req) {
       opts.calls.record("alpaca", "GET", "/stream");
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return upgradeRequired();

@@ -26,8 +26,10 @@ export interface SnapshotDeps {
 }
 
 const STOCK_FEEDS = new Set(["iex", "sip", "delayed_sip"]);
-const STOCK_SYMBOL = /^[A-Z][A-Z0-9.]{0,19}$/;
-const CRYPTO_SYMBOL = /^[A-Z0-9]{1,10}\/[A-Z0-9]{1,10}$/;
+/** A well-formed stock symbol (any is priced, as the streams do). */
+export const STOCK_SYMBOL = /^[A-Z][A-Z0-9.]{0,19}$/;
+/** A well-formed crypto pair. */
+export const CRYPTO_SYMBOL = /^[A-Z0-9]{1,10}\/[A-Z0-9]{1,10}$/;
 
 /** A price at Alpaca's precision: cents from $1, 4 places below. */
 function roundPrice(n: number): number {
@@ -40,7 +42,8 @@ function withoutTypeAndSymbol(m: Record<string, unknown>): Record<string, unknow
   return rest;
 }
 
-function barJson(bar: Bar, t: string, crypto: boolean): Record<string, unknown> {
+/** A bar in Alpaca's REST shape `{t, o, h, l, c, v, n, vw}` (crypto volume in coins). */
+export function barJson(bar: Bar, t: string, crypto: boolean): Record<string, unknown> {
   return {
     t,
     o: bar.o,
@@ -54,7 +57,7 @@ function barJson(bar: Bar, t: string, crypto: boolean): Record<string, unknown> 
 }
 
 /** The previous session's bar: it closed at the price book's previous close; the rest is stable. */
-function previousBar(symbol: string, close: number): Bar {
+export function previousBar(symbol: string, close: number): Bar {
   const h = hashSymbol(`prev:${symbol}`);
   const o = roundPrice(close * (1 + ((h % 201) - 100) / 10_000));
   const v = 20_000 + (h % 500_000);

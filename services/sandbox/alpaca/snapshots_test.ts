@@ -135,7 +135,7 @@ Deno.test("snapshots: 401 without keys, 403 wrong or broken keys, 400 bad input,
       403,
     );
     assert.equal((await get("/v1beta3/crypto/eu-9/snapshots?symbols=BTC/USD", ok)).status, 404);
-    assert.equal((await get("/v2/stocks/AAPL/bars", ok)).status, 404);
+    assert.equal((await get("/v2/stocks/AAPL/trades", ok)).status, 404);
 
     const routes = s.calls.counts().by_route;
     assert.equal(routes["alpaca GET /data/v2/stocks/snapshots"], 5);
