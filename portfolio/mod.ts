@@ -18,6 +18,7 @@ export {
   positionValue,
   summarizeProviders,
 } from "./aggregate.ts";
+export * from "./allocation.ts";
 export * from "./exact.ts";
 export * from "./pricing.ts";
 export * from "./reprice.ts";

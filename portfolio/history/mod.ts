@@ -6,3 +6,4 @@
 export * from "./market_days.ts";
 export * from "./store.ts";
 export * from "./series.ts";
+export * from "./totals.ts";
