@@ -1,7 +1,8 @@
 /**
  * The provider sandbox: SnapTrade (`/snaptrade`, `/snaptrade/api/v1`), Plaid (`/plaid`),
  * Alpaca (`/alpaca`, `/alpaca/stream`, `/alpaca-data/v2/:feed`, `/alpaca-data/v1beta3/crypto/us`),
- * the ECB's daily FX reference rates (`/fx/eurofxref-daily.xml`) and the admin API (`/_admin`)
+ * the ECB's FX reference rates (`/fx/eurofxref-daily.xml`, `/fx/eurofxref-hist-90d.xml`,
+ * `/fx/eurofxref-hist.xml`) and the admin API (`/_admin`)
  * on one port. See README.md beside this file.
  * @module
  */
@@ -12,6 +13,7 @@ import { type AlpacaSandbox, createAlpacaSandbox } from "./alpaca/mod.ts";
 import { CallLog } from "./calls.ts";
 import type { SandboxCore } from "./core.ts";
 import { ecbDailyResponse } from "./fx.ts";
+import { ecbHistoryResponse } from "./fx_history.ts";
 import { discard, loadState, type SandboxState, StateFile } from "./persist.ts";
 import { createPlaid, type PlaidSandbox } from "./plaid/mod.ts";
 import { createSnapTrade, type SnapTradeSandbox } from "./snaptrade/mod.ts";
@@ -231,6 +233,8 @@ export async function createSandboxApp(
     app.route("/alpaca", alpaca.rest);
   }
   app.get("/fx/eurofxref-daily.xml", () => ecbDailyResponse(core.now()));
+  app.get("/fx/eurofxref-hist-90d.xml", () => ecbHistoryResponse(core.now(), "90d"));
+  app.get("/fx/eurofxref-hist.xml", () => ecbHistoryResponse(core.now(), "full"));
   app.route(
     "/_admin",
     adminRoutes({
