@@ -1,19 +1,28 @@
 /**
  * Market data for the prices service: the provider contract (`types.ts`) and its
- * implementations, chosen by key with {@link marketDataProvider}.
+ * implementations, chosen by key with {@link marketDataProvider}; historical daily closes for
+ * other services ({@link historicalPricesFromConfig}, imported as `@meridian/prices/market_data`).
  * @module
  */
 import { alpacaMarketData, type AlpacaMarketDataOptions } from "./alpaca/mod.ts";
 import type { MarketDataProvider } from "./types.ts";
 
 export type * from "./types.ts";
+export { historicalPricesFromConfig } from "./history.ts";
 export {
+  AlpacaHistoricalPrices,
+  type AlpacaHistoricalPricesOptions,
   alpacaMarketData,
   type AlpacaMarketDataOptions,
   AlpacaRest,
   AlpacaRestError,
   AlpacaStream,
   type AlpacaStreamOptions,
+  BARS_BATCH,
+  BARS_PAGE_LIMIT,
+  type BarsKind,
+  barsKind,
+  DATA_REQUESTS_PER_MINUTE,
   DEFAULT_BACKOFF,
   FEED_STOCK_CAPACITY,
   SNAPSHOT_BATCH,

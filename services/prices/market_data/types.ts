@@ -2,7 +2,8 @@
  * The market-data provider contract of the prices service, modelled on Ghostfolio's
  * DataProviderInterface: one interface, one implementation per provider (`alpaca/`). A provider
  * streams trades over one connection per credential and kind, reads snapshots and the market
- * clock over REST. Prices and sizes are exact decimal strings.
+ * clock over REST, and historical daily closes ({@link HistoricalPrices}). Prices and sizes are
+ * exact decimal strings.
  * @module
  */
 import type { PriceFeed, SymbolStream } from "@meridian/proto";
@@ -107,4 +108,24 @@ export interface MarketDataProvider {
   ): Promise<Map<string, Snapshot>>;
   /** The market clock (a trading API call: needs an account key). */
   clock(credential: Credential): Promise<MarketClock>;
+}
+
+/**
+ * Historical daily closes, for rebuilding past values. Symbols are in the market-data convention
+ * (`AAPL`, `BRK.B`, `BTC/USD`, compact OCC option symbols such as `AAPL270115C00250000`); a day
+ * is `YYYY-MM-DD` in New York.
+ */
+export interface HistoricalPrices {
+  /**
+   * The close of each symbol on each of its sessions from `from` to `to` (both included):
+   * symbol → day → close (a decimal string, never exponent notation), days ascending. Days
+   * without a session and symbols the provider has no bars for are absent. Rejects with a
+   * RangeError for a malformed day or `from` after `to`, and with an error naming the
+   * provider's status (never a secret) when the provider fails after its retries.
+   */
+  dailyCloses(
+    symbols: string[],
+    from: string,
+    to: string,
+  ): Promise<Map<string, Map<string, string>>>;
 }

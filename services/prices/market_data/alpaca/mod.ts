@@ -1,6 +1,6 @@
 /**
  * Alpaca as a {@link MarketDataProvider}: streams on Deno's WebSocket (msgpack), snapshots and
- * the clock through the official SDK.
+ * the clock through the official SDK; historical daily closes from its bars (`bars.ts`).
  * @module
  */
 import type { PriceFeed } from "@meridian/proto";
@@ -17,6 +17,15 @@ export {
 } from "./stream.ts";
 export type { StreamBackoff } from "./stream.ts";
 export { AlpacaRest, AlpacaRestError, SNAPSHOT_BATCH } from "./rest.ts";
+export {
+  AlpacaHistoricalPrices,
+  type AlpacaHistoricalPricesOptions,
+  BARS_BATCH,
+  BARS_PAGE_LIMIT,
+  type BarsKind,
+  barsKind,
+  DATA_REQUESTS_PER_MINUTE,
+} from "./bars.ts";
 
 /** Symbols one stock stream connection may hold per feed: the free plan's 30, none on SIP. */
 export const FEED_STOCK_CAPACITY: Readonly<Record<string, number | null>> = {
