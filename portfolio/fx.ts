@@ -1,6 +1,6 @@
 /**
- * Foreign exchange: the European Central Bank's daily reference rates (`eurofxref-daily.xml`,
- * units of each currency per 1 EUR) and cross rates through EUR. Pure: no I/O.
+ * Foreign exchange: the European Central Bank's reference rates (`eurofxref-daily.xml` and the
+ * history files, units of each currency per 1 EUR) and cross rates through EUR. Pure: no I/O.
  * @module
  */
 import { Decimal } from "decimal.js";
@@ -44,6 +44,29 @@ const isNode = (v: unknown): v is Node => typeof v === "object" && v !== null;
  * letters (or is EUR, or repeats), or a rate that is not a positive decimal.
  */
 export function parseEcbDaily(xml: string): EcbDaily {
+  const days = datedCubes(xml);
+  if (days.length !== 1) throw new Error("ECB rates: expected exactly one dated Cube element");
+  return parseDay(days[0]);
+}
+
+/**
+ * Parses one of the ECB's history files (`eurofxref-hist-90d.xml`, `eurofxref-hist.xml`): every
+ * publication, in the file's order (newest first). Throws as {@link parseEcbDaily} does, and for
+ * a file without publications or with a date twice.
+ */
+export function parseEcbHistory(xml: string): EcbDaily[] {
+  const days = datedCubes(xml).map(parseDay);
+  if (days.length === 0) throw new Error("ECB rates: no dated Cube element");
+  const dates = new Set<string>();
+  for (const { date } of days) {
+    if (dates.has(date)) throw new Error(`ECB rates: duplicate date ${date}`);
+    dates.add(date);
+  }
+  return days;
+}
+
+/** The dated Cube elements of a well-formed ECB document. */
+function datedCubes(xml: string): Node[] {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new Error(`ECB rates: malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
@@ -52,14 +75,19 @@ export function parseEcbDaily(xml: string): EcbDaily {
   const envelope = doc.Envelope;
   if (!isNode(envelope)) throw new Error("ECB rates: no gesmes:Envelope root element");
   const outer = envelope.Cube;
-  if (!Array.isArray(outer) || outer.length !== 1 || !isNode(outer[0])) {
+  // An empty outer Cube (no publications) parses as "".
+  if (!Array.isArray(outer) || outer.length !== 1 || !(isNode(outer[0]) || outer[0] === "")) {
     throw new Error("ECB rates: expected one outer Cube element");
   }
-  const days = outer[0].Cube;
-  if (!Array.isArray(days) || days.length !== 1 || !isNode(days[0])) {
-    throw new Error("ECB rates: expected exactly one dated Cube element");
+  const days = isNode(outer[0]) ? outer[0].Cube ?? [] : [];
+  if (!Array.isArray(days) || !days.every(isNode)) {
+    throw new Error("ECB rates: malformed dated Cube elements");
   }
-  const day = days[0];
+  return days;
+}
+
+/** One dated Cube: its date and rates, checked. */
+function parseDay(day: Node): EcbDaily {
   const date = day["@_time"];
   if (!validDate(date)) {
     throw new Error(`ECB rates: missing or invalid date ${JSON.stringify(date ?? null)}`);
