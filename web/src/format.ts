@@ -1,4 +1,5 @@
 /** Display formatting. Amounts arrive as exact decimal strings; rounding happens only here. */
+import { Exact } from "@meridian/portfolio/exact";
 
 const money = new Map<string, Intl.NumberFormat>();
 
@@ -15,6 +16,30 @@ export function formatMoney(value: string | null | undefined, currency: string):
     money.set(currency, f);
   }
   return f.format(Number(value));
+}
+
+const compact = new Map<string, Intl.NumberFormat>();
+
+/**
+ * "$12.3K": a chart axis' tick, from the number Chart.js drew (a tick is a position on the
+ * axis, not an amount anyone adds up).
+ */
+export function compactMoney(value: number, currency: string): string {
+  let f = compact.get(currency);
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat(undefined, {
+        style: "currency",
+        currency,
+        notation: "compact",
+        maximumFractionDigits: 1,
+      });
+    } catch {
+      f = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+    }
+    compact.set(currency, f);
+  }
+  return f.format(value);
 }
 
 /** "+$12.30" / "−$4.00". The sign comes from the decimal string itself. */
@@ -36,6 +61,20 @@ export function formatPercent(value: string | null | undefined): string {
   if (value === null || value === undefined) return "";
   const t = tone(value);
   return `${t === "up" ? "+" : t === "down" ? "−" : ""}${value.replace(/^-/, "")}%`;
+}
+
+/**
+ * A fraction as a percentage, exactly: "0.0523" → "+5.23%" (`signed`, the default: a return)
+ * or "5.23%" (a weight). Rounded half away from zero to `places`, in decimal, never through a
+ * float; "—" when there is none.
+ */
+export function formatFraction(
+  fraction: string | null | undefined,
+  { signed = true, places = 2 }: { signed?: boolean; places?: number } = {},
+): string {
+  if (fraction === null || fraction === undefined) return "—";
+  const percent = new Exact(fraction).times(100).toFixed(places, Exact.ROUND_HALF_UP);
+  return signed ? formatPercent(percent) : `${percent.replace(/^-(?=0[.0]*$)/, "")}%`;
 }
 
 /**

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
+  compactMoney,
   dayChangeParts,
+  formatFraction,
   formatMoney,
   formatPercent,
   formatQuantity,
@@ -55,4 +57,29 @@ Deno.test("time ago in words", () => {
   assert.equal(timeAgo("2026-11-30T11:55:00Z", now), "5 minutes ago");
   assert.equal(timeAgo("2026-11-30T09:00:00Z", now), "3 hours ago");
   assert.equal(timeAgo("2026-11-28T12:00:00Z", now), "2 days ago");
+});
+
+Deno.test("fractions are percentages worked out in decimal, never through a float", () => {
+  assert.equal(formatFraction("0.0523"), "+5.23%");
+  assert.equal(formatFraction("-0.0481"), "−4.81%");
+  assert.equal(formatFraction("0"), "0.00%");
+  // Half away from zero, exactly: 0.000050 is 0.0050 %, which a float would not round up.
+  assert.equal(formatFraction("0.00005"), "+0.01%");
+  assert.equal(formatFraction("-0.00005"), "−0.01%");
+  assert.equal(formatFraction("0.00004999"), "0.00%");
+  assert.equal(formatFraction("-0.00004999"), "0.00%");
+  // 1.005 % is 1.00499999… as a float and would round down.
+  assert.equal(formatFraction("0.01005"), "+1.01%");
+  assert.equal(formatFraction("12.5"), "+1250.00%");
+  assert.equal(formatFraction(null), "—");
+  assert.equal(formatFraction("0.4312", { signed: false }), "43.12%");
+  assert.equal(formatFraction("-0.00001", { signed: false }), "0.00%");
+  assert.equal(formatFraction("-0.25", { signed: false }), "-25.00%");
+  assert.equal(formatFraction("0.123456", { places: 1 }), "+12.3%");
+});
+
+Deno.test("axis ticks are compact amounts in the currency", () => {
+  assert.match(compactMoney(12_345, "USD"), /^\$12\.3K$/);
+  assert.match(compactMoney(2_500_000, "USD"), /^\$2\.5M$/);
+  assert.match(compactMoney(12_345, "NOT A CODE"), /^12\.3K$/);
 });
