@@ -1,8 +1,10 @@
 /**
  * The dashboard: total value in the base currency (live: re-priced at every value event),
- * freshness, the updates banner, holdings and cash.
+ * freshness, the updates banner, the value chart and performance, the allocation, holdings and
+ * cash.
  */
 import { useState } from "preact/hooks";
+import { AllocationCard } from "./allocation_card.tsx";
 import type { Holdings } from "./api.ts";
 import { type AccountLabel, accountLabels, labelOf } from "./accounts.ts";
 import { ProviderBadge } from "./badges.tsx";
@@ -43,6 +45,7 @@ import {
   toast,
 } from "./state.ts";
 import { openTicket } from "./trading.ts";
+import { HistorySection } from "./value_chart.tsx";
 
 /** Opens the trade ticket for a holding's row (its own account first, in one account's table). */
 const tradeFromRow: OnTrade = (row, side) => {
@@ -416,6 +419,8 @@ export function Dashboard() {
             status={market && !current.value ? { ...status, market } : status}
           />
           <Freshness h={h} />
+          <HistorySection />
+          <AllocationCard />
           <section class="card" aria-labelledby="holdings-title">
             <div class="card-head">
               <h2 id="holdings-title">Holdings</h2>
