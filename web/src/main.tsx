@@ -5,10 +5,12 @@ import { setUnauthorizedHandler } from "./api.ts";
 import { AuthPage } from "./auth.tsx";
 import { ConnectionsPage } from "./connections.tsx";
 import { Dashboard } from "./dashboard.tsx";
+import { IncomePage } from "./income_page.tsx";
 import { connectStream, disconnectStream } from "./live.ts";
 import { indicator } from "./live_value.ts";
 import { OrdersPage } from "./orders_page.tsx";
 import { TradeTicket } from "./trade_ticket.tsx";
+import { TransactionsPage } from "./transactions_page.tsx";
 import { resetTrading } from "./trading.ts";
 import {
   authChecked,
@@ -127,6 +129,10 @@ function Shell() {
     ? <ConnectionsPage />
     : route.value === "/orders"
     ? <OrdersPage />
+    : route.value === "/transactions"
+    ? <TransactionsPage />
+    : route.value === "/income"
+    ? <IncomePage />
     : <Dashboard />;
   const modeLabel: Record<string, string> = {
     brokerage: "Brokerage mode",
@@ -151,6 +157,8 @@ function Shell() {
           </a>
           <nav aria-label="Main">
             <NavLink href="/">Dashboard</NavLink>
+            <NavLink href="/transactions">Transactions</NavLink>
+            <NavLink href="/income">Income</NavLink>
             <NavLink href="/orders">Orders</NavLink>
             <NavLink href="/connections">Connections</NavLink>
           </nav>
