@@ -31,3 +31,21 @@ Deno.test("a bad secret variable is named but never echoed", () => {
     return true;
   });
 });
+
+Deno.test("NATS_URL lists a cluster's servers; NATS_REPLICAS is 1 to 5", () => {
+  const c = parseConfig({
+    NATS_URL: "nats://u:p@nats-1:4222, nats://nats-2:4222,tls://nats-3:4222",
+    NATS_REPLICAS: "3",
+  });
+  assert.equal(c.NATS_URL, "nats://u:p@nats-1:4222, nats://nats-2:4222,tls://nats-3:4222");
+  assert.equal(c.NATS_REPLICAS, 3);
+  assert.equal(parseConfig({}).NATS_REPLICAS, 1);
+  assert.throws(() => parseConfig({ NATS_URL: "nats://a:4222,http://b" }), /NATS_URL/);
+  assert.throws(() => parseConfig({ NATS_URL: "nats://a:4222," }), /NATS_URL/);
+  for (const bad of ["0", "6", "2.5", "three"]) {
+    assert.throws(
+      () => parseConfig({ NATS_REPLICAS: bad }),
+      /invalid configuration: NATS_REPLICAS/,
+    );
+  }
+});

@@ -11,7 +11,7 @@ import { connectDb, pingDb, type Sql } from "./db.ts";
 import { type HttpHandler, serveDeno, serveNodeHttp } from "./http_server.ts";
 import { createLogger, type Logger, registerSecret } from "./log.ts";
 import { migrate, MigrationError } from "./migrate.ts";
-import { connectNats, type NatsHandle, provisionAll } from "./nats.ts";
+import { connectNats, type NatsHandle, provisionAll, ReplicaCountError } from "./nats.ts";
 import { opsRoutes, Readiness, startingRoutes } from "./ops.ts";
 import { Shutdown } from "./shutdown.ts";
 
@@ -94,7 +94,7 @@ async function retry<T>(
     try {
       return await fn();
     } catch (e) {
-      if (signal.aborted || e instanceof MigrationError) throw e;
+      if (signal.aborted || e instanceof MigrationError || e instanceof ReplicaCountError) throw e;
       log.warn(`${what} failed; retrying`, { error: e, retry_ms: delay });
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -144,7 +144,16 @@ export async function runService<
   const connect = async () => {
     const nats = await connectNats({ url: config.NATS_URL, name: spec.name, log, ...auth });
     if (!auth.user) {
-      await retry(log, "provisioning JetStream", shutdown.signal, () => provisionAll(nats));
+      await retry(
+        log,
+        "provisioning JetStream",
+        shutdown.signal,
+        () => provisionAll(nats, { replicas: config.NATS_REPLICAS }),
+      ).catch((e) => {
+        if (!(e instanceof ReplicaCountError)) throw e;
+        log.error("cannot start", { error: e.message });
+        Deno.exit(2);
+      });
     }
     return nats;
   };

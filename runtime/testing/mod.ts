@@ -3,6 +3,7 @@
  * @module
  */
 export * from "./eventually.ts";
+export * from "./nats_cluster.ts";
 export * from "./nats_server.ts";
 export * from "./postgres_server.ts";
 export * from "./processes.ts";
