@@ -233,6 +233,8 @@ export class Lease {
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewing: Promise<void> | null = null;
   #acquiring: Promise<boolean> | null = null;
+  /** A renewal went unanswered: it may have been stored, so #revision may be stale. */
+  #unsure = false;
 
   constructor(opts: LeaseOptions) {
     if (opts.holder.length < 1 || opts.holder.length > 64) {
@@ -261,6 +263,7 @@ export class Lease {
 
   async #attempt(): Promise<boolean> {
     const { kv, board, key, holder, log } = this.#opts;
+    await this.#learnRevision(Math.max(1, this.#opts.ttlMs / 3)).catch(() => {});
     const seen = board.revision(key);
     const ours = board.entry(key)?.record.holder === holder;
     const now = new Date().toISOString();
@@ -313,23 +316,48 @@ export class Lease {
       log?.warn("lease record invalid; not renewed", { lease: key, error: e });
       return;
     }
-    this.#renewing = kv.update(key, data, this.#revision, ttlMs).then(
-      (revision) => {
-        // Even past our tenure this is the key's latest revision, ours to win back with.
-        this.#revision = revision;
-        if (tenure === this.#tenure && this.#held) this.#lastOk = sentAt;
-      },
-      (e) => {
-        if (isKvConflict(e)) {
-          if (tenure === this.#tenure && this.#held) {
-            log?.warn("lease taken over by another holder", { lease: key, holder });
-            this.#halt();
+    // Unanswered within a renewal interval, a renewal is given up so the next one goes out:
+    // when the bucket's leader dies its successor takes a few seconds to be elected, and a
+    // request waiting on the dead one for the whole ttl would cost the lease.
+    const timeoutMs = Math.max(1, ttlMs / 3);
+    this.#renewing = this.#learnRevision(timeoutMs)
+      .then(() => kv.update(key, data, this.#revision!, timeoutMs))
+      .then(
+        (revision) => {
+          // Even past our tenure this is the key's latest revision, ours to win back with.
+          this.#revision = revision;
+          if (tenure === this.#tenure && this.#held) this.#lastOk = sentAt;
+        },
+        (e) => {
+          if (isKvConflict(e)) {
+            if (tenure === this.#tenure && this.#held) {
+              log?.warn("lease taken over by another holder", { lease: key, holder });
+              this.#halt();
+            }
+          } else {
+            this.#unsure = true;
+            log?.warn("lease renewal failed", { lease: key, error: e });
           }
-        } else {
-          log?.warn("lease renewal failed", { lease: key, error: e });
-        }
-      },
-    ).finally(() => this.#renewing = null);
+        },
+      ).finally(() => this.#renewing = null);
+  }
+
+  /**
+   * After an unanswered renewal: reads the key, and when the value there is this tenure's
+   * own record (the renewal was stored, its answer lost) takes its revision, so the next
+   * compare-and-swap does not fail against our own write.
+   */
+  async #learnRevision(timeoutMs: number): Promise<void> {
+    if (!this.#unsure) return;
+    const entry = await withTimeout(this.#opts.kv.get(this.#opts.key), timeoutMs);
+    this.#unsure = false;
+    if (!entry || entry.operation !== "PUT" || entry.revision === this.#revision) return;
+    const r = safeDecode(LeaseRecord, entry.value);
+    if (
+      r.success && r.data.holder === this.#opts.holder && r.data.acquired_at === this.#acquiredAt
+    ) {
+      this.#revision = entry.revision;
+    }
   }
 
   /** Stops renewing and deletes the key if it is still ours, so a standby takes over at once. */
@@ -386,6 +414,15 @@ export class Lease {
       }
     }
   }
+}
+
+/** `p`, or a rejection once `ms` have passed. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** True when a KV compare-and-swap lost: someone else wrote the key first. */

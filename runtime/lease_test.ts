@@ -254,3 +254,50 @@ Deno.test("instanceId is unique and at most 64 characters", () => {
   assert.notEqual(a, instanceId("prices"));
   assert.ok(instanceId("x".repeat(100)).length <= 64);
 });
+
+Deno.test(
+  "a renewal stored but unanswered (a leader's death) does not cost the lease",
+  opts,
+  async () => {
+    const nats = await startNats();
+    const log = createLogger("lost-answer", "error");
+    const handle = await connectNats({ url: nats.url, name: "lost-answer", log });
+    try {
+      const kv = await new Kvm(handle.nc).create("leases", { history: 1 });
+      // Every third renewal reaches the bucket, but its answer never comes back.
+      let updates = 0;
+      const lossy = new Proxy(kv, {
+        get(target, prop, receiver) {
+          if (prop !== "update") return Reflect.get(target, prop, receiver);
+          return async (...args: Parameters<typeof kv.update>) => {
+            await target.update(...args);
+            if (++updates % 3 === 0) throw new Error("TIMEOUT");
+            return (await target.get(args[0]))!.revision;
+          };
+        },
+      });
+      const board = new LeaseBoard(lossy, { filter: "prices.shard.>", ttlMs: TTL_MS, log });
+      await board.start();
+      const lease = new Lease({
+        kv: lossy,
+        board,
+        key: KEY,
+        holder: instanceId("x"),
+        ttlMs: TTL_MS,
+      });
+      const changes: boolean[] = [];
+      lease.onChange((held) => changes.push(held));
+      assert.equal(await lease.tryAcquire(), true);
+      const until = performance.now() + 4 * TTL_MS;
+      await eventually(() => performance.now() > until, { timeoutMs: 10_000, what: "four ttls" });
+      assert.ok(updates >= 9, `${updates} renewals`);
+      assert.equal(lease.held, true);
+      assert.deepEqual(changes, [true], "held throughout");
+      lease.stop();
+      board.stop();
+    } finally {
+      await handle.nc.close();
+      await nats.close();
+    }
+  },
+);
