@@ -13,7 +13,7 @@ import {
   type WebhookProvider,
   WebhookProviderName,
 } from "@meridian/proto";
-import { counter } from "@meridian/runtime";
+import { consumeOptions, counter } from "@meridian/runtime";
 import { type EffectDeps, processEnvelope } from "./effects.ts";
 
 const events = counter("meridian_ingress_webhooks_total", "Webhooks processed, by outcome", [
@@ -91,7 +91,7 @@ export async function runConsumer(deps: EffectDeps, signal: AbortSignal): Promis
   while (!signal.aborted) {
     try {
       const c = await js.consumers.get(consumers.ingress.stream, consumers.ingress.durable);
-      const msgs = await c.consume({ max_messages: 64 });
+      const msgs = await c.consume(consumeOptions(64));
       const stop = () => msgs.stop();
       signal.addEventListener("abort", stop, { once: true });
       for await (const m of msgs) await handleMessage(deps, m);

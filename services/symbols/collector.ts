@@ -16,7 +16,14 @@ import {
   ShardInfo,
   SymbolAssignment,
 } from "@meridian/proto";
-import { gauge, LeaseBoard, type Logger, type NatsHandle, type Sql } from "@meridian/runtime";
+import {
+  consumeOptions,
+  gauge,
+  LeaseBoard,
+  type Logger,
+  type NatsHandle,
+  type Sql,
+} from "@meridian/runtime";
 import { HeldSet } from "./held.ts";
 import { type LiveShard, type Plan, planAssignments, POLLER, sameSymbols } from "./plan.ts";
 import { heldOf, loadHeld } from "./store.ts";
@@ -167,7 +174,7 @@ export async function lead(deps: CollectorDeps): Promise<() => Promise<void>> {
     while (!abort.signal.aborted) {
       try {
         const c = await nats.js.consumers.get(consumers.symbols.stream, consumers.symbols.durable);
-        const msgs = await c.consume({ max_messages: 64 });
+        const msgs = await c.consume(consumeOptions(64));
         const stop = () => msgs.stop();
         abort.signal.addEventListener("abort", stop, { once: true });
         for await (const m of msgs) {

@@ -19,7 +19,7 @@ import {
 } from "@meridian/proto";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { publishPending } from "@meridian/portfolio";
-import { counter } from "@meridian/runtime";
+import { consumeOptions, counter } from "@meridian/runtime";
 import type { SyncDeps } from "./deps.ts";
 import type {
   NormAccount,
@@ -447,7 +447,7 @@ export class SyncWorker {
       streams.sync.name,
       consumers.sync.durable,
     );
-    const messages = await consumer.consume({ max_messages: 256 });
+    const messages = await consumer.consume(consumeOptions(256));
     this.#consumer = messages;
     this.#loop = (async () => {
       for await (const m of messages) {
