@@ -23,6 +23,7 @@ import { openApiDocument } from "./openapi.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { holdingsRoutes } from "./routes/holdings.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { readRoutes } from "./routes/reads.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { isHttps, readToken, sessionCookie, SessionStore } from "./sessions.ts";
@@ -150,6 +151,7 @@ export function createApp(deps: ApiDeps): Hono & { hub: StreamHub } {
   app.route("/", holdingsRoutes(ctx));
   app.route("/", connectionRoutes(ctx));
   app.route("/", readRoutes(ctx));
+  app.route("/", historyRoutes(ctx));
   app.route("/", streamRoutes(ctx));
   if (deps.trading) {
     const desk = new OrderDesk({

@@ -202,37 +202,3 @@ export async function listSyncs(
     finished_at: iso(r.finished_at),
   }));
 }
-
-const RANGES: Record<string, { kind: "intraday" | "daily"; ms: number | null }> = {
-  "1d": { kind: "intraday", ms: 24 * 3600_000 },
-  "1w": { kind: "daily", ms: 7 * 24 * 3600_000 },
-  "1m": { kind: "daily", ms: 31 * 24 * 3600_000 },
-  "3m": { kind: "daily", ms: 92 * 24 * 3600_000 },
-  "1y": { kind: "daily", ms: 366 * 24 * 3600_000 },
-  "all": { kind: "daily", ms: null },
-};
-
-/**
- * Value history from portfolio_snapshots. The day change is not derived here: it comes from
- * the positions' previous closes in `GET /api/holdings` (one source of truth).
- */
-export async function portfolioHistory(sql: Sql, userId: string, range: string, now = new Date()) {
-  const r = RANGES[range];
-  const since = r.ms === null ? new Date(0) : new Date(now.getTime() - r.ms);
-  type Row = { at: Date; total: string; currency: string };
-  const points = await sql<Row[]>`
-    select at, total::text as total, currency from portfolio_snapshots
-     where user_id = ${userId} and kind = ${r.kind} and at >= ${since}
-     order by at limit 2000`;
-  const [latest] = await sql<Row[]>`
-    select at, total::text as total, currency from portfolio_snapshots
-     where user_id = ${userId} order by at desc limit 1`;
-  const view = (p: Row | undefined) =>
-    p ? { at: p.at.toISOString(), total: p.total, currency: p.currency } : null;
-  return {
-    range,
-    kind: r.kind,
-    points: points.map((p) => view(p)!),
-    latest: view(latest),
-  };
-}

@@ -76,11 +76,12 @@ Deno.test("accounts, transactions (filters, paging), syncs, history", sanitize, 
       a.syncs[0],
     );
 
+    h.clock.now = Date.now(); // after the seed's points
     const hist = await json(await call(h, "/api/portfolio/history?range=1d", { cookie }));
-    assert.equal(hist.kind, "intraday");
-    assert.equal(hist.points.length, 1);
-    assert.equal(hist.latest.total, "9450.75");
-    assert.equal(hist.day_change, undefined); // day change is in /api/holdings only
+    assert.equal(hist.resolution, "5m");
+    assert.deepEqual(hist.points.map((p: { value: string }) => p.value), ["9450.75"]);
+    const year = await json(await call(h, "/api/portfolio/history?range=1Y", { cookie }));
+    assert.deepEqual(year.points.map((p: { value: string }) => p.value), ["9000", "9450.75"]);
     assert.equal((await call(h, "/api/portfolio/history?range=5y", { cookie })).status, 400);
 
     const doc = await json(await call(h, "/api/openapi.json"));

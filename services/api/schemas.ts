@@ -242,14 +242,69 @@ export const SyncRunView = z.object({
 export const SyncList = z.object({ syncs: z.array(SyncRunView) });
 
 export const HistoryQuery = z.object({
-  range: z.enum(["1d", "1w", "1m", "3m", "1y", "all"]).default("1m"),
+  range: z.string().trim().max(40).default("1M"),
+  account_id: Id.optional(),
 }).strict();
-const Point = z.object({ at: Timestamp, total: Decimal, currency: z.string() });
+const Fraction = Decimal.nullable();
 export const HistoryView = z.object({
+  currency: z.string().length(3),
   range: z.string(),
-  kind: z.enum(["intraday", "daily"]),
-  points: z.array(Point),
-  latest: Point.nullable(),
+  from: Timestamp,
+  to: Timestamp,
+  scope: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("portfolio") }),
+    z.object({ kind: z.literal("account"), account_id: Id, name: z.string() }),
+  ]),
+  resolution: z.enum(["5m", "30m", "1h", "1d"]),
+  points: z.array(z.object({ time: Timestamp, value: Decimal, reconstructed: z.boolean() })),
+  gaps: z.array(z.object({ from: z.string(), to: z.string(), reason: z.string() })),
+  returns: z.object({
+    twr: Fraction,
+    mwr: Fraction,
+    mwr_annualized: Fraction,
+    start_value: Decimal.nullable(),
+    end_value: Decimal.nullable(),
+    net_contributions: Decimal,
+    income: Decimal,
+    fees: Decimal,
+    realized_pl: Decimal,
+    unrealized_pl: Decimal.nullable(),
+  }),
+  formulas: z.object({ twr: z.string(), mwr: z.string(), pl: z.string(), income: z.string() }),
+});
+
+export const IncomeQuery = z.object({
+  from: CalendarDate.optional(),
+  to: CalendarDate.optional(),
+  account_id: Id.optional(),
+}).strict();
+export const IncomeView = z.object({
+  currency: z.string().length(3),
+  from: z.string(),
+  to: z.string(),
+  months: z.array(z.object({
+    month: z.string(),
+    dividends: Decimal,
+    interest: Decimal,
+    total: Decimal,
+  })),
+  total: Decimal,
+  unconverted: z.array(z.string().length(3)),
+});
+
+export const AllocationQuery = z.object({
+  by: z.enum(["asset_class", "account", "currency", "instrument"]).default("asset_class"),
+  account_id: Id.optional(),
+}).strict();
+export const AllocationView = z.object({
+  currency: z.string().length(3),
+  by: z.string(),
+  total: Decimal,
+  as_of: Timestamp,
+  slices: z.array(
+    z.object({ key: z.string(), label: z.string(), value: Decimal, weight: Decimal }),
+  ),
+  unvalued: z.array(z.object({ key: z.string(), label: z.string(), reason: z.string() })),
 });
 
 /** A positive amount as a decimal string ("1", "0.5", "187.25"). */

@@ -1,5 +1,5 @@
 /**
- * Read-only views of the user's data: accounts, transactions, sync runs and value history.
+ * Read-only views of the user's data: accounts, transactions and sync runs.
  * @module
  */
 import { Hono } from "hono";
@@ -8,9 +8,9 @@ import { ApiError, idParam, invalid, NOT_FOUND, query } from "../http.ts";
 import * as Q from "../queries.ts";
 import * as S from "../schemas.ts";
 
-/** `/api/accounts`, `/api/transactions`, `/api/syncs`, `/api/portfolio/history`. */
+/** `/api/accounts`, `/api/transactions`, `/api/syncs`. */
 export function readRoutes(ctx: RouteContext): Hono<ApiEnv> {
-  const { sql, now } = ctx;
+  const { sql } = ctx;
   const app = new Hono<ApiEnv>();
 
   app.get("/api/accounts", async (c) => {
@@ -57,11 +57,6 @@ export function readRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const [run] = await Q.listSyncs(sql, c.get("user").id, { limit: 1 }, idParam(c));
     if (!run) throw new ApiError(404, NOT_FOUND);
     return c.json(run);
-  });
-
-  app.get("/api/portfolio/history", async (c) => {
-    const q = query(c, S.HistoryQuery);
-    return c.json(await Q.portfolioHistory(sql, c.get("user").id, q.range, now()));
   });
 
   return app;

@@ -1,0 +1,192 @@
+/**
+ * The reads behind `GET /api/portfolio/history` and `GET /api/income`: stored points, the
+ * scope's transactions and the reconstruction's gaps, put together with the pure modules
+ * (portfolio/history/series.ts, portfolio/returns.ts, portfolio/cash_flows.ts).
+ * @module
+ */
+import type { Sql } from "@meridian/runtime";
+import { Exact } from "@meridian/portfolio/exact";
+import {
+  addDays,
+  drawSeries,
+  type HistoryWindow,
+  nyDay,
+  type PointKind,
+  readPoints,
+  type StoredPoint,
+} from "@meridian/portfolio/history";
+import { loadFxHistory } from "@meridian/portfolio/fx_history";
+import { FORMULAS, moneyWeightedReturn, timeWeightedReturn } from "@meridian/portfolio/returns";
+import {
+  type Convert,
+  externalFlows,
+  incomeByMonth,
+  summarise,
+  type Transaction,
+} from "@meridian/portfolio/cash_flows";
+
+/** Whose history: the whole portfolio, or one of the user's accounts. */
+export type Scope = { kind: "portfolio" } | { kind: "account"; account_id: string; name: string };
+
+/** The account's name if the user owns it, else null (the caller answers 404). */
+export async function accountScope(
+  sql: Sql,
+  userId: string,
+  accountId: string,
+): Promise<Scope | null> {
+  const [row] = await sql<{ name: string }[]>`
+    select name from accounts where id = ${accountId} and user_id = ${userId}`;
+  return row ? { kind: "account", account_id: accountId, name: row.name } : null;
+}
+
+/** Converts into `base` at each day's ECB rate, loading the rates only when first needed. */
+function converter(sql: Sql, base: string, from: string, to: string) {
+  let fx: Awaited<ReturnType<typeof loadFxHistory>> | null = null;
+  return {
+    /** Loads the rates if any of `currencies` is not the base. */
+    async need(currencies: Iterable<string>): Promise<void> {
+      if (fx) return;
+      for (const c of currencies) {
+        if (c !== base) {
+          fx = await loadFxHistory(sql, addDays(from, -7), to);
+          return;
+        }
+      }
+    },
+    convert:
+      ((amount, currency, day) =>
+        currency === base ? amount : fx?.convert(amount, currency, base, day) ?? null) as Convert,
+  };
+}
+
+async function scopeTransactions(
+  sql: Sql,
+  userId: string,
+  scope: Scope,
+  to: string,
+): Promise<Transaction[]> {
+  const accountId = scope.kind === "account" ? scope.account_id : null;
+  return await sql<Transaction[]>`
+    select type, symbol, quantity::text as quantity, price::text as price, amount::text as amount,
+           fee::text as fee, currency, trade_date::text as trade_date, account_id
+      from transactions
+     where user_id = ${userId} and trade_date <= ${to}
+       and (${accountId}::uuid is null or account_id = ${accountId})
+     order by trade_date, id`;
+}
+
+async function gapsOf(
+  sql: Sql,
+  userId: string,
+  scope: Scope,
+  from: string,
+  to: string,
+): Promise<{ from: string; to: string; reason: string }[]> {
+  const accountId = scope.kind === "account" ? scope.account_id : null;
+  const rows = await sql<{ from: string; to: string; reason: string; name: string | null }[]>`
+    select g->>'from' as from, g->>'to' as to, g->>'reason' as reason, a.name
+      from history_backfills b, jsonb_array_elements(b.unexplained) as g
+      left join accounts a on a.id = (g->>'account_id')::uuid
+     where b.user_id = ${userId}
+       and (${accountId}::uuid is null or g->>'account_id' = ${accountId}::text)
+       and g->>'to' >= ${from} and g->>'from' <= ${to}
+     order by g->>'from'`;
+  return rows.map((r) => ({
+    from: r.from < from ? from : r.from,
+    to: r.to > to ? to : r.to,
+    reason: scope.kind === "portfolio" && r.name ? `${r.name}: ${r.reason}` : r.reason,
+  }));
+}
+
+/** What the history answer is built from. */
+export interface HistoryRequest {
+  userId: string;
+  base: string;
+  window: HistoryWindow;
+  scope: Scope;
+  /** Unrealised P/L of the scope now, from the priced holdings. */
+  unrealizedPl: string | null;
+}
+
+/** `GET /api/portfolio/history`'s answer. */
+export async function readHistory(sql: Sql, req: HistoryRequest) {
+  const { window, scope, base } = req;
+  const scopeId = scope.kind === "account" ? scope.account_id : req.userId;
+  const fromDay = nyDay(window.from), toDay = nyDay(window.to);
+  const daily: PointKind[] = ["daily", "reconstructed"];
+  // A daily range needs only the newest intraday point: the last two days hold it.
+  const intradayFrom = window.resolution === "1d"
+    ? new Date(Math.max(window.from.getTime(), window.to.getTime() - 2 * 86_400_000))
+    : window.from;
+  const [closes, intraday, txns, gaps] = await Promise.all([
+    readPoints(sql, scopeId, daily, window.from, window.to),
+    readPoints(sql, scopeId, ["intraday"], intradayFrom, window.to),
+    scopeTransactions(sql, req.userId, scope, toDay),
+    gapsOf(sql, req.userId, scope, fromDay, toDay),
+  ]);
+  const fx = converter(sql, base, txns[0]?.trade_date ?? fromDay, toDay);
+  const stored = [...closes, ...intraday];
+  await fx.need([...stored.map((p) => p.currency), ...txns.map((t) => t.currency)]);
+  const inBase: StoredPoint[] = [];
+  for (const p of stored) {
+    const value = fx.convert(p.value, p.currency, nyDay(p.at));
+    if (value !== null) inBase.push({ ...p, value, currency: base });
+  }
+  const points = drawSeries(inBase, window);
+
+  const inRange = txns.filter((t) => t.trade_date >= fromDay && t.trade_date <= toDay);
+  const { flows } = externalFlows(inRange, fx.convert);
+  const first = points[0], last = points.at(-1);
+  const twr = timeWeightedReturn(points.map((p) => ({ time: p.time, value: p.value })), flows);
+  const mwr = first && last && last !== first
+    ? moneyWeightedReturn(first.value, last.value, first.time, last.time, flows)
+    : { period: null, annualized: null };
+  const summary = summarise(txns, fromDay, toDay, fx.convert);
+  return {
+    currency: base,
+    range: window.range,
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    scope,
+    resolution: window.resolution,
+    points: points.map((p) => ({
+      time: p.time.toISOString(),
+      value: p.value,
+      reconstructed: p.reconstructed,
+    })),
+    gaps,
+    returns: {
+      twr,
+      mwr: mwr.period,
+      mwr_annualized: mwr.annualized,
+      start_value: first?.value ?? null,
+      end_value: last?.value ?? null,
+      net_contributions: summary.net_contributions,
+      income: summary.income,
+      fees: summary.fees,
+      realized_pl: summary.realized_pl,
+      unrealized_pl: req.unrealizedPl,
+    },
+    formulas: FORMULAS,
+  };
+}
+
+/** `GET /api/income`'s answer: dividends and interest by month between `from` and `to`. */
+export async function readIncome(
+  sql: Sql,
+  req: { userId: string; base: string; scope: Scope; from: string; to: string },
+) {
+  const txns = (await scopeTransactions(sql, req.userId, req.scope, req.to))
+    .filter((t) => t.trade_date >= req.from);
+  const fx = converter(sql, req.base, req.from, req.to);
+  await fx.need(txns.map((t) => t.currency));
+  const income = incomeByMonth(txns, fx.convert);
+  return {
+    currency: req.base,
+    from: req.from,
+    to: req.to,
+    months: income.months,
+    total: income.months.reduce((sum, m) => sum.plus(m.total), new Exact(0)).toFixed(),
+    unconverted: [...new Set(income.unconverted.map((u) => u.currency))].sort(),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Value history with returns, income by month, and allocation.
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { allocation, type HoldingsView, unrealizedPl } from "@meridian/portfolio";
+import { addDays, nyDay, resolveRange } from "@meridian/portfolio/history";
+import type { ApiEnv, RouteContext } from "../context.ts";
+import { ApiError, invalid, NOT_FOUND, query } from "../http.ts";
+import { accountScope, readHistory, readIncome, type Scope } from "../history.ts";
+import * as S from "../schemas.ts";
+
+/** `/api/portfolio/history`, `/api/income`, `/api/allocation`. */
+export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
+  const { sql, now, holdingsCache, quotes } = ctx;
+  const app = new Hono<ApiEnv>();
+
+  /** The priced holdings view `GET /api/holdings` shows (cached). */
+  const holdings = async (userId: string): Promise<HoldingsView> =>
+    JSON.parse((await holdingsCache.get(userId, now(), quotes)).json);
+
+  const scopeOf = async (c: Context<ApiEnv>, accountId: string | undefined): Promise<Scope> => {
+    if (!accountId) return { kind: "portfolio" };
+    const scope = await accountScope(sql, c.get("user").id, accountId);
+    if (!scope) throw new ApiError(404, NOT_FOUND);
+    return scope;
+  };
+
+  app.get("/api/portfolio/history", async (c) => {
+    const q = query(c, S.HistoryQuery);
+    const window = resolveRange(q.range, now());
+    if ("error" in window) throw invalid([{ path: ["range"], message: window.error }]);
+    const userId = c.get("user").id;
+    const scope = await scopeOf(c, q.account_id);
+    const view = await holdings(userId);
+    return c.json(
+      await readHistory(sql, {
+        userId,
+        base: view.base.currency,
+        window,
+        scope,
+        unrealizedPl: unrealizedPl(view, q.account_id),
+      }),
+    );
+  });
+
+  app.get("/api/income", async (c) => {
+    const q = query(c, S.IncomeQuery);
+    const today = nyDay(now());
+    const to = q.to ?? today;
+    const from = q.from ?? `${addDays(to, -365).slice(0, 7)}-01`;
+    if (from > to) {
+      throw invalid([{ path: ["from"], message: "The start date is after the end date." }]);
+    }
+    const userId = c.get("user").id;
+    const scope = await scopeOf(c, q.account_id);
+    const view = await holdings(userId);
+    return c.json(await readIncome(sql, { userId, base: view.base.currency, scope, from, to }));
+  });
+
+  app.get("/api/allocation", async (c) => {
+    const q = query(c, S.AllocationQuery);
+    const userId = c.get("user").id;
+    await scopeOf(c, q.account_id);
+    const view = await holdings(userId);
+    return c.json({ ...allocation(view, q.by, q.account_id), as_of: view.generated_at });
+  });
+
+  return app;
+}
