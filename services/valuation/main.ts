@@ -1,8 +1,11 @@
 /**
  * The valuation service: values the portfolios of the users it owns on every price tick and
- * publishes `portfolio.value.<userId>`; keeps the ECB's FX reference rates current.
+ * publishes `portfolio.value.<userId>`; records their value history and rebuilds it from
+ * transactions; keeps the ECB's FX reference rates current.
  */
+import { historicalPricesFromConfig } from "@meridian/prices/market_data";
 import { connectNats, fxUrl, instanceId, runService } from "@meridian/runtime";
+import { backfillFxHistory } from "./fx_history.ts";
 import { scheduleFxRefresh } from "./fx_rates.ts";
 import { startValuer } from "./valuer.ts";
 
@@ -17,6 +20,16 @@ await runService({
     const out = await connectNats({ url: config.NATS_URL, name: "valuation-out", log });
     shutdown.add("nats (values out)", () => out.nc.drain());
     readiness.add("nats (values out)", () => out.connected());
+    // History reconstruction: daily closes from the market-data provider, rates from the ECB's
+    // history files (fetched once per process for the earliest day asked).
+    const prices = historicalPricesFromConfig(config, log);
+    if (!prices) log.warn("no market-data key: value history is not rebuilt from transactions");
+    let fxFrom: string | null = null;
+    const ensureFx = async (from: string) => {
+      if (fxFrom !== null && fxFrom <= from) return;
+      await backfillFxHistory({ sql, url: fxUrl(config), log }, from);
+      fxFrom = from;
+    };
     const stop = await startValuer({
       sql,
       nats,
@@ -26,6 +39,9 @@ await runService({
       publishMs: config.VALUE_PUBLISH_MS,
       snapshotIntervalMs: config.SNAPSHOT_INTRADAY_S * 1000,
       intradayDays: config.SNAPSHOT_INTRADAY_DAYS,
+      history: prices && config.HISTORY_BACKFILL_DAYS > 0
+        ? { prices, ensureFx, days: config.HISTORY_BACKFILL_DAYS }
+        : undefined,
     });
     shutdown.add("valuation", stop);
   },

@@ -34,6 +34,7 @@ import {
 import { ValuationEngine } from "./engine.ts";
 import { Membership } from "./membership.ts";
 import { ValuePublisher } from "./publisher.ts";
+import { type BackfillDeps, HistoryBackfill } from "./backfill.ts";
 import { SnapshotRecorder } from "./snapshots.ts";
 import { loadHoldings } from "./store.ts";
 
@@ -52,6 +53,8 @@ const DRAIN_BUDGET = 128;
  */
 const MAX_IN_FLIGHT = 128;
 const LOAD_BATCH = 500;
+/** How often every valued user's connections are checked for a history rebuild. */
+const BACKFILL_SCAN_MS = 300_000;
 
 const ticksTotal = counter("meridian_valuation_ticks_total", "Price ticks applied");
 const usersGauge = gauge("meridian_valuation_users", "Portfolios valued by this instance");
@@ -68,6 +71,8 @@ export interface ValuerDeps {
   snapshotIntervalMs: number;
   /** Days intraday points are kept at full resolution. */
   intradayDays: number;
+  /** History reconstruction (market data, FX, days); none: no rebuilds. */
+  history?: Omit<BackfillDeps, "sql" | "log">;
   /**
    * A second connection for what valuation sends (KV writes and their acknowledgements, the
    * values): on the connection that receives every tick, an acknowledgement would queue
@@ -103,6 +108,9 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
     maxInFlight: MAX_IN_FLIGHT,
   });
   const membership = new Membership({ leases, nc, instance: deps.instance, log });
+  const backfill = deps.history
+    ? new HistoryBackfill({ sql, log, ...deps.history }, (u) => membership.owns(u))
+    : null;
   const snapshots = new SnapshotRecorder({
     sql,
     log,
@@ -202,6 +210,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
       }
     }
     if (stale.length) await load(stale);
+    backfill?.request(stale);
     usersGauge.set(engine.users);
   };
   let reconciling: Promise<void> | null = null;
@@ -218,7 +227,7 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
       const m = safeDecode(HoldingsChanged, msg.data);
       const user = lastToken(msg.subject);
       if (!m.success || m.data.user_id !== user || !membership.owns(user)) return;
-      void load([user]);
+      void load([user]).then(() => backfill?.request([user]));
     },
   });
   const settings = nc.subscribe(subjects.userSettingsAll, {
@@ -250,13 +259,17 @@ export async function startValuer(deps: ValuerDeps): Promise<() => Promise<void>
   await reconcileSoon();
   const reconcileTimer = setInterval(() => void reconcileSoon(), RECONCILE_MS);
   snapshots.start();
+  // Rebuilds that failed are retried, and connections missed while NATS was away are found.
+  const backfillTimer = setInterval(() => backfill?.request(engine.userIds()), BACKFILL_SCAN_MS);
   log.info("valuing", { users: engine.users, members: membership.members.length });
 
   return async () => {
     clearInterval(timer);
     clearInterval(fxTimer);
     clearInterval(reconcileTimer);
+    clearInterval(backfillTimer);
     await snapshots.stop();
+    await backfill?.stop();
     if (draining) clearImmediate(draining);
     ticks.unsubscribe();
     holdings.unsubscribe();
