@@ -111,8 +111,8 @@ export function withLive(
 const DAY_MS = 86_400_000;
 
 /**
- * The series with a break (a null value) between two points wherever a gap lies between them,
- * so the line stops there instead of joining across days nothing explains. A gap runs from
+ * The series with a break (a null value) between two points wherever the line would enter or
+ * leave a gap, so it stops there instead of joining across days nothing explains. A gap runs from
  * the start of its `from` day to the end of its `to` day (UTC dates, as the api gives them).
  */
 export function withBreaks(
@@ -124,7 +124,11 @@ export function withBreaks(
   const out: SeriesPoint[] = [series[0]];
   for (let i = 1; i < series.length; i++) {
     const a = series[i - 1].time, b = series[i].time;
-    const overlap = spans.find(([from, to]) => from < b && to > a);
+    // A segment that enters or leaves a gap is broken; points the api has inside a gap (say,
+    // values recorded live on a day the reconstruction cannot explain) are joined.
+    const overlap = spans.find(([from, to]) =>
+      from < b && to > a && !(from <= a && a < to && from <= b && b < to)
+    );
     if (overlap) {
       const from = Math.max(a, overlap[0]), to = Math.min(b, overlap[1]);
       out.push({ time: (from + to) / 2, value: null, reconstructed: false, live: false });

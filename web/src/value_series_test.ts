@@ -158,6 +158,17 @@ Deno.test("a gap up to today stops the line before the live value", () => {
   assert.equal(lastValue(out)?.live, true);
 });
 
+Deno.test("points the api has inside a gap are joined; the line into the gap is not", () => {
+  const s = series(
+    ["2026-05-01T20:05:00Z", "900"],
+    ["2026-05-06T14:00:00Z", "950"],
+    ["2026-05-06T14:05:00Z", "951"],
+    ["2026-05-06T14:10:00Z", "952"],
+  );
+  const out = withBreaks(s, [{ from: "2026-05-04", to: "2026-05-06", reason: "Unexplained." }]);
+  assert.deepEqual(out.map((p) => p.value), ["900", null, "950", "951", "952"]);
+});
+
 Deno.test("reconstructed segments, isolated points and the last value", () => {
   const s: SeriesPoint[] = [
     { time: 1, value: "1", reconstructed: true, live: false },
