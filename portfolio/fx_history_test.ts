@@ -29,6 +29,24 @@ Deno.test("parseEcbHistory: every publication of a history file, newest first", 
   assert.equal(parsed[0].rates.size, SANDBOX_FX_RATES.length);
 });
 
+Deno.test("parseEcbHistory since a day: from the latest publication on or before it", () => {
+  const xml = ecbHistoryXml(ecbHistory("2026-11-27", "2026-01-01"));
+  const all = parseEcbHistory(xml);
+  const since = parseEcbHistory(xml, "2026-11-15"); // a Sunday: from Friday the 13th
+  assert.deepEqual(since, all.filter((p) => p.date >= "2026-11-13"));
+  assert.deepEqual(parseEcbHistory(xml, "2025-06-01"), all); // older than the file: all of it
+  assert.deepEqual(parseEcbHistory(xml, "2026-11-27").map((p) => p.date), ["2026-11-27"]);
+  // Publications in another order than the ECB's are all read, then kept the same way.
+  const lines = xml.split("\n");
+  const shuffled = [lines[1], lines[0].replace(/^.*?<Cube>(?=<Cube time)/, ""), ...lines.slice(2)];
+  const head = lines[0].slice(0, lines[0].indexOf('<Cube time="'));
+  const reordered = parseEcbHistory(head + shuffled.join("\n"), "2026-11-15");
+  assert.deepEqual(
+    reordered.map((p) => p.date).sort(),
+    since.map((p) => p.date).sort(),
+  );
+});
+
 Deno.test("parseEcbHistory: garbage is rejected with a clear error", () => {
   const one = ecbHistoryXml(ecbHistory("2026-11-27", "2026-11-27"));
   const two = ecbHistoryXml(ecbHistory("2026-11-27", "2026-11-26"));
