@@ -60,3 +60,35 @@ export function incomeTotals(
   }
   return { dividends: decimalString(dividends), interest: decimalString(interest) };
 }
+
+/** One month of `GET /api/income`. */
+export interface IncomeMonth {
+  month: string;
+  dividends: string;
+  interest: string;
+  total: string;
+}
+
+/**
+ * Every month from `from`'s to `to`'s, in order: the api leaves out months without income, and
+ * a chart over time needs them as zeros (what they are) to keep its spacing.
+ */
+export function everyMonth(
+  from: string,
+  to: string,
+  months: readonly IncomeMonth[],
+): IncomeMonth[] {
+  const known = new Map(months.map((m) => [m.month, m]));
+  const out: IncomeMonth[] = [];
+  let [y, m] = from.slice(0, 7).split("-").map(Number);
+  const last = to.slice(0, 7);
+  for (let i = 0; i < 1200; i++) {
+    const month = `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}`;
+    if (month > last) break;
+    out.push(known.get(month) ?? { month, dividends: "0", interest: "0", total: "0" });
+    known.delete(month);
+    if (++m > 12) [y, m] = [y + 1, 1];
+  }
+  // A month outside from..to (there should be none) is still shown, in its place.
+  return [...out, ...known.values()].sort((a, b) => a.month < b.month ? -1 : 1);
+}

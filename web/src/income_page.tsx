@@ -10,6 +10,7 @@ import { ChartCanvas } from "./chart_canvas.tsx";
 import { compactMoney, formatMoney } from "./format.ts";
 import { Income } from "./history_schema.ts";
 import {
+  everyMonth,
   INCOME_PERIODS,
   incomePath,
   type IncomePeriod,
@@ -86,7 +87,7 @@ export function IncomePage() {
   const r = useApi(incomePath(period, accountId || null, new Date()), Income, "income", {
     version: me.value?.settings.base_currency,
   });
-  const data = r.data;
+  const data = r.data && { ...r.data, months: everyMonth(r.data.from, r.data.to, r.data.months) };
   const c = data?.currency ?? "USD";
   const nothing = data !== null && data.months.every((m) => !/[1-9]/.test(m.total));
   const totals = data ? incomeTotals(data.months) : null;

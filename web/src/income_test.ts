@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { incomePath, incomeTotals, isoDay, monthText } from "./income.ts";
+import { everyMonth, incomePath, incomeTotals, isoDay, monthText } from "./income.ts";
 
 const ACCOUNT = "00000000-0000-4000-8000-000000000001";
 
@@ -27,4 +27,21 @@ Deno.test("months read as words; column totals are exact", () => {
     { dividends: "0.3", interest: "0.21" },
   );
   assert.deepEqual(incomeTotals([]), { dividends: "0", interest: "0" });
+});
+
+Deno.test("months without income are there as zeros, in order", () => {
+  const may = { month: "2026-05", dividends: "1", interest: "0", total: "1" };
+  const filled = everyMonth("2026-03-15", "2026-06-02", [may]);
+  assert.deepEqual(filled.map((m) => m.month), ["2026-03", "2026-04", "2026-05", "2026-06"]);
+  assert.deepEqual(filled[2], may);
+  assert.deepEqual(filled[0], { month: "2026-03", dividends: "0", interest: "0", total: "0" });
+  assert.deepEqual(
+    everyMonth("2025-11-01", "2026-02-28", []).map((m) => m.month),
+    ["2025-11", "2025-12", "2026-01", "2026-02"],
+  );
+  assert.deepEqual(
+    everyMonth("2026-05-01", "2026-05-31", [may, { ...may, month: "2026-07" }])
+      .map((m) => m.month),
+    ["2026-05", "2026-07"],
+  );
 });
