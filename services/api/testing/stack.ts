@@ -184,9 +184,12 @@ export interface DemoStack {
  * The whole demo stack as `make up` runs it: the sandbox in demo mode (it ticks Alpaca prices
  * every second, market open), sync seeding demo@example.com (and following orders), and the
  * market-data path symbols → prices → valuation → api stream. Resolves once the demo user's
- * {@link DEMO_CONNECTIONS} connections have synced.
+ * {@link DEMO_CONNECTIONS} connections have synced. `extraEnv` is added to every process's.
  */
-export async function startDemoStack(keyId: string): Promise<DemoStack> {
+export async function startDemoStack(
+  keyId: string,
+  extraEnv: Record<string, string> = {},
+): Promise<DemoStack> {
   const db = await testDatabase({ migrate: false });
   const nats = await startNats();
   const dir = await Deno.makeTempDir({ prefix: "meridian-e2e-demo-" });
@@ -194,6 +197,7 @@ export async function startDemoStack(keyId: string): Promise<DemoStack> {
   const env = stackEnv(db.url, nats.url, ports, dir, keyId, {
     SANDBOX_MODE: "demo",
     SANDBOX_STATE_PATH: `${dir}/sandbox.json`,
+    ...extraEnv,
   });
   const procs: Proc[] = [];
   const close = async () => {
