@@ -68,6 +68,10 @@ const TRANSACTION = {
 };
 
 Deno.test("history, income and allocation answers as documented are read", () => {
+  // The api's own schemas take the same samples.
+  assert.equal(Api.HistoryView.safeParse(HISTORY).success, true);
+  assert.equal(Api.IncomeView.safeParse(INCOME).success, true);
+  assert.equal(Api.AllocationView.safeParse(ALLOCATION).success, true);
   assert.deepEqual(Web.History.parse(HISTORY), HISTORY);
   assert.equal(
     Web.History.safeParse({ ...HISTORY, scope: { kind: "portfolio" } }).success,
@@ -86,7 +90,12 @@ Deno.test("answers that are not what the api documents are refused", () => {
     { ...HISTORY, gaps: [{ from: "2025-08-01", to: "2025-08-04" }] },
     { ...HISTORY, scope: { kind: "account" } },
   ];
-  for (const b of bad) assert.equal(Web.History.safeParse(b).success, false, JSON.stringify(b));
+  for (const b of bad) {
+    assert.equal(Web.History.safeParse(b).success, false, JSON.stringify(b));
+    if (b.gaps === HISTORY.gaps) {
+      assert.equal(Api.HistoryView.safeParse(b).success, false, `api: ${JSON.stringify(b)}`);
+    }
+  }
   assert.equal(Web.Income.safeParse({ ...INCOME, months: [{ month: "May" }] }).success, false);
   assert.equal(Web.Allocation.safeParse({ ...ALLOCATION, by: "sector" }).success, false);
 });
@@ -112,7 +121,12 @@ Deno.test("transactions: the dashboard reads what the api answers", () => {
   assert.deepEqual(Web.TRANSACTION_TYPES, PROTO_TYPES);
 });
 
-// The dashboard's transaction is the api's, field for field: this fails to compile if they drift.
+// The dashboard's answers are the api's, field for field: this fails to compile if they drift.
+// (The dashboard reads `formulas` as any texts by name and a gap's days as dates, so the history
+// is compared as assignable one way.)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _transaction: Same<Web.Transaction, z.infer<typeof Api.TransactionView>> = true;
-void _transaction;
+const _returns: Same<Web.Returns, z.infer<typeof Api.HistoryView>["returns"]> = true;
+const _income: Same<Web.Income, z.infer<typeof Api.IncomeView>> = true;
+const _history: (h: z.infer<typeof Api.HistoryView>) => Omit<Web.History, "gaps"> = (h) => h;
+void [_transaction, _returns, _income, _history];
