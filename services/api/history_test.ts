@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Exact } from "@meridian/portfolio/exact";
 import { marketClose, recordPoints, replaceReconstructed } from "@meridian/portfolio/history";
-import { call, json, login, sanitize, withHarness } from "./testing/harness.ts";
+import { call, login, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
 Deno.test("history, income and allocation", sanitize, async () => {
