@@ -1,7 +1,8 @@
 /**
- * Checks docker-compose.yml, deploy/Dockerfile and .dockerignore against the contract in
- * ARCHITECTURE.md. No Docker engine is needed: dclint validates the file against the Compose
- * Specification schema, and the structural checks below cover what a schema cannot see.
+ * Checks docker-compose.yml, deploy/cluster/compose.yml, deploy/Dockerfile and .dockerignore
+ * against the contract in ARCHITECTURE.md. No Docker engine is needed: dclint validates each
+ * file against the Compose Specification schema, and the structural checks below cover what a
+ * schema cannot see.
  * @module
  */
 import assert from "node:assert/strict";
@@ -54,13 +55,17 @@ const compose = parse(read("docker-compose.yml"), { merge: true }) as Compose;
 const services = compose.services;
 const env = (name: string) => services[name].environment ?? {};
 
-Deno.test("dclint: docker-compose.yml is a valid Compose Specification file", async () => {
+for (const file of ["docker-compose.yml", "deploy/cluster/compose.yml"]) {
+  Deno.test(`dclint: ${file} is a valid Compose Specification file`, () => dclint(file));
+}
+
+async function dclint(file: string) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       "npm:dclint@3.1.0",
-      "docker-compose.yml",
+      file,
       "--max-warnings",
       "0",
       // Published ports are bound to "${MERIDIAN_BIND:-127.0.0.1}", an interface this rule
@@ -83,7 +88,7 @@ Deno.test("dclint: docker-compose.yml is a valid Compose Specification file", as
   }).output();
   const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   assert.equal(code, 0, `dclint failed:\n${out}`);
-});
+}
 
 Deno.test("compose: the project, infrastructure and every service of the architecture", () => {
   assert.equal(compose.name, "meridian");
@@ -310,4 +315,180 @@ Deno.test("compose: prices scales with --scale (no fixed name or host port, no s
   for (const key of ["ALPACA_DATA_KEYS", "ALPACA_FEED", "PRICES_POLL_S"]) {
     assert.ok(key in e, `prices gets ${key}`);
   }
+});
+
+// ---- deploy/cluster/compose.yml: the same stack on a three-node NATS cluster, scaled out.
+
+interface ClusterService extends Service {
+  deploy?: { replicas?: number };
+}
+const cluster = parse(read("deploy/cluster/compose.yml"), { merge: true }) as Compose & {
+  services: Record<string, ClusterService>;
+};
+const clusterServices = cluster.services;
+const NATS_NODES = ["nats-1", "nats-2", "nats-3"];
+/** The Meridian instances of the cluster file: compose service name -> the service it runs. */
+const clusterApps = Object.fromEntries(
+  Object.entries(clusterServices).flatMap(([name, s]) =>
+    s.build ? [[name, s.build.args.SERVICE]] : []
+  ),
+);
+const clusterEnv = (name: string) => clusterServices[name].environment ?? {};
+
+Deno.test("cluster compose: three NATS nodes, PostgreSQL, a proxy and every service", () => {
+  assert.equal(cluster.name, "meridian-cluster", "its own project: volumes apart from the demo's");
+  const infra = [...NATS_NODES, "postgres", "proxy"];
+  assert.deepEqual(
+    Object.keys(clusterServices).filter((n) => !(n in clusterApps)).sort(),
+    infra.sort(),
+  );
+  assert.deepEqual(
+    [...new Set(Object.values(clusterApps))].sort(),
+    Object.keys(APP_PORTS).sort(),
+    "every service of the architecture runs",
+  );
+  assert.equal(clusterServices.postgres.image, services.postgres.image);
+  assert.equal(clusterServices.proxy.image, "caddy:2-alpine");
+});
+
+Deno.test("cluster compose: each NATS node runs its deploy/cluster config with nats.conf's users", () => {
+  const conf = read("deploy/nats/nats.conf");
+  const passwords = [...conf.matchAll(/^\s*password:\s*\$(\w+)\s*$/gm)].map((m) => m[1]);
+  for (const node of NATS_NODES) {
+    const s = clusterServices[node];
+    assert.equal(s.image, services.nats.image, `${node}: the single server's image`);
+    assert.deepEqual(s.command, ["-c", `/etc/nats/cluster/${node}.conf`], node);
+    for (
+      const mount of [
+        "../nats/nats.conf:/etc/nats/nats/nats.conf:ro",
+        "./cluster.conf:/etc/nats/cluster/cluster.conf:ro",
+        `./${node}.conf:/etc/nats/cluster/${node}.conf:ro`,
+        `${node}-data:/data`,
+      ]
+    ) assert.ok(s.volumes?.includes(mount), `${node} mounts ${mount}`);
+    assert.ok(`${node}-data` in (cluster.volumes ?? {}), `${node}: its store is a named volume`);
+    assert.match(read(`deploy/cluster/${node}.conf`), new RegExp(`^server_name: ${node}$`, "m"));
+    for (const name of passwords) {
+      assert.equal(clusterServices[node].environment?.[name], env("nats")[name], `${node} ${name}`);
+    }
+    assert.ok(s.healthcheck?.test.includes("http://127.0.0.1:8222/healthz"), node);
+  }
+});
+
+Deno.test("cluster compose: every instance built for its service, on the whole cluster, R3", () => {
+  for (const [name, service] of Object.entries(clusterApps)) {
+    const s = clusterServices[name];
+    assert.equal(s.build!.context, "../..", name);
+    assert.equal(s.build!.dockerfile, "deploy/Dockerfile", name);
+    assert.equal(Number(s.build!.args.PORT), APP_PORTS[service], `${name}: build arg PORT`);
+    assert.equal(s.restart, "unless-stopped", name);
+    const e = clusterEnv(name);
+    assert.equal(e.LISTEN_HOST, "0.0.0.0", name);
+    assert.equal(e.NATS_REPLICAS, "3", `${name}: three copies of every stream and bucket`);
+    const urls = String(e.NATS_URL).split(",");
+    assert.deepEqual(
+      urls.map((u) => u.replace(/^nats:\/\/([^@]+@)?/, "")),
+      NATS_NODES.map((n) => `${n}:4222`),
+      `${name}: NATS_URL lists every node`,
+    );
+    assert.match(urls[0], /^nats:\/\/[^@]+@nats-1:4222$/, `${name}: NATS_URL logs in`);
+    assert.equal(e.SANDBOX_URL, "http://sandbox:8082", name);
+    assert.equal(e.PROVIDERS, "${PROVIDERS:-sandbox}", `${name}: demo mode by default`);
+    assert.equal(e.RELAY_PUBLIC_URL, "${RELAY_PUBLIC_URL:-http://proxy:8081}", name);
+    const portVariable = PORT_VARIABLE[service] ?? "METRICS_PORT";
+    assert.equal(Number(e[portVariable]), APP_PORTS[service], `${name}: ${portVariable}`);
+    // Whatever the single-server file gives a service, the cluster file gives it too.
+    for (const key of Object.keys(env(service))) {
+      assert.ok(key in e, `${name} lacks ${key}, which docker-compose.yml sets for ${service}`);
+    }
+    for (const node of NATS_NODES) assert.ok(node in (s.depends_on ?? {}), `${name} -> ${node}`);
+  }
+});
+
+Deno.test("cluster compose: every Meridian service but the sandbox runs two or more instances", () => {
+  const instances = new Map<string, number>();
+  for (const [name, service] of Object.entries(clusterApps)) {
+    const s = clusterServices[name];
+    const n = s.deploy?.replicas ?? 1;
+    if (n > 1) {
+      assert.equal((s as { container_name?: string }).container_name, undefined, name);
+      assert.deepEqual(s.ports ?? [], [], `${name}: a host port would collide between replicas`);
+    }
+    instances.set(service, (instances.get(service) ?? 0) + n);
+  }
+  for (const [service, n] of instances) {
+    if (service === "sandbox") assert.equal(n, 1, "the providers' stand-in is one");
+    else assert.ok(n >= 2, `${service} runs ${n} instance(s)`);
+  }
+});
+
+Deno.test("cluster compose: relays hold no database credentials, each its own outbox volume", () => {
+  const relays = Object.keys(clusterApps).filter((n) => clusterApps[n] === "relay");
+  const outboxes = new Set<string>();
+  for (const name of relays) {
+    const e = clusterEnv(name);
+    assert.ok(!("DATABASE_URL" in e) && !("SECRETS_KEYRING" in e), name);
+    assert.match(String(e.NATS_URL), /^nats:\/\/relay:/, `${name}: the relay's NATS user`);
+    assert.equal(clusterServices[name].deploy?.replicas ?? 1, 1, `${name}: one outbox each`);
+    const dir = String(e.RELAY_OUTBOX_PATH).replace(/\/[^/]+$/, "");
+    const mount = (clusterServices[name].volumes ?? []).find((v) => v.split(":")[1] === dir);
+    assert.ok(mount && mount.split(":")[0] in (cluster.volumes ?? {}), `${name}: outbox volume`);
+    outboxes.add(mount.split(":")[0]);
+  }
+  assert.equal(outboxes.size, relays.length, "no two relays share an outbox");
+  for (const [name, service] of Object.entries(clusterApps)) {
+    if (["ingress", "sync", "symbols", "valuation", "api"].includes(service)) {
+      assert.match(String(clusterEnv(name).DATABASE_URL), /^postgres:\/\/.+@postgres:5432\//, name);
+    }
+  }
+});
+
+Deno.test("cluster compose: the proxy alone publishes 8080 and 8081, to every instance", () => {
+  for (const [name, s] of Object.entries(clusterServices)) {
+    const expected = name === "proxy"
+      ? [`${BIND}:8080:8080`, `${BIND}:8081:8081`]
+      : name === "sandbox"
+      ? [`${BIND}:8082:8082`]
+      : [];
+    assert.deepEqual(
+      s.ports ?? [],
+      expected,
+      `${name} publishes ${expected.join(", ") || "nothing"}`,
+    );
+  }
+  const caddy = read("deploy/cluster/Caddyfile");
+  const site = (port: number) => caddy.slice(caddy.indexOf(`:${port} {`)).split(/\n}\n/)[0];
+  assert.match(site(8080), /dynamic a \{\s*name api\s*port 8080\b/, "8080: every api instance");
+  const relays = Object.keys(clusterApps).filter((n) => clusterApps[n] === "relay");
+  assert.match(
+    site(8081),
+    new RegExp(`reverse_proxy ${relays.map((r) => `${r}:8081`).join(" ")} \\{`),
+    "8081: every relay",
+  );
+  for (const target of ["api", ...relays]) {
+    assert.ok(target in (clusterServices.proxy.depends_on ?? {}), `proxy waits for ${target}`);
+  }
+});
+
+Deno.test("cluster compose: healthchecks on each own port; depends_on exists, healthy, acyclic", () => {
+  for (const [name, s] of Object.entries(clusterServices)) {
+    const test = s.healthcheck?.test;
+    assert.ok(Array.isArray(test) && ["CMD", "CMD-SHELL"].includes(test[0]), name);
+    if (name in clusterApps) {
+      const port = APP_PORTS[clusterApps[name]];
+      assert.ok(test.join(" ").includes(`http://127.0.0.1:${port}/healthz`), `${name}: ${port}`);
+    }
+    for (const [target, spec] of Object.entries(s.depends_on ?? {})) {
+      assert.ok(target in clusterServices, `${name} depends on missing service ${target}`);
+      assert.equal(spec.condition, "service_healthy", `${name} -> ${target}`);
+    }
+  }
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]) => {
+    assert.ok(!path.includes(name), `depends_on cycle: ${[...path, name].join(" -> ")}`);
+    if (done.has(name)) return;
+    for (const t of Object.keys(clusterServices[name].depends_on ?? {})) visit(t, [...path, name]);
+    done.add(name);
+  };
+  for (const name of Object.keys(clusterServices)) visit(name, []);
 });
