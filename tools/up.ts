@@ -7,7 +7,7 @@
  * answer is a configuration error (exit 2).
  * @module
  */
-import { type Config, ConfigError, Keyring, parseConfig } from "@meridian/runtime";
+import { type Config, ConfigError, Keyring, natsServers, parseConfig } from "@meridian/runtime";
 import {
   answers,
   ensureDatabase,
@@ -88,9 +88,16 @@ const out = (line: string) => console.log(line);
 const note = (msg: string) => out(`[up] ${msg}`);
 
 async function resolveNats(): Promise<string> {
+  // A cluster's list answers when any of its servers does: the services move between them.
+  const servers = natsServers(config.NATS_URL).servers;
+  for (const server of servers) {
+    const { hostname, port } = hostPort(`nats://${server}`, 4222);
+    if (await answers(hostname, port)) return config.NATS_URL;
+  }
+  if (env.NATS_URL) {
+    fail(`invalid configuration: NATS_URL: nothing answers at ${servers.join(", ")}`);
+  }
   const { hostname, port } = hostPort(config.NATS_URL, 4222);
-  if (await answers(hostname, port)) return config.NATS_URL;
-  if (env.NATS_URL) fail(`invalid configuration: NATS_URL: nothing answers at ${hostname}:${port}`);
   note(`no NATS at ${hostname}:${port}; starting a local nats-server (data in ${DATA_DIR}/nats)`);
   local.push(await startLocalNats(`${DATA_DIR}/nats`, port));
   return config.NATS_URL;
