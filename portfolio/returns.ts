@@ -47,7 +47,12 @@ export const FORMULAS = {
   pl: "Realised P/L (average cost): for each sale, proceeds − units sold × average cost per " +
     "unit held, where the average cost is what the units held cost (buys, reinvestments, " +
     "transfers in at their price), in the base currency at each trade's date. Sales that no " +
-    "earlier purchase explains are left out and shown as uncovered.",
+    "earlier purchase explains are left out and shown as uncovered. Unrealised P/L = value − " +
+    "cost basis, over the positions whose brokerage reports a cost basis.",
+  net_contributions: "Net contributions = deposits − withdrawals ± transfers in the range " +
+    "(a transfer of securities counted at its price), in the base currency at each day's rate.",
+  fees: "Fees = fee transactions plus the fees charged on trades in the range, in the base " +
+    "currency at each day's rate.",
   income: "Income = dividends (reinvested ones included) + interest, in the base currency at " +
     "each payment's date; withheld taxes are not subtracted.",
 } as const;

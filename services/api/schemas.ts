@@ -270,7 +270,14 @@ export const HistoryView = z.object({
     realized_pl: Decimal,
     unrealized_pl: Decimal.nullable(),
   }),
-  formulas: z.object({ twr: z.string(), mwr: z.string(), pl: z.string(), income: z.string() }),
+  formulas: z.object({
+    twr: z.string(),
+    mwr: z.string(),
+    pl: z.string(),
+    income: z.string(),
+    net_contributions: z.string(),
+    fees: z.string(),
+  }),
 });
 
 export const IncomeQuery = z.object({
