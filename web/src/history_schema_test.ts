@@ -32,7 +32,14 @@ const HISTORY = {
     realized_pl: "300",
     unrealized_pl: null,
   },
-  formulas: { twr: "Chained daily returns.", mwr: "XIRR.", pl: "Sold less cost.", income: "D+I." },
+  formulas: {
+    twr: "Chained daily returns.",
+    mwr: "XIRR.",
+    pl: "Sold less cost.",
+    income: "D+I.",
+    net_contributions: "In less out.",
+    fees: "Fees.",
+  },
 };
 const INCOME = {
   currency: "USD",
