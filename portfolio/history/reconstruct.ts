@@ -30,7 +30,8 @@
  * holding cannot be explained, every earlier day is unexplained too.
  * @module
  */
-import type { SECURITY_TYPES, TRANSACTION_TYPES } from "@meridian/proto";
+import type { SECURITY_TYPES } from "@meridian/proto";
+import type { Transaction } from "../cash_flows.ts";
 import { decimalString, Exact } from "../exact.ts";
 import { canonicalCryptoPair, canonicalTicker, occSymbol } from "../instruments.ts";
 
@@ -50,22 +51,10 @@ export interface HeldPosition {
 }
 
 /**
- * One transaction of the account (`transactions` columns). Decimals are exact strings; `price`
- * and `fee` are not read (`amount` is the whole cash effect).
+ * One transaction of the account (`transactions` columns, as the api reads them too), with its
+ * id. `price` and `fee` are not read here (`amount` is the whole cash effect).
  */
-export interface AccountTransaction {
-  id: string;
-  type: typeof TRANSACTION_TYPES[number];
-  symbol: string | null;
-  quantity: string | null;
-  price: string | null;
-  /** The signed cash effect: positive = cash into the account. */
-  amount: string;
-  fee: string | null;
-  currency: string;
-  /** YYYY-MM-DD */
-  trade_date: string;
-}
+export type AccountTransaction = Transaction & { id: string };
 
 /** Cash of one currency. */
 export interface CashAmount {

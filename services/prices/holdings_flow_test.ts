@@ -6,13 +6,11 @@
 import assert from "node:assert/strict";
 import { decode, HoldingsChanged, PriceTick, subjects } from "@meridian/proto";
 import { eventually, type ServiceProcess, startServiceProcess } from "@meridian/runtime/testing";
-import { DEMO_ALPACA_DATA_KEYS } from "@meridian/sandbox/data_keys";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/alpaca/mod.ts";
 import { connectAlpaca } from "../sync/connections/mod.ts";
 import { requestSync } from "../sync/testing/connect.ts";
-import { startSyncEnv } from "../sync/testing/env.ts";
+import { serviceProcessEnv, startSyncEnv } from "../sync/testing/env.ts";
 
-const KEY = `${DEMO_ALPACA_DATA_KEYS[0].keyId}:${DEMO_ALPACA_DATA_KEYS[0].secret}`;
 
 Deno.test({
   name:
@@ -23,15 +21,7 @@ Deno.test({
     const env = await startSyncEnv();
     const procs: ServiceProcess[] = [];
     try {
-      const c = env.deps.config;
-      const base = {
-        PROVIDERS: "sandbox",
-        SANDBOX_URL: env.sandboxUrl,
-        NATS_URL: c.NATS_URL,
-        DATABASE_URL: c.DATABASE_URL,
-        ALPACA_DATA_KEYS: KEY,
-        LOG_LEVEL: "info",
-      };
+      const base = serviceProcessEnv(env);
       const symbols = startServiceProcess(new URL("../symbols/main.ts", import.meta.url), base);
       const prices = startServiceProcess(new URL("./main.ts", import.meta.url), base);
       procs.push(symbols, prices);

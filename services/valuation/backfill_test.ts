@@ -10,7 +10,7 @@ import { addDays, nyDay, weekdaysBetween } from "@meridian/portfolio/history";
 import { eventually, type ServiceProcess, startServiceProcess } from "@meridian/runtime/testing";
 import { DEMO_ALPACA_DATA_KEYS } from "@meridian/sandbox/data_keys";
 import { connectSnaptrade, requestSync } from "../sync/testing/connect.ts";
-import { startSyncEnv } from "../sync/testing/env.ts";
+import { serviceProcessEnv, startSyncEnv } from "../sync/testing/env.ts";
 
 const DATA_KEY = DEMO_ALPACA_DATA_KEYS[0];
 const DAYS = 400; // back before the demo account's first deposit (2025-11-03)
@@ -23,17 +23,11 @@ Deno.test({
     const env = await startSyncEnv();
     const procs: ServiceProcess[] = [];
     try {
-      const c = env.deps.config;
       const sql = env.deps.sql;
-      const valuation = startServiceProcess(new URL("./main.ts", import.meta.url), {
-        PROVIDERS: "sandbox",
-        SANDBOX_URL: env.sandboxUrl,
-        NATS_URL: c.NATS_URL,
-        DATABASE_URL: c.DATABASE_URL,
-        ALPACA_DATA_KEYS: `${DATA_KEY.keyId}:${DATA_KEY.secret}`,
-        HISTORY_BACKFILL_DAYS: String(DAYS),
-        LOG_LEVEL: "info",
-      });
+      const valuation = startServiceProcess(
+        new URL("./main.ts", import.meta.url),
+        serviceProcessEnv(env, { HISTORY_BACKFILL_DAYS: String(DAYS) }),
+      );
       procs.push(valuation);
       const user = await env.user();
       const conn = await connectSnaptrade(env, user, "SANDBOX");

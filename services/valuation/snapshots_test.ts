@@ -5,13 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { eventually, type ServiceProcess, startServiceProcess } from "@meridian/runtime/testing";
-import { DEMO_ALPACA_DATA_KEYS } from "@meridian/sandbox/data_keys";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/alpaca/mod.ts";
 import { connectAlpaca } from "../sync/connections/mod.ts";
 import { requestSync } from "../sync/testing/connect.ts";
-import { startSyncEnv } from "../sync/testing/env.ts";
+import { serviceProcessEnv, startSyncEnv } from "../sync/testing/env.ts";
 
-const KEY = `${DEMO_ALPACA_DATA_KEYS[0].keyId}:${DEMO_ALPACA_DATA_KEYS[0].secret}`;
 const INTERVAL_S = 6;
 
 Deno.test({
@@ -22,17 +20,10 @@ Deno.test({
     const env = await startSyncEnv();
     const procs: ServiceProcess[] = [];
     try {
-      const c = env.deps.config;
-      const base = {
-        PROVIDERS: "sandbox",
-        SANDBOX_URL: env.sandboxUrl,
-        NATS_URL: c.NATS_URL,
-        DATABASE_URL: c.DATABASE_URL,
-        ALPACA_DATA_KEYS: KEY,
+      const base = serviceProcessEnv(env, {
         VALUE_PUBLISH_MS: "250",
         SNAPSHOT_INTRADAY_S: String(INTERVAL_S),
-        LOG_LEVEL: "info",
-      };
+      });
       await env.admin("/alpaca/ticks", { interval_ms: 100 });
       const main = (name: string) => new URL(`../${name}/main.ts`, import.meta.url);
       procs.push(

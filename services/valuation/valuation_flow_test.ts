@@ -9,13 +9,11 @@ import { Decimal } from "decimal.js";
 import { decode, HoldingsChanged, PortfolioValue, subjects } from "@meridian/proto";
 import { schemaValidator } from "@meridian/proto/schema_check";
 import { eventually, type ServiceProcess, startServiceProcess } from "@meridian/runtime/testing";
-import { DEMO_ALPACA_DATA_KEYS } from "@meridian/sandbox/data_keys";
 import { TEST_ALPACA_KEY_ID, TEST_ALPACA_SECRET } from "../sandbox/alpaca/mod.ts";
 import { connectAlpaca } from "../sync/connections/mod.ts";
 import { requestSync } from "../sync/testing/connect.ts";
-import { startSyncEnv } from "../sync/testing/env.ts";
+import { serviceProcessEnv, startSyncEnv } from "../sync/testing/env.ts";
 
-const KEY = `${DEMO_ALPACA_DATA_KEYS[0].keyId}:${DEMO_ALPACA_DATA_KEYS[0].secret}`;
 const D = Decimal.clone({ precision: 1_000 });
 const PUBLISH_MS = 250;
 
@@ -27,16 +25,7 @@ Deno.test({
     const env = await startSyncEnv();
     const procs: ServiceProcess[] = [];
     try {
-      const c = env.deps.config;
-      const base = {
-        PROVIDERS: "sandbox",
-        SANDBOX_URL: env.sandboxUrl,
-        NATS_URL: c.NATS_URL,
-        DATABASE_URL: c.DATABASE_URL,
-        ALPACA_DATA_KEYS: KEY,
-        VALUE_PUBLISH_MS: String(PUBLISH_MS),
-        LOG_LEVEL: "info",
-      };
+      const base = serviceProcessEnv(env, { VALUE_PUBLISH_MS: String(PUBLISH_MS) });
       await env.admin("/alpaca/ticks", { interval_ms: 100 });
       const main = (name: string) => new URL(`../${name}/main.ts`, import.meta.url);
       const valuation = startServiceProcess(main("valuation"), base);

@@ -13,6 +13,7 @@ import {
 } from "@meridian/runtime";
 import { eventually, startNats, testDatabase } from "@meridian/runtime/testing";
 import { startSandbox } from "../../sandbox/mod.ts";
+import { DEMO_ALPACA_DATA_KEYS } from "../../sandbox/alpaca/data_keys.ts";
 import { sandboxAdmin } from "../../sandbox/test_support.ts";
 import { createSyncDeps, type SyncDeps } from "../deps.ts";
 import { SyncWorker } from "../worker.ts";
@@ -134,4 +135,25 @@ export async function settled(env: SyncEnv, connectionId: string, n: number) {
     const r = (await runs(env, connectionId)).filter((x) => x.status !== "running");
     return r.length >= n ? r : null;
   }, { what: `${n} finished sync runs of ${connectionId}` });
+}
+
+/**
+ * The environment a service started as a process (symbols, prices, valuation) gets to join
+ * `env`: the sandbox's providers, the same NATS and PostgreSQL, the first demo market-data key.
+ */
+export function serviceProcessEnv(
+  env: SyncEnv,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const c = env.deps.config;
+  const [key] = DEMO_ALPACA_DATA_KEYS;
+  return {
+    PROVIDERS: "sandbox",
+    SANDBOX_URL: env.sandboxUrl,
+    NATS_URL: c.NATS_URL,
+    DATABASE_URL: c.DATABASE_URL,
+    ALPACA_DATA_KEYS: `${key.keyId}:${key.secret}`,
+    LOG_LEVEL: "info",
+    ...extra,
+  };
 }
