@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { TRANSACTION_TYPES } from "./transaction_types.ts";
 import { PROVIDERS } from "./subjects.ts";
 import { ORDER_STATES } from "./order_states.ts";
 import { CurrencyCode, Decimal, Id, MarketSymbol, PortfolioValue, Timestamp } from "./value.ts";
@@ -33,20 +34,7 @@ export const SECURITY_TYPES = [
 export const SecurityType = z.enum(SECURITY_TYPES);
 export type SecurityType = z.infer<typeof SecurityType>;
 
-/** Transaction types Meridian distinguishes (the `transactions.type` check constraint). */
-export const TRANSACTION_TYPES = [
-  "buy",
-  "sell",
-  "dividend",
-  "interest",
-  "fee",
-  "contribution",
-  "withdrawal",
-  "transfer",
-  "tax",
-  "reinvestment",
-  "other",
-] as const;
+export { TRANSACTION_TYPES };
 export const TransactionType = z.enum(TRANSACTION_TYPES);
 
 /**

@@ -7,6 +7,9 @@
  * @module
  */
 import * as z from "zod/mini";
+import { TRANSACTION_TYPES } from "@meridian/proto/transaction_types";
+
+export { TRANSACTION_TYPES };
 
 const Decimal = z.string().check(z.regex(/^-?\d+(\.\d+)?$/));
 const Timestamp = z.iso.datetime({ offset: true });
@@ -103,23 +106,6 @@ export const Allocation = z.object({
 export type Allocation = z.infer<typeof Allocation>;
 export type AllocationSlice = Allocation["slices"][number];
 
-/**
- * proto's `TRANSACTION_TYPES`, restated: proto's module brings classic zod into the bundle.
- * history_schema_test.ts checks that the two lists are the same.
- */
-export const TRANSACTION_TYPES = [
-  "buy",
-  "sell",
-  "dividend",
-  "interest",
-  "fee",
-  "contribution",
-  "withdrawal",
-  "transfer",
-  "tax",
-  "reinvestment",
-  "other",
-] as const;
 export type TransactionType = typeof TRANSACTION_TYPES[number];
 
 /** One transaction of `GET /api/transactions`. */
