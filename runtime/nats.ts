@@ -14,6 +14,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
+  type JsMsg,
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
@@ -137,6 +138,33 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
  */
 export function consumeOptions(maxMessages: number): { max_messages: number; expires: number } {
   return { max_messages: maxMessages, expires: 4_000 };
+}
+
+/**
+ * Acknowledges a JetStream message and waits for the server to confirm it, sending it again
+ * (every second, for up to `maxWaitMs`) until one is confirmed. An ack sent while the
+ * consumer's leader is being elected is lost without a word, and the message is delivered
+ * again once its ack wait ends: for work that must not run twice (a refresh calls the
+ * brokerage), a plain ack is not enough on a cluster. False when none was confirmed.
+ */
+export async function acknowledge(
+  nc: NatsConnection,
+  msg: JsMsg,
+  maxWaitMs = 60_000,
+): Promise<boolean> {
+  // Acknowledgements go to the message's reply subject, which JsMsg's type leaves out.
+  const reply = (msg as unknown as { reply?: string }).reply;
+  if (!reply) return false;
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    try {
+      await nc.request(reply, "+ACK", { timeout: 2_000 });
+      return true;
+    } catch {
+      if (Date.now() + 1_000 > deadline) return false;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 function streamConfig(def: StreamDef, replicas: number) {

@@ -19,7 +19,7 @@ import {
 } from "@meridian/proto";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { publishPending } from "@meridian/portfolio";
-import { consumeOptions, counter } from "@meridian/runtime";
+import { acknowledge, consumeOptions, counter } from "@meridian/runtime";
 import type { SyncDeps } from "./deps.ts";
 import type {
   NormAccount,
@@ -432,7 +432,12 @@ export class SyncWorker {
     const heartbeat = setInterval(() => msg.working(), 20_000);
     try {
       await this.handle(parsed.data);
-      msg.ack();
+      // Confirmed, or a consumer leader's death could have the refresh run again.
+      if (!await acknowledge(this.deps.nc, msg)) {
+        this.deps.log.warn("sync request acknowledgement unconfirmed; it may be redelivered", {
+          request_id: parsed.data.request_id,
+        });
+      }
     } catch (e) {
       this.deps.log.error("sync request failed; will be redelivered", { error: e });
       msg.nak(5_000);
