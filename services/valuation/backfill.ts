@@ -181,7 +181,8 @@ export async function rebuildConnection(deps: BackfillDeps, due: Due): Promise<n
 
 /**
  * The portfolio's reconstructed total from every account's reconstructed values, once every
- * connection of the user has been rebuilt (until then a total would leave accounts out).
+ * connection of the user with accounts has been rebuilt (until then a total would leave
+ * accounts out).
  */
 async function rebuildTotal(
   tx: TransactionSql,
@@ -193,6 +194,7 @@ async function rebuildTotal(
   const [{ missing }] = await tx<{ missing: number }[]>`
     select count(*)::int as missing from connections c
      where c.user_id = ${userId}
+       and exists (select 1 from accounts a where a.connection_id = c.id)
        and not exists (select 1 from history_backfills b where b.connection_id = c.id)`;
   if (missing > 0) return;
   const rows = await tx<{ account_id: string; day: string; value: string }[]>`
