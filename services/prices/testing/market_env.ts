@@ -15,7 +15,7 @@ import {
   subjects,
   SymbolAssignment,
 } from "@meridian/proto";
-import { provisionAll } from "@meridian/runtime";
+import { provisionAll, type Sql } from "@meridian/runtime";
 import {
   type ServiceProcess,
   startNats,
@@ -131,33 +131,7 @@ export async function startMarketEnv(opts: { tradeIntervalMs?: number } = {}): P
       });
       return { ticks: () => seen, stop: () => sub.unsubscribe() };
     },
-    async hold(symbols, kind = "equity") {
-      const sql = db.sql;
-      return await sql.begin(async (tx) => {
-        const [u] = await tx<{ id: string }[]>`
-          insert into users (email, password_hash)
-          values (${`u${crypto.randomUUID().slice(0, 8)}@example.com`}, ${"x".repeat(40)})
-          returning id`;
-        const [c] = await tx<{ id: string }[]>`
-          insert into connections (user_id, provider, external_id, institution)
-          values (${u.id}, 'snaptrade', ${crypto.randomUUID()}, 'Test Brokerage') returning id`;
-        const [a] = await tx<{ id: string }[]>`
-          insert into accounts (user_id, connection_id, provider, external_id, name, type, currency, synced_at)
-          values (${u.id}, ${c.id}, 'snaptrade', 'acct-1', 'Brokerage', 'brokerage', 'USD', now())
-          returning id`;
-        for (const symbol of symbols) {
-          const [i] = await tx<{ id: string }[]>`
-            insert into instruments (kind, symbol, currency) values (${kind}, ${symbol}, 'USD')
-            on conflict (symbol, currency) do update set kind = excluded.kind returning id`;
-          await tx`
-            insert into positions (user_id, account_id, connection_id, provider, symbol,
-              security_type, quantity, currency, synced_at, instrument_id, unresolved_reason)
-            values (${u.id}, ${a.id}, ${c.id}, 'snaptrade', ${symbol},
-              ${kind === "fund" ? "mutual_fund" : kind}, 10, 'USD', now(), ${i.id}, null)`;
-        }
-        return u.id;
-      });
-    },
+    hold: (symbols, kind) => holdStocks(db.sql, symbols, kind),
     admin: (path, body) => sandboxAdmin(sandbox.url, path, body),
     async close() {
       await Promise.all(processes.map((p) => p.kill("SIGKILL")));
@@ -168,6 +142,41 @@ export async function startMarketEnv(opts: { tradeIntervalMs?: number } = {}): P
     },
   };
   return env;
+}
+
+/**
+ * Gives a new user positions in these stocks (10 each, US equities by default) through the
+ * tables sync writes; the user's id.
+ */
+export async function holdStocks(
+  sql: Sql,
+  symbols: readonly string[],
+  kind = "equity",
+): Promise<string> {
+  return await sql.begin(async (tx) => {
+    const [u] = await tx<{ id: string }[]>`
+      insert into users (email, password_hash)
+      values (${`u${crypto.randomUUID().slice(0, 8)}@example.com`}, ${"x".repeat(40)})
+      returning id`;
+    const [c] = await tx<{ id: string }[]>`
+      insert into connections (user_id, provider, external_id, institution)
+      values (${u.id}, 'snaptrade', ${crypto.randomUUID()}, 'Test Brokerage') returning id`;
+    const [a] = await tx<{ id: string }[]>`
+      insert into accounts (user_id, connection_id, provider, external_id, name, type, currency, synced_at)
+      values (${u.id}, ${c.id}, 'snaptrade', 'acct-1', 'Brokerage', 'brokerage', 'USD', now())
+      returning id`;
+    for (const symbol of symbols) {
+      const [i] = await tx<{ id: string }[]>`
+        insert into instruments (kind, symbol, currency) values (${kind}, ${symbol}, 'USD')
+        on conflict (symbol, currency) do update set kind = excluded.kind returning id`;
+      await tx`
+        insert into positions (user_id, account_id, connection_id, provider, symbol,
+          security_type, quantity, currency, synced_at, instrument_id, unresolved_reason)
+        values (${u.id}, ${a.id}, ${c.id}, 'snaptrade', ${symbol},
+          ${kind === "fund" ? "mutual_fund" : kind}, 10, 'USD', now(), ${i.id}, null)`;
+    }
+    return u.id;
+  });
 }
 
 /** The KV key of a shard's assignment. */
