@@ -3,7 +3,9 @@
  * pattern for the whole process, fanned out in memory to each user's browsers. Each user
  * has a bounded ring of recent `pending`, `sync` and `order` events so a reconnecting browser resumes
  * with Last-Event-ID; when it is too far behind (or the process restarted) it gets a
- * `snapshot` event instead. A `value` is state, not an event: each one supersedes the last,
+ * `snapshot` event instead. When the hub's NATS connection comes back after losing its
+ * server (a cluster node died), what was published meanwhile never reached it: every open
+ * stream gets a snapshot, and no resumption reaches back across that gap. A `value` is state, not an event: each one supersedes the last,
  * so values carry no id and are not kept in the ring; a browser that connects or resumes gets
  * the latest value. A browser that does not read fast enough is dropped, never buffered
  * without bound.
@@ -60,9 +62,13 @@ interface Client {
   userId: string;
   state: UserState;
   sink: EventSink;
+  /** Builds the payload of a snapshot for this client's user. */
+  snapshot: () => Promise<unknown>;
   closed: boolean;
   /** A value came while the client had a frame unread: it gets the latest when it reads. */
   valueHeldBack: boolean;
+  /** A snapshot is being built for it: events wait in the ring, values until it is sent. */
+  resyncing: boolean;
 }
 
 interface UserState {
@@ -178,6 +184,7 @@ export class StreamHub {
   readonly epoch = Date.now().toString(36);
   #users = new Map<string, UserState>();
   #subs: Subscription[] = [];
+  #status: { stop(): void } | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #clients = 0;
@@ -205,6 +212,32 @@ export class StreamHub {
     this.#listenValues(nc);
     this.#timer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs ?? 15_000);
     this.#sweep = setInterval(() => this.#forgetIdle(), 60_000);
+    const status = nc.status();
+    // The iterator the client returns can be stopped, though its type does not say so.
+    this.#status = { stop: () => (status as Partial<{ stop(): void }>).stop?.() };
+    (async () => {
+      for await (const s of status) if (s.type === "reconnect") this.resync();
+    })().catch(() => {});
+  }
+
+  /**
+   * Marks a gap: events published while the hub could not hear them are lost to it. Every
+   * user's ring is emptied and their sequence moves past the gap, so a resumption from before
+   * it gets a snapshot, and every open stream is sent one now.
+   */
+  resync(): void {
+    for (const state of this.#users.values()) {
+      state.ring = [];
+      state.seq++;
+      for (const c of state.clients) {
+        if (c.resyncing) continue;
+        c.resyncing = true;
+        this.#sendSnapshot(c).catch((e) => {
+          this.opts.log?.warn("stream resync failed", { error: e });
+          this.#end(c);
+        });
+      }
+    }
   }
 
   #listen<S extends z.ZodType<{ user_id: string }>>(
@@ -272,6 +305,7 @@ export class StreamHub {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     clearInterval(this.#sweep);
+    this.#status?.stop();
     for (const s of this.#subs) s.unsubscribe();
     for (const state of this.#users.values()) {
       for (const c of state.clients) this.#end(c);
@@ -314,7 +348,7 @@ export class StreamHub {
     state.ring.push(e);
     if (state.ring.length > this.ringSize) state.ring.shift();
     const bytes = frame(e);
-    for (const c of state.clients) this.#send(c, bytes);
+    for (const c of state.clients) if (!c.resyncing) this.#send(c, bytes);
   }
 
   #publishValue(state: UserState, json: Uint8Array): void {
@@ -322,7 +356,7 @@ export class StreamHub {
     // A client still reading an earlier frame gets the latest when it is done, in place of any
     // in between: a value supersedes the last, so a slow page costs one frame, not a backlog.
     for (const c of state.clients) {
-      if (c.sink.ready) this.#sendLatest(c);
+      if (c.sink.ready && !c.resyncing) this.#sendLatest(c);
       else c.valueHeldBack = true;
     }
   }
@@ -430,9 +464,17 @@ export class StreamHub {
     sink: EventSink,
   ): void {
     const state = this.#state(userId);
-    const c: Client = { userId, state, sink, closed: false, valueHeldBack: false };
+    const c: Client = {
+      userId,
+      state,
+      sink,
+      snapshot,
+      closed: false,
+      valueHeldBack: false,
+      resyncing: false,
+    };
     sink.onDrain(() => {
-      if (!c.valueHeldBack) return;
+      if (!c.valueHeldBack || c.resyncing) return;
       c.valueHeldBack = false;
       this.#sendLatest(c);
     });
@@ -442,18 +484,14 @@ export class StreamHub {
       this.#detach(c);
     });
     sink.write(encoder.encode(`retry: ${this.retryMs}\n: connected\n\n`));
-    this.#start(c, lastEventId, snapshot).catch((e) => {
+    this.#start(c, lastEventId).catch((e) => {
       this.opts.log?.warn("opening a stream failed", { error: e });
       this.#end(c);
     });
   }
 
   /** Sends what the new client missed (or a snapshot), then joins it to the user's streams. */
-  async #start(
-    c: Client,
-    lastEventId: string | undefined,
-    snapshot: () => Promise<unknown>,
-  ): Promise<void> {
+  async #start(c: Client, lastEventId: string | undefined): Promise<void> {
     const { userId, state } = c;
     const attach = () => {
       state.clients.add(c);
@@ -471,12 +509,22 @@ export class StreamHub {
       await this.#sendCurrentValue(c, state, userId);
       return;
     }
+    await this.#sendSnapshot(c);
+    if (!c.closed) attach();
+  }
+
+  /**
+   * Sends the client a snapshot of everything up to now, then the events that came while it
+   * was being read (and, to a client that was paused for it, the latest value).
+   */
+  async #sendSnapshot(c: Client): Promise<void> {
+    const { userId, state } = c;
     const head = state.seq;
     let payload: unknown = null;
     let value = state.lastValue.json();
     try {
       [payload, value] = await Promise.all([
-        snapshot(),
+        c.snapshot(),
         value === null && this.opts.currentValue
           ? this.opts.currentValue(userId)
           : Promise.resolve(value),
@@ -493,7 +541,17 @@ export class StreamHub {
     });
     // The snapshot covers everything up to `head`; what came during the read follows it.
     this.#send(c, frame({ id: `${this.epoch}-${head}`, event: "snapshot", data }));
+    const next = state.ring.find((e) => e.seq > head);
+    if (next && next.seq > head + 1) {
+      // More came during the read than the ring holds: a fresh start gets a fresh snapshot.
+      this.#end(c);
+      return;
+    }
     for (const e of state.ring) if (e.seq > head) this.#send(c, frame(e));
-    if (!c.closed) attach();
+    c.resyncing = false;
+    if (c.valueHeldBack && c.sink.ready) {
+      c.valueHeldBack = false;
+      this.#sendLatest(c);
+    }
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { eventually } from "@meridian/runtime/testing";
+import { connect } from "@nats-io/transport-node";
+import { eventually, startNats } from "@meridian/runtime/testing";
 import { readableEventStream } from "@meridian/runtime";
 import { StreamHub } from "./stream.ts";
 
@@ -159,4 +160,57 @@ Deno.test("a page that has not read its last value gets the latest one next, not
   assert.match(await next(), /data: \{"total":6\}/);
   await reader.cancel();
   await hub.close();
+});
+
+Deno.test("a gap in what the hub heard: open streams get a snapshot, older ids resume with one", async () => {
+  const hub = new StreamHub({ heartbeatMs: 60_000 });
+  const snapshot = () => Promise.resolve({ pending: { has_pending_updates: true } });
+  const open = openStream(hub, "u1", undefined, snapshot);
+  const reading = readFor(open, 400);
+  await eventually(() => hub.clients === 1, { what: "the stream to open" });
+  hub.publish("u1", "pending", JSON.stringify({ i: 1 }));
+  hub.publish("u1", "pending", JSON.stringify({ i: 2 }));
+  hub.resync(); // what NATS carried while the connection was away never reached the hub
+  await new Promise((r) => setTimeout(r, 50));
+  hub.publish("u1", "pending", JSON.stringify({ i: 3 }));
+  const text = await reading;
+  const frames = [...text.matchAll(/^id: (.+)\nevent: (\w+)$/gm)].map((m) => `${m[2]} ${m[1]}`);
+  const e = hub.epoch;
+  assert.deepEqual(frames, [
+    `pending ${e}-1`,
+    `pending ${e}-2`,
+    `snapshot ${e}-3`,
+    `pending ${e}-4`,
+  ]);
+  assert.equal(hub.missed("u1", `${e}-2`), null, "no resumption across the gap");
+  assert.deepEqual(hub.missed("u1", `${e}-3`)?.map((x) => x.id), [`${e}-4`]);
+  await hub.close();
+});
+
+Deno.test({
+  name: "the hub's NATS connection coming back sends every open stream a snapshot",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const nats = await startNats();
+    const nc = await connect({
+      servers: nats.url.replace("nats://", ""),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    const hub = new StreamHub({ heartbeatMs: 60_000 });
+    hub.start(nc);
+    try {
+      const open = openStream(hub, "u1", undefined, () => Promise.resolve({}));
+      const reading = readFor(open, 4_000);
+      await eventually(() => hub.clients === 1, { what: "the stream to open" });
+      await nats.stop();
+      await nats.restart();
+      assert.match(await reading, /event: snapshot/);
+    } finally {
+      await hub.close();
+      await nc.close();
+      await nats.close();
+    }
+  },
 });
