@@ -1,15 +1,20 @@
 /**
- * Webhooks flood two relays (150 a second) while the NATS node leading WEBHOOKS is SIGKILLed and restarted,
- * twice. Every webhook answered 200 must end as exactly one `webhook_events` row, recorded by
- * two ingress instances. Prints the figures: sent, acknowledged, recorded, duplicates caught,
- * and how long after each kill a webhook acknowledged after it was recorded.
+ * Webhooks flood two relays (150 a second) while the NATS node leading WEBHOOKS is SIGKILLed
+ * and restarted, twice. Every webhook answered 200 must end as exactly one `webhook_events`
+ * row, recorded by two ingress instances. Meanwhile a browser-like client holds one api
+ * instance's event stream (the api first connected to that very node), whose `pending` events
+ * the webhooks cause: it must see no id gap it cannot resume from, and a snapshot after each
+ * time the api lost its NATS server. Prints the figures: sent, acknowledged, recorded,
+ * duplicates caught, recovery after each kill, and what the stream client saw.
  * @module
  */
 import assert from "node:assert/strict";
 import { streams } from "@meridian/proto";
+import { Keyring } from "@meridian/runtime";
 import { eventually, freePort } from "@meridian/runtime/testing";
 import { snaptradeBody, snaptradeSignature } from "../services/relay/test_signing.ts";
 import { printFigures, startChaosStack } from "./stack.ts";
+import { createUser, signIn, watchStream } from "./sse_client.ts";
 
 const KEY = "chaos-consumer-key";
 const CONNECTIONS = 8;
@@ -34,6 +39,21 @@ Deno.test({
         await stack.db.sql`insert into connections (user_id, provider, external_id, institution)
           values (${u.id}, 'snaptrade', ${`auth-${i}`}, 'Inst')`;
       }
+      // The stream's user: one connection, which every tenth webhook is about.
+      const password = "chaos-stream-pass";
+      const streamUser = await createUser(stack.db.sql, "stream@example.com", password);
+      await stack.db.sql`insert into connections (user_id, provider, external_id, institution)
+        values (${streamUser}, 'snaptrade', 'auth-stream', 'Inst')`;
+      const victim = await stack.streamLeader(streams.webhooks.name);
+      const apiPort = freePort();
+      const apiOrigin = `http://127.0.0.1:${apiPort}`;
+      // Given the victim alone, the api connects there and finds the others from the cluster.
+      const api = stack.start("api", {
+        NATS_URL: stack.cluster.node(victim).url,
+        API_PORT: String(apiPort),
+        PUBLIC_URL: apiOrigin,
+        SECRETS_KEYRING: Keyring.generateSpec("chaos"),
+      });
       const relayPorts = [freePort(), freePort()];
       const relays = relayPorts.map((port, i) =>
         stack.start("relay", {
@@ -44,13 +64,21 @@ Deno.test({
       const ingresses = [stack.start("ingress"), stack.start("ingress")];
       await eventually(
         async () =>
-          (await Promise.all([...relays, ...ingresses].map((p) => p.readyz()))).every((s) =>
+          (await Promise.all([api, ...relays, ...ingresses].map((p) => p.readyz()))).every((s) =>
             s === 200
           ),
         { timeoutMs: 90_000, intervalMs: 250, what: "relays and ingresses ready" },
       ).catch((e) => {
         throw new Error(`${e.message}\n${stack.logs()}`);
       });
+
+      const stream = watchStream(
+        apiOrigin,
+        await signIn(apiOrigin, "stream@example.com", password),
+        {
+          hangUpMs: 7_000,
+        },
+      );
 
       // The flood: each sender posts signed webhooks, alternating relays, retrying a webhook
       // until it is answered 200 (as providers do), until told to stop.
@@ -64,7 +92,8 @@ Deno.test({
         while (flooding) {
           const due = floodStart + (sent / RATE) * 1_000 - performance.now();
           if (due > 0) await new Promise((r) => setTimeout(r, due));
-          const body = snaptradeBody({ brokerageAuthorizationId: `auth-${sent % CONNECTIONS}` });
+          const auth = sent % 10 === 9 ? "auth-stream" : `auth-${sent % CONNECTIONS}`;
+          const body = snaptradeBody({ brokerageAuthorizationId: auth });
           const id = JSON.parse(body).webhookId as string;
           const signature = await snaptradeSignature(body, KEY);
           sent++;
@@ -105,8 +134,10 @@ Deno.test({
         return Date.now() - killedAt;
       };
 
-      await eventually(() => ackedAt.size > 300, { timeoutMs: 30_000, what: "the flood going" });
-      const victim = await stack.streamLeader(streams.webhooks.name);
+      await eventually(() => ackedAt.size > 300 && stream.events() > 10, {
+        timeoutMs: 30_000,
+        what: "the flood going, its events streamed",
+      });
       const recoveries: number[] = [];
       for (let round = 0; round < 2; round++) {
         const killedAt = await stack.kill(victim);
@@ -125,6 +156,18 @@ Deno.test({
       }
       flooding = false;
       await Promise.all(senders);
+      // The api's own record of losing its NATS server: each time, the stream owes a snapshot.
+      const apiDisconnects = api.output().split("\n").filter((l) =>
+        l.includes('"nats disconnected"')
+      )
+        .map((l) => Date.parse(JSON.parse(l).time));
+      await eventually(
+        () => apiDisconnects.every((t) => stream.snapshots().some((at) => at > t)),
+        { timeoutMs: 15_000, what: "a snapshot on the stream after each api disconnect" },
+      ).catch((e) => {
+        throw new Error(`${e.message}: ${apiDisconnects} / ${stream.snapshots()}\n${stack.logs()}`);
+      });
+      await stream.stop();
 
       const acknowledged = new Set(ackedAt.keys());
       await eventually(async () => {
@@ -158,7 +201,13 @@ Deno.test({
         ack_p99_ms: latencies[Math.floor(latencies.length * 0.99)].toFixed(1),
         ack_max_ms: latencies[latencies.length - 1].toFixed(1),
         recovery_ms: recoveries.join("/"),
+        stream_events: stream.events(),
+        stream_reconnects: stream.reconnects(),
+        stream_snapshots: stream.snapshots().length,
+        api_nats_disconnects: apiDisconnects.length,
+        stream_gaps: stream.gaps().length,
       });
+      assert.deepEqual(stream.gaps(), [], "event ids the stream could not resume from");
       assert.equal(missing.length, 0, `${missing.length} acknowledged webhooks not recorded`);
       assert.equal(doubled, 0, "a webhook recorded twice");
       const [pending] = await stack.db.sql`select coalesce(sum(events), 0)::int as n
