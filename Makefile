@@ -47,3 +47,15 @@ bench: web
 
 proto: deps
 	$(DENO) task proto:schema
+
+# The fault tests on a three-node NATS cluster (chaos/*_chaos.ts, README in deploy/cluster/):
+# nodes SIGKILLed under load, each test printing its figures. CHAOS_RUNS (1) runs them that
+# many times in a row; each run ends after CHAOS_TIMEOUT_S at the latest.
+CHAOS_RUNS ?= 1
+CHAOS_TIMEOUT_S ?= 900
+.PHONY: chaos
+chaos: deps
+	@for run in $$(seq 1 $(CHAOS_RUNS)); do \
+	  echo "== chaos run $$run of $(CHAOS_RUNS)"; \
+	  timeout $(CHAOS_TIMEOUT_S) $(DENO) test -A chaos/*_chaos.ts; \
+	done
