@@ -1,6 +1,8 @@
 /**
  * JetStream streams, durable consumers and KV buckets, declared once and provisioned
- * idempotently by the runtime at start-up.
+ * idempotently by the runtime at start-up. How many copies of each stream and bucket a
+ * deployment keeps is not part of a definition: every one gets `NATS_REPLICAS` (1 on one
+ * server, 3 on a three-node cluster), and a consumer follows its stream's count.
  * @module
  */
 import { subjects } from "./subjects.ts";
