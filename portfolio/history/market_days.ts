@@ -4,19 +4,33 @@
  * holiday is a weekday without a recorded close (nothing is drawn for it).
  * @module
  */
-import { TZDate } from "@date-fns/tz";
+import { TZDate, tzOffset } from "@date-fns/tz";
 
 const NY = "America/New_York";
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
+/**
+ * New York's UTC offset (ms) by UTC hour: its changes fall on whole UTC hours, and a read of a
+ * month's points asks for thousands of instants in a few hundred hours.
+ */
+const offsets = new Map<number, number>();
+
+function nyOffsetMs(ms: number): number {
+  const hour = Math.floor(ms / HOUR_MS);
+  let offset = offsets.get(hour);
+  if (offset === undefined) {
+    if (offsets.size > 50_000) offsets.clear();
+    offset = tzOffset(NY, new Date(hour * HOUR_MS)) * 60_000;
+    offsets.set(hour, offset);
+  }
+  return offset;
 }
 
 /** The New York calendar day of an instant. */
 export function nyDay(at: Date | number): string {
-  const d = new TZDate(typeof at === "number" ? at : at.getTime(), NY);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const ms = typeof at === "number" ? at : at.getTime();
+  return new Date(ms + nyOffsetMs(ms)).toISOString().slice(0, 10);
 }
 
 /** The instant of `hour:minute` New York time on `day`. */
@@ -25,9 +39,17 @@ export function nyInstant(day: string, hour: number, minute = 0): Date {
   return new Date(new TZDate(y, m - 1, d, hour, minute, NY).getTime());
 }
 
+const closes = new Map<string, number>();
+
 /** The market's close (16:00 New York) on `day`: the time a daily point is stamped with. */
 export function marketClose(day: string): Date {
-  return nyInstant(day, 16);
+  let ms = closes.get(day);
+  if (ms === undefined) {
+    if (closes.size > 50_000) closes.clear();
+    ms = nyInstant(day, 16).getTime();
+    closes.set(day, ms);
+  }
+  return new Date(ms);
 }
 
 /** Whether `day` is a weekday. */

@@ -37,3 +37,12 @@ Deno.test("calendar helpers", () => {
   ]);
   assert.equal(monthStart("2026-11-27"), "2026-11-01");
 });
+
+Deno.test("nyDay agrees with Intl on every hour around both 2026 clock changes", () => {
+  const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York" });
+  for (const start of [Date.parse("2026-03-07T00:00:00Z"), Date.parse("2026-10-31T00:00:00Z")]) {
+    for (let ms = start; ms < start + 4 * 86_400_000; ms += 15 * 60_000) {
+      assert.equal(nyDay(ms), fmt.format(ms), new Date(ms).toISOString());
+    }
+  }
+});

@@ -19,7 +19,8 @@ import type { StoredPoint } from "./store.ts";
 /** How far apart a range's points are. */
 export type Resolution = "5m" | "30m" | "1h" | "1d";
 
-const BUCKET_MS: Record<Resolution, number> = {
+/** The span of each resolution's buckets (ms). */
+export const BUCKET_MS: Readonly<Record<Resolution, number>> = {
   "5m": 300_000,
   "30m": 1_800_000,
   "1h": 3_600_000,

@@ -147,7 +147,9 @@ export async function thinIntraday(sql: Sql, before: string): Promise<number> {
 }
 
 /**
- * A scope's points of `kinds` between `from` and `to` (both included), ascending by time.
+ * A scope's points of `kinds` between `from` and `to` (both included), ascending by time. With
+ * `bucketMs`, only the last point of each bucket of that many ms since the epoch (of each kind
+ * and currency) is read: a month drawn hourly reads 720 points, not 8,640.
  */
 export async function readPoints(
   sql: Sql,
@@ -155,16 +157,23 @@ export async function readPoints(
   kinds: readonly PointKind[],
   from: Date,
   to: Date,
+  bucketMs?: number,
 ): Promise<StoredPoint[]> {
   const firstDay = nyDay(from), lastDay = nyDay(to);
+  // Without buckets, each millisecond is one: every point is read.
+  const bucket = (bucketMs ?? 1) / 1000;
   const rows = await sql<{ at: Date; value: string; currency: string; kind: PointKind }[]>`
-    select u.a as at, u.v::text as value, h.currency, h.kind
-      from value_history h, unnest(h.at, h.value) as u(a, v)
-     where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
-       and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
-                                  else ${monthStart(firstDay)}::date end)
-                        and ${lastDay}::date
-       and u.a between ${from} and ${to}
-     order by u.a`;
-  return rows;
+    select distinct on (kind, currency, bucket) at, value, currency, kind
+      from (
+        select u.a as at, u.v::text as value, h.currency, h.kind,
+               floor(extract(epoch from u.a) / ${bucket}::float8) as bucket
+          from value_history h, unnest(h.at, h.value) as u(a, v)
+         where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
+           and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
+                                      else ${monthStart(firstDay)}::date end)
+                            and ${lastDay}::date
+           and u.a between ${from} and ${to}
+      ) points
+     order by kind, currency, bucket, at desc`;
+  return rows.sort((a, b) => a.at.getTime() - b.at.getTime());
 }

@@ -8,6 +8,7 @@ import type { Sql } from "@meridian/runtime";
 import { Exact } from "@meridian/portfolio/exact";
 import {
   addDays,
+  BUCKET_MS,
   drawSeries,
   type HistoryWindow,
   nyDay,
@@ -120,7 +121,7 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
     : window.from;
   const [closes, intraday, txns, gaps] = await Promise.all([
     readPoints(sql, scopeId, daily, window.from, window.to),
-    readPoints(sql, scopeId, ["intraday"], intradayFrom, window.to),
+    readPoints(sql, scopeId, ["intraday"], intradayFrom, window.to, BUCKET_MS[window.resolution]),
     scopeTransactions(sql, req.userId, scope, toDay),
     gapsOf(sql, req.userId, scope, fromDay, toDay),
   ]);
@@ -129,6 +130,10 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
   await fx.need([...stored.map((p) => p.currency), ...txns.map((t) => t.currency)]);
   const inBase: StoredPoint[] = [];
   for (const p of stored) {
+    if (p.currency === base) {
+      inBase.push(p);
+      continue;
+    }
     const value = fx.convert(p.value, p.currency, nyDay(p.at));
     if (value !== null) inBase.push({ ...p, value, currency: base });
   }
