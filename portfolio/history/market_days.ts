@@ -33,6 +33,12 @@ export function nyDay(at: Date | number): string {
   return new Date(ms + nyOffsetMs(ms)).toISOString().slice(0, 10);
 }
 
+/** The New York hour (0–23) of an instant. */
+export function nyHour(at: Date | number): number {
+  const ms = typeof at === "number" ? at : at.getTime();
+  return new Date(ms + nyOffsetMs(ms)).getUTCHours();
+}
+
 /** The instant of `hour:minute` New York time on `day`. */
 export function nyInstant(day: string, hour: number, minute = 0): Date {
   const [y, m, d] = day.split("-").map(Number);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Sql, TransactionSql } from "postgres";
-import { marketClose, monthStart, nyDay } from "./market_days.ts";
+import { marketClose, monthStart, nyDay, nyHour } from "./market_days.ts";
 
 /** What a point measures: the whole portfolio (`account_id` null) or one account. */
 export interface ValuePoint {
@@ -38,6 +38,11 @@ function periodOf(kind: PointKind, at: Date): string {
   return kind === "intraday" ? day : monthStart(day);
 }
 
+/** The row's hour: an intraday point's New York hour while written; -1 for a whole period. */
+function hourOf(kind: PointKind, at: Date): number {
+  return kind === "intraday" ? nyHour(at) : -1;
+}
+
 /**
  * Adds points; a point whose time its row already holds is left as it was (the first value
  * recorded for a time stands). Returns the number of points added.
@@ -50,7 +55,9 @@ export async function recordPoints(
   // One point per row and statement: ON CONFLICT may not touch a row twice.
   const unique = new Map<string, ValuePoint>();
   for (const p of points) {
-    const key = `${p.account_id ?? p.user_id}|${periodOf(kind, p.at)}|${p.currency}`;
+    const key = `${p.account_id ?? p.user_id}|${periodOf(kind, p.at)}|${
+      hourOf(kind, p.at)
+    }|${p.currency}`;
     if (!unique.has(key)) unique.set(key, p);
   }
   const all = [...unique.values()];
@@ -58,19 +65,21 @@ export async function recordPoints(
   for (let i = 0; i < all.length; i += BATCH) {
     const batch = all.slice(i, i + BATCH);
     const result = await sql`
-      insert into value_history as h (user_id, scope, account_id, kind, period, currency, at, value)
-      select u, coalesce(a, u), a, ${kind}, p, c, array[t], array[v]
+      insert into value_history as h
+        (user_id, scope, account_id, kind, period, hour, currency, at, value)
+      select u, coalesce(a, u), a, ${kind}, p, hr, c, array[t], array[v]
         from unnest(
           ${batch.map((x) => x.user_id)}::uuid[],
           ${batch.map((x) => x.account_id)}::uuid[],
           ${batch.map((x) => periodOf(kind, x.at))}::date[],
+          ${batch.map((x) => hourOf(kind, x.at))}::int2[],
           ${batch.map((x) => x.currency)}::text[],
           ${batch.map((x) => x.at.toISOString())}::timestamptz[],
           ${batch.map((x) => x.value)}::numeric[]
-        ) as x(u, a, p, c, t, v)
+        ) as x(u, a, p, hr, c, t, v)
        -- An account deleted since the value was computed has nothing to record.
        where a is null or exists (select 1 from accounts where id = a and user_id = u)
-      on conflict (scope, kind, period, currency) do update
+      on conflict (scope, kind, period, hour, currency) do update
         set at = h.at || excluded.at, value = h.value || excluded.value
         where not (excluded.at[1] = any (h.at))`;
     added += result.count;
@@ -122,28 +131,37 @@ export async function replaceReconstructed(
 }
 
 /**
- * Thins the intraday rows of days before `before` (New York) to the last point of each hour.
- * Safe to run from several instances at once: a thinned row is not thinned again.
+ * Thins the intraday points of days before `before` (New York) to the last point of each hour,
+ * packed in one row per scope and day (hour -1). Returns the rows written. Several instances
+ * may run it at once: the last to commit finds nothing left to thin.
  */
 export async function thinIntraday(sql: Sql, before: string): Promise<number> {
-  const result = await sql`
-    with thinned as (
-      select scope, kind, period, currency,
+  return await sql.begin(async (tx) => {
+    await tx`
+      create temporary table thinned on commit drop as
+      select user_id, scope, account_id, period, currency,
              array_agg(a order by a) as at, array_agg(v order by a) as value
         from (
-          select distinct on (scope, kind, period, currency, date_trunc('hour', a))
-                 scope, kind, period, currency, a, v
-            from value_history, unnest(at, value) as u(a, v)
-           where kind = 'intraday' and period < ${before} and cardinality(at) > 25
-           order by scope, kind, period, currency, date_trunc('hour', a), a desc
+          select distinct on (h.scope, h.period, h.currency, date_trunc('hour', u.a))
+                 h.user_id, h.scope, h.account_id, h.period, h.currency, u.a, u.v
+            from value_history h, unnest(h.at, h.value) as u(a, v)
+           where h.kind = 'intraday' and h.period < ${before}
+             and (h.scope, h.period, h.currency) in (
+               select scope, period, currency from value_history
+                where kind = 'intraday' and period < ${before} and hour >= 0)
+           order by h.scope, h.period, h.currency, date_trunc('hour', u.a), u.a desc
         ) last_of_hour
-       group by scope, kind, period, currency
-    )
-    update value_history h set at = t.at, value = t.value
-      from thinned t
-     where h.scope = t.scope and h.kind = t.kind and h.period = t.period
-       and h.currency = t.currency`;
-  return result.count;
+       group by user_id, scope, account_id, period, currency`;
+    await tx`
+      delete from value_history h using thinned t
+       where h.kind = 'intraday' and h.scope = t.scope and h.period = t.period
+         and h.currency = t.currency`;
+    const result = await tx`
+      insert into value_history (user_id, scope, account_id, kind, period, hour, currency, at, value)
+      select user_id, scope, account_id, 'intraday', period, -1, currency, at, value from thinned
+      on conflict do nothing`;
+    return result.count;
+  });
 }
 
 /**

@@ -46,8 +46,13 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
     const account = await readPoints(sql, accountId, ["intraday"], at(-60), at(600));
     assert.deepEqual(account.map((p) => p.value), ["60"]);
 
-    // Thinning keeps the last point of each hour.
-    assert.equal(await thinIntraday(sql, "2026-12-01"), 1);
+    // Written an hour to a row; thinning keeps the last point of each hour, a day to a row.
+    const rows = async () =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from value_history
+                                  where scope = ${userId} and kind = 'intraday'`)[0].n;
+    assert.equal(await rows(), 4);
+    assert.equal(await thinIntraday(sql, "2026-12-01"), 2); // the portfolio's day, the account's
+    assert.equal(await rows(), 1);
     const thinned = await readPoints(sql, userId, ["intraday"], at(-60), at(600));
     assert.deepEqual(thinned.map((p) => p.value), ["155", "215", "275", "335"]);
     assert.equal(await thinIntraday(sql, "2026-12-01"), 0);
