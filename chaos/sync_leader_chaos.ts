@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { consumers, streams } from "@meridian/proto";
+import { consumers, encode, streams, subjects, SyncRequest } from "@meridian/proto";
 import { publishSyncRequest } from "@meridian/portfolio";
 import { createLogger, Keyring, parseConfig } from "@meridian/runtime";
 import { eventually } from "@meridian/runtime/testing";
@@ -85,6 +85,7 @@ Deno.test({
       const runsOf = (requestId: string) =>
         stack.db.sql<{ status: string; provider_calls: number }[]>`
           select status, provider_calls from sync_runs where request_id = ${requestId}`;
+      const published = new Map<string, SyncRequest>();
       const refresh = async () => {
         const msg = await publishSyncRequest(js, {
           userId: u.id,
@@ -92,6 +93,7 @@ Deno.test({
           connectionIds: [conn.id],
           reason: "manual",
         });
+        published.set(msg.request_id, msg);
         return msg.request_id;
       };
 
@@ -163,6 +165,14 @@ Deno.test({
               `runs ${JSON.stringify(await runsOf(requestId))}\n${stack.logs()}`,
           );
         });
+      // What a redelivery of the request would bring (the same request, again): answered by
+      // the run that completed, with no new run and no brokerage call.
+      await js.publish(
+        subjects.syncRequest("plaid", u.id),
+        encode(SyncRequest, published.get(requestId)!),
+        { msgID: `${requestId}-again` },
+      );
+      await eventually(drained, { timeoutMs: 20_000, what: "the repeated request answered" });
       const runs = await runsOf(requestId);
       const calls = (await plaidCalls()) - before;
       const [{ n: syncsOfConnection }] = await stack.db.sql<{ n: number }[]>`
@@ -185,7 +195,7 @@ Deno.test({
       assert.equal(
         syncsOfConnection,
         initialSyncs + 2,
-        "the first sync, the baseline and the refresh, nothing else",
+        "the first sync, the baseline and the refresh: nothing for the repeated request",
       );
     } finally {
       await admin("/latency", { ms: 0 }).catch(() => {});
