@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { compileTrustedProxies, opsRoutes, runService } from "@meridian/runtime";
+import { compileTrustedProxies, natsServers, opsRoutes, runService } from "@meridian/runtime";
 import { relayClient, relayRoutes } from "./app.ts";
 import { Edge, isLoopback } from "./edge.ts";
 import { Forwarder } from "./forwarder.ts";
@@ -19,7 +19,15 @@ const RETENTION_DAYS = 30;
 await runService({
   name: "relay",
   nats: "background",
-  natsAuth: (config) => ({ user: config.RELAY_NATS_USER, pass: config.RELAY_NATS_PASS }),
+  // Its user may only publish webhooks.> (deploy/nats/nats.conf), given in its own variables or
+  // in NATS_URL as the compose files do: either way it is the relay's, which never provisions.
+  natsAuth: (config) => {
+    const url = natsServers(config.NATS_URL);
+    return {
+      user: config.RELAY_NATS_USER ?? url.user,
+      pass: config.RELAY_NATS_USER ? config.RELAY_NATS_PASS : url.pass,
+    };
+  },
   start: ({ config, log, readiness, shutdown }) => {
     const outbox = new Outbox(config.RELAY_OUTBOX_PATH);
     shutdown.add("outbox", () => outbox.close());
