@@ -151,6 +151,26 @@ export const SECRET_VARIABLES = [
   "RELAY_NATS_PASS",
 ] as const;
 
+/** Never echoed in a configuration error: the secrets, and NATS_URL (a URL may hold a password). */
+const NOT_ECHOED: readonly string[] = [...SECRET_VARIABLES, "NATS_URL"];
+
+/**
+ * What logs must never show: the secret variables' values and the passwords inside NATS_URL's
+ * server URLs (the client names its servers when they come and go).
+ */
+export function secretValues(config: Config): string[] {
+  const out: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const value = config[name];
+    if (value) out.push(value);
+  }
+  for (const server of config.NATS_URL.split(",")) {
+    const password = URL.parse(server.trim())?.password;
+    if (password) out.push(password, decodeURIComponent(password));
+  }
+  return out;
+}
+
 /** Why a configuration could not be loaded: one line naming the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -165,10 +185,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue.path[0] ?? "environment");
-  const shown =
-    (SECRET_VARIABLES as readonly string[]).includes(name) || cleaned[name] === undefined
-      ? ""
-      : ` (got ${JSON.stringify(cleaned[name])})`;
+  const shown = NOT_ECHOED.includes(name) || cleaned[name] === undefined
+    ? ""
+    : ` (got ${JSON.stringify(cleaned[name])})`;
   throw new ConfigError(`invalid configuration: ${name}: ${issue.message}${shown}`);
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "./config.ts";
+import { ConfigError, parseConfig, secretValues } from "./config.ts";
 
 Deno.test("defaults fill an empty environment", () => {
   const c = parseConfig({});
@@ -48,4 +48,23 @@ Deno.test("NATS_URL lists a cluster's servers; NATS_REPLICAS is 1 to 5", () => {
       /invalid configuration: NATS_REPLICAS/,
     );
   }
+});
+
+Deno.test("a NATS_URL that does not parse is named, never echoed: it may hold a password", () => {
+  assert.throws(
+    () => parseConfig({ NATS_URL: "nats://meridian:s3cret@nats-1:4222,http://x" }),
+    (e: Error) => e.message.includes("NATS_URL") && !e.message.includes("s3cret"),
+  );
+});
+
+Deno.test("secretValues: the secret variables and the passwords inside NATS_URL", () => {
+  const config = parseConfig({
+    NATS_URL: "nats://svc:pa%24s-1@nats-1:4222,nats://svc:pass-2@nats-2:4222",
+    PLAID_SECRET: "plaid-secret-1",
+  });
+  const secrets = secretValues(config);
+  for (const s of ["pa%24s-1", "pa$s-1", "pass-2", "plaid-secret-1"]) {
+    assert.ok(secrets.includes(s), s);
+  }
+  assert.ok(!secrets.includes(config.NATS_URL));
 });

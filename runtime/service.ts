@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type Config, loadConfig, SECRET_VARIABLES } from "./config.ts";
+import { type Config, loadConfig, secretValues } from "./config.ts";
 import { connectDb, pingDb, type Sql } from "./db.ts";
 import { type HttpHandler, serveDeno, serveNodeHttp } from "./http_server.ts";
 import { createLogger, type Logger, registerSecret } from "./log.ts";
@@ -108,7 +108,7 @@ export async function runService<
   N extends NatsMode = "required",
 >(spec: ServiceSpec<S, D, N>): Promise<{ ctx: ServiceContext<D, N>; state: S }> {
   const config = loadConfig();
-  for (const name of SECRET_VARIABLES) registerSecret(config[name]);
+  for (const secret of secretValues(config)) registerSecret(secret);
   const log = createLogger(spec.name, config.LOG_LEVEL);
   const shutdown = new Shutdown(log);
   shutdown.installSignalHandlers();

@@ -5,7 +5,7 @@
  * fingerprint of their SHA-256.
  * @module
  */
-import { type Config, loadConfig, registerSecret, SECRET_VARIABLES } from "@meridian/runtime";
+import { type Config, loadConfig, registerSecret, secretValues } from "@meridian/runtime";
 import { CallRecorder, type Check, ProviderRegistry } from "./providers/mod.ts";
 
 export type { Check };
@@ -71,7 +71,7 @@ export function printReport(checks: Check[]): void {
 
 if (import.meta.main) {
   const config = loadConfig();
-  for (const name of SECRET_VARIABLES) registerSecret(config[name]);
+  for (const secret of secretValues(config)) registerSecret(secret);
   const checks = await doctor(config, { network: !Deno.args.includes("--offline") });
   printReport(checks);
   Deno.exit(checks.some((c) => c.ok === false) ? 1 : 0);
