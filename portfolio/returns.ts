@@ -105,27 +105,50 @@ function fraction(x: Exact | number): string | null {
  */
 export function timeWeightedReturn(points: ValuePoint[], flows: CashFlow[]): string | null {
   const series = points
-    .map((p) => ({ ms: timeMs(p.time), value: new Exact(p.value) }))
+    .map((p) => ({ ms: timeMs(p.time), value: p.value }))
     .sort((a, b) => a.ms - b.ms);
   if (series.length < 2) return null;
-  const inflow = series.map(() => new Exact(0));
+  const inflow = new Map<number, Exact>();
   const first = series[0].ms;
   const last = series[series.length - 1].ms;
   for (const flow of flows) {
     const start = dayStartMs(flow.day);
     if (start <= first || start > last) continue;
     const i = firstAtOrAfter(series, start);
-    inflow[i] = inflow[i].plus(flow.amount);
+    inflow.set(i, (inflow.get(i) ?? new Exact(0)).plus(flow.amount));
   }
-  let growth: Exact | null = null;
+  // The product of the growth factors so far; null until the first piece that counts.
+  const growth: { product: Exact | null } = { product: null };
+  const link = (end: string | Exact, invested: string | Exact) => {
+    growth.product = (growth.product ?? new Link(1)).times(new Link(end).div(invested));
+  };
+  // Pieces without a flow whose start value is positive telescope: their growth factors
+  // multiply to V_b ÷ V_a, so a run of them costs one division, not one per point.
+  let run: number | null = null;
+  const endRun = (b: number) => {
+    if (run !== null && b > run) link(series[b].value, series[run].value);
+    run = null;
+  };
   for (let i = 1; i < series.length; i++) {
-    const end = series[i].value;
-    const invested = series[i - 1].value.plus(inflow[i]);
-    if (invested.isZero() && (growth === null || end.isZero())) continue;
+    const flow = inflow.get(i);
+    if (!flow && isPositive(series[i - 1].value)) {
+      run ??= i - 1;
+      continue;
+    }
+    endRun(i - 1);
+    const end = new Exact(series[i].value);
+    const invested = new Exact(series[i - 1].value).plus(flow ?? 0);
+    if (invested.isZero() && (growth.product === null || end.isZero())) continue;
     if (invested.isNegative() || invested.isZero()) return null;
-    growth = (growth ?? new Link(1)).times(new Link(end).div(invested));
+    link(end, invested);
   }
-  return growth === null ? null : fraction(growth.minus(1));
+  endRun(series.length - 1);
+  return growth.product === null ? null : fraction(growth.product.minus(1));
+}
+
+/** Whether a decimal string is above zero, read from its text. */
+function isPositive(value: string): boolean {
+  return !value.startsWith("-") && /[1-9]/.test(value);
 }
 
 /** Index of the first point at or after `ms` (one exists: `ms` ≤ the last point's time). */

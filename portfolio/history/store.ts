@@ -45,22 +45,38 @@ function hourOf(kind: PointKind, at: Date): number {
 
 /**
  * Adds points; a point whose time its row already holds is left as it was (the first value
- * recorded for a time stands). Returns the number of points added.
+ * recorded for a time stands). Returns the number of points added. Points for one row are added
+ * in the order given (a row's points stay in time order when they are given in time order).
  */
 export async function recordPoints(
   sql: Sql,
   kind: RecordedKind,
   points: readonly ValuePoint[],
 ): Promise<number> {
-  // One point per row and statement: ON CONFLICT may not touch a row twice.
-  const unique = new Map<string, ValuePoint>();
+  // ON CONFLICT may not touch a row twice in one statement: a second point for the same row
+  // goes to a later statement, in the order given.
+  const rounds: ValuePoint[][] = [];
+  const seen: Set<string>[] = [];
   for (const p of points) {
     const key = `${p.account_id ?? p.user_id}|${periodOf(kind, p.at)}|${
       hourOf(kind, p.at)
     }|${p.currency}`;
-    if (!unique.has(key)) unique.set(key, p);
+    let r = seen.findIndex((keys) => !keys.has(key));
+    if (r < 0) {
+      r = rounds.length;
+      rounds.push([]);
+      seen.push(new Set());
+    }
+    rounds[r].push(p);
+    seen[r].add(key);
   }
-  const all = [...unique.values()];
+  let added = 0;
+  for (const round of rounds) added += await insertRound(sql, kind, round);
+  return added;
+}
+
+/** Adds points that all go to different rows. */
+async function insertRound(sql: Sql, kind: RecordedKind, all: ValuePoint[]): Promise<number> {
   let added = 0;
   for (let i = 0; i < all.length; i += BATCH) {
     const batch = all.slice(i, i + BATCH);
@@ -80,7 +96,13 @@ export async function recordPoints(
        -- An account deleted since the value was computed has nothing to record.
        where a is null or exists (select 1 from accounts where id = a and user_id = u)
       on conflict (scope, kind, period, hour, currency) do update
-        set at = h.at || excluded.at, value = h.value || excluded.value
+        set (at, value) = (
+          -- Appended; a late point (older than the row's last) is sorted in: reads rely on order.
+          select case when excluded.at[1] > h.at[cardinality(h.at)] then h.at || excluded.at
+                      else array_agg(a order by a) end,
+                 case when excluded.at[1] > h.at[cardinality(h.at)] then h.value || excluded.value
+                      else array_agg(v order by a) end
+            from unnest(h.at || excluded.at, h.value || excluded.value) as u(a, v))
         where not (excluded.at[1] = any (h.at))`;
     added += result.count;
   }
@@ -166,8 +188,11 @@ export async function thinIntraday(sql: Sql, before: string): Promise<number> {
 
 /**
  * A scope's points of `kinds` between `from` and `to` (both included), ascending by time. With
- * `bucketMs`, only the last point of each bucket of that many ms since the epoch (of each kind
- * and currency) is read: a month drawn hourly reads 720 points, not 8,640.
+ * `bucketMs` (a divisor of an hour, or whole hours), only the last point of each bucket of that
+ * many ms since the epoch is read, and without sorting: a row holds its points in time order, so
+ * a point is the last of its bucket when the next one in its row is in another; with buckets of
+ * an hour or more, a row written an hour at a time gives just its last element. A month drawn
+ * hourly reads 720 points, not 8,640.
  */
 export async function readPoints(
   sql: Sql,
@@ -180,18 +205,28 @@ export async function readPoints(
   const firstDay = nyDay(from), lastDay = nyDay(to);
   // Without buckets, each millisecond is one: every point is read.
   const bucket = (bucketMs ?? 1) / 1000;
+  const hourly = bucket >= 3600;
   const rows = await sql<{ at: Date; value: string; currency: string; kind: PointKind }[]>`
-    select distinct on (kind, currency, bucket) at, value, currency, kind
-      from (
-        select u.a as at, u.v::text as value, h.currency, h.kind,
-               floor(extract(epoch from u.a) / ${bucket}::float8) as bucket
-          from value_history h, unnest(h.at, h.value) as u(a, v)
-         where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
-           and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
-                                      else ${monthStart(firstDay)}::date end)
-                            and ${lastDay}::date
-           and u.a between ${from} and ${to}
-      ) points
-     order by kind, currency, bucket, at desc`;
-  return rows.sort((a, b) => a.at.getTime() - b.at.getTime());
+    with rows as (
+      select h.* from value_history h
+       where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
+         and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
+                                    else ${monthStart(firstDay)}::date end)
+                          and ${lastDay}::date
+    )
+    select r.at[cardinality(r.at)] as at, r.value[cardinality(r.value)]::text as value,
+           r.currency, r.kind
+      from rows r
+     where ${hourly}::bool and r.hour >= 0
+       and r.at[cardinality(r.at)] between ${from} and ${to}
+    union all
+    select u.a, u.v::text, r.currency, r.kind
+      from rows r, unnest(r.at, r.value) with ordinality as u(a, v, i)
+     where not (${hourly}::bool and r.hour >= 0)
+       and u.a between ${from} and ${to}
+       and (u.i = cardinality(r.at)
+            or floor(extract(epoch from r.at[u.i + 1]) / ${bucket}::float8)
+               <> floor(extract(epoch from u.a) / ${bucket}::float8))
+     order by at`;
+  return rows;
 }

@@ -43,8 +43,30 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
     assert.equal(all.length, 48);
     assert.equal(all[0].value, "100.5");
     assert.equal(all[47].value, "335");
+    // Several points of one row in one call, one of them late: all kept, in time order.
+    await recordPoints(sql, "intraday", [point(240, "1", accountId), point(250, "3", accountId)]);
+    await recordPoints(sql, "intraday", [point(245, "2", accountId)]);
+    assert.deepEqual(
+      (await readPoints(sql, accountId, ["intraday"], at(239), at(251))).map((p) => p.value),
+      ["1", "2", "3"],
+    );
+
+    // Bucketed: the last point of each hour, of each half hour.
+    const hourly = await readPoints(sql, userId, ["intraday"], at(-60), at(600), 3_600_000);
+    assert.deepEqual(hourly.map((p) => p.value), ["155", "215", "275", "335"]);
+    const halfHourly = await readPoints(sql, userId, ["intraday"], at(-60), at(600), 1_800_000);
+    assert.deepEqual(halfHourly.map((p) => p.value), [
+      "125",
+      "155",
+      "185",
+      "215",
+      "245",
+      "275",
+      "305",
+      "335",
+    ]);
     const account = await readPoints(sql, accountId, ["intraday"], at(-60), at(600));
-    assert.deepEqual(account.map((p) => p.value), ["60"]);
+    assert.deepEqual(account.map((p) => p.value), ["60", "1", "2", "3"]);
 
     // Written an hour to a row; thinning keeps the last point of each hour, a day to a row.
     const rows = async () =>
