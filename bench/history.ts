@@ -757,17 +757,19 @@ async function requestSteps(quiet: Sql, logged: Sql, user: ReadUser, log: string
         ? new Date(Math.max(window.from.getTime(), window.to.getTime() - 2 * DAY_MS))
         : window.from;
       const [closes, dq] = await timed(() =>
-        readPoints(quiet, scopeId, ["daily", "reconstructed"], window.from, window.to)
+        readPoints(quiet, scopeId, [{
+          kinds: ["daily", "reconstructed"],
+          from: window.from,
+          to: window.to,
+        }])
       );
       const [intraday, iq] = await timed(() =>
-        readPoints(
-          quiet,
-          scopeId,
-          ["intraday"],
-          intradayFrom,
-          window.to,
-          BUCKET_MS[window.resolution],
-        )
+        readPoints(quiet, scopeId, [{
+          kinds: ["intraday"],
+          from: intradayFrom,
+          to: window.to,
+          bucketMs: BUCKET_MS[window.resolution],
+        }])
       );
       const stored = [...closes, ...intraday];
       const n0 = performance.now();

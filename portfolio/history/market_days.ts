@@ -27,10 +27,20 @@ function nyOffsetMs(ms: number): number {
   return offset;
 }
 
+/** The New York day of each UTC hour asked about: a day changes only on a whole UTC hour. */
+const days = new Map<number, string>();
+
 /** The New York calendar day of an instant. */
 export function nyDay(at: Date | number): string {
   const ms = typeof at === "number" ? at : at.getTime();
-  return new Date(ms + nyOffsetMs(ms)).toISOString().slice(0, 10);
+  const hour = Math.floor(ms / HOUR_MS);
+  let day = days.get(hour);
+  if (day === undefined) {
+    if (days.size > 50_000) days.clear();
+    day = new Date(ms + nyOffsetMs(ms)).toISOString().slice(0, 10);
+    days.set(hour, day);
+  }
+  return day;
 }
 
 /** The New York hour (0–23) of an instant. */

@@ -186,47 +186,59 @@ export async function thinIntraday(sql: Sql, before: string): Promise<number> {
   });
 }
 
+/** One part of a read: points of `kinds` between `from` and `to` (both included). */
+export interface PointsRead {
+  kinds: readonly PointKind[];
+  from: Date;
+  to: Date;
+  /**
+   * Only the last point of each bucket of this many ms since the epoch (a divisor of an hour,
+   * or whole hours); every point without it.
+   */
+  bucketMs?: number;
+}
+
 /**
- * A scope's points of `kinds` between `from` and `to` (both included), ascending by time. With
- * `bucketMs` (a divisor of an hour, or whole hours), only the last point of each bucket of that
- * many ms since the epoch is read, and without sorting: a row holds its points in time order, so
- * a point is the last of its bucket when the next one in its row is in another; with buckets of
- * an hour or more, a row written an hour at a time gives just its last element. A month drawn
- * hourly reads 720 points, not 8,640.
+ * One read's SQL. A row holds its points in time order, so a point is the last of its bucket
+ * when the next one in its row is in another (no sorting); with buckets of an hour or more, a
+ * row written an hour at a time gives just its last element.
+ */
+function pointsOf(sql: Sql, scope: string, read: PointsRead) {
+  const firstDay = nyDay(read.from), lastDay = nyDay(read.to);
+  // Without buckets, each millisecond is one: every point is read.
+  const bucket = (read.bucketMs ?? 1) / 1000;
+  const hourly = bucket >= 3600;
+  const rowsOfRead = sql`
+    r.scope = ${scope} and r.kind = any (${read.kinds as PointKind[]}::text[])
+    and r.period between (case when r.kind = 'intraday' then ${firstDay}::date
+                               else ${monthStart(firstDay)}::date end)
+                     and ${lastDay}::date`;
+  return sql`
+    select r.at[cardinality(r.at)] as at, r.value[cardinality(r.value)]::text as value,
+           r.currency, r.kind
+      from value_history r
+     where ${rowsOfRead} and ${hourly}::bool and r.hour >= 0
+       and r.at[cardinality(r.at)] between ${read.from} and ${read.to}
+    union all
+    select u.a, u.v::text, r.currency, r.kind
+      from value_history r, unnest(r.at, r.value) with ordinality as u(a, v, i)
+     where ${rowsOfRead} and not (${hourly}::bool and r.hour >= 0)
+       and u.a between ${read.from} and ${read.to}
+       and (u.i = cardinality(r.at)
+            or floor(extract(epoch from r.at[u.i + 1]) / ${bucket}::float8)
+               <> floor(extract(epoch from u.a) / ${bucket}::float8))`;
+}
+
+/**
+ * A scope's points of every read, in one statement, ascending by time. A month drawn hourly
+ * reads 720 points, not 8,640.
  */
 export async function readPoints(
   sql: Sql,
   scope: string,
-  kinds: readonly PointKind[],
-  from: Date,
-  to: Date,
-  bucketMs?: number,
+  reads: readonly PointsRead[],
 ): Promise<StoredPoint[]> {
-  const firstDay = nyDay(from), lastDay = nyDay(to);
-  // Without buckets, each millisecond is one: every point is read.
-  const bucket = (bucketMs ?? 1) / 1000;
-  const hourly = bucket >= 3600;
-  const rows = await sql<{ at: Date; value: string; currency: string; kind: PointKind }[]>`
-    with rows as (
-      select h.* from value_history h
-       where h.scope = ${scope} and h.kind = any (${kinds as PointKind[]}::text[])
-         and h.period between (case when h.kind = 'intraday' then ${firstDay}::date
-                                    else ${monthStart(firstDay)}::date end)
-                          and ${lastDay}::date
-    )
-    select r.at[cardinality(r.at)] as at, r.value[cardinality(r.value)]::text as value,
-           r.currency, r.kind
-      from rows r
-     where ${hourly}::bool and r.hour >= 0
-       and r.at[cardinality(r.at)] between ${from} and ${to}
-    union all
-    select u.a, u.v::text, r.currency, r.kind
-      from rows r, unnest(r.at, r.value) with ordinality as u(a, v, i)
-     where not (${hourly}::bool and r.hour >= 0)
-       and u.a between ${from} and ${to}
-       and (u.i = cardinality(r.at)
-            or floor(extract(epoch from r.at[u.i + 1]) / ${bucket}::float8)
-               <> floor(extract(epoch from u.a) / ${bucket}::float8))
-     order by at`;
-  return rows;
+  const parts = reads.map((r) => pointsOf(sql, scope, r));
+  const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
+  return await sql<StoredPoint[]>`${union} order by at`;
 }

@@ -39,7 +39,11 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
     );
     assert.equal(await recordPoints(sql, "intraday", [point(0, "999")]), 0);
     for (let m = 5; m < 240; m += 5) await recordPoints(sql, "intraday", [point(m, `${100 + m}`)]);
-    const all = await readPoints(sql, userId, ["intraday"], at(-60), at(600));
+    const all = await readPoints(sql, userId, [{
+      kinds: ["intraday"],
+      from: at(-60),
+      to: at(600),
+    }]);
     assert.equal(all.length, 48);
     assert.equal(all[0].value, "100.5");
     assert.equal(all[47].value, "335");
@@ -47,14 +51,26 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
     await recordPoints(sql, "intraday", [point(240, "1", accountId), point(250, "3", accountId)]);
     await recordPoints(sql, "intraday", [point(245, "2", accountId)]);
     assert.deepEqual(
-      (await readPoints(sql, accountId, ["intraday"], at(239), at(251))).map((p) => p.value),
+      (await readPoints(sql, accountId, [{ kinds: ["intraday"], from: at(239), to: at(251) }])).map(
+        (p) => p.value,
+      ),
       ["1", "2", "3"],
     );
 
     // Bucketed: the last point of each hour, of each half hour.
-    const hourly = await readPoints(sql, userId, ["intraday"], at(-60), at(600), 3_600_000);
+    const hourly = await readPoints(sql, userId, [{
+      kinds: ["intraday"],
+      from: at(-60),
+      to: at(600),
+      bucketMs: 3_600_000,
+    }]);
     assert.deepEqual(hourly.map((p) => p.value), ["155", "215", "275", "335"]);
-    const halfHourly = await readPoints(sql, userId, ["intraday"], at(-60), at(600), 1_800_000);
+    const halfHourly = await readPoints(sql, userId, [{
+      kinds: ["intraday"],
+      from: at(-60),
+      to: at(600),
+      bucketMs: 1_800_000,
+    }]);
     assert.deepEqual(halfHourly.map((p) => p.value), [
       "125",
       "155",
@@ -65,7 +81,11 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
       "305",
       "335",
     ]);
-    const account = await readPoints(sql, accountId, ["intraday"], at(-60), at(600));
+    const account = await readPoints(sql, accountId, [{
+      kinds: ["intraday"],
+      from: at(-60),
+      to: at(600),
+    }]);
     assert.deepEqual(account.map((p) => p.value), ["60", "1", "2", "3"]);
 
     // Written an hour to a row; thinning keeps the last point of each hour, a day to a row.
@@ -75,7 +95,11 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
     assert.equal(await rows(), 4);
     assert.equal(await thinIntraday(sql, "2026-12-01"), 2); // the portfolio's day, the account's
     assert.equal(await rows(), 1);
-    const thinned = await readPoints(sql, userId, ["intraday"], at(-60), at(600));
+    const thinned = await readPoints(sql, userId, [{
+      kinds: ["intraday"],
+      from: at(-60),
+      to: at(600),
+    }]);
     assert.deepEqual(thinned.map((p) => p.value), ["155", "215", "275", "335"]);
     assert.equal(await thinIntraday(sql, "2026-12-01"), 0);
 
@@ -96,13 +120,11 @@ Deno.test("value history: idempotent points, reconstruction, thinning, reads", a
       replaceReconstructed(tx, series(["4", "5"]), "2026-10-27", "2026-10-28")
     );
     await recordPoints(sql, "daily", [{ ...point(0, "7"), at: marketClose("2026-10-28") }]);
-    const daily = await readPoints(
-      sql,
-      userId,
-      ["daily", "reconstructed"],
-      new Date("2026-10-01T00:00:00Z"),
-      new Date("2026-11-01T00:00:00Z"),
-    );
+    const daily = await readPoints(sql, userId, [{
+      kinds: ["daily", "reconstructed"],
+      from: new Date("2026-10-01T00:00:00Z"),
+      to: new Date("2026-11-01T00:00:00Z"),
+    }]);
     assert.deepEqual(daily.map((p) => [p.kind, p.value]), [
       ["reconstructed", "4"],
       ["daily", "7"],

@@ -119,14 +119,20 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
   const intradayFrom = window.resolution === "1d"
     ? new Date(Math.max(window.from.getTime(), window.to.getTime() - 2 * 86_400_000))
     : window.from;
-  const [closes, intraday, txns, gaps] = await Promise.all([
-    readPoints(sql, scopeId, daily, window.from, window.to),
-    readPoints(sql, scopeId, ["intraday"], intradayFrom, window.to, BUCKET_MS[window.resolution]),
+  const [stored, txns, gaps] = await Promise.all([
+    readPoints(sql, scopeId, [
+      { kinds: daily, from: window.from, to: window.to },
+      {
+        kinds: ["intraday"],
+        from: intradayFrom,
+        to: window.to,
+        bucketMs: BUCKET_MS[window.resolution],
+      },
+    ]),
     scopeTransactions(sql, req.userId, scope, toDay),
     gapsOf(sql, req.userId, scope, fromDay, toDay),
   ]);
   const fx = converter(sql, base, txns[0]?.trade_date ?? fromDay, toDay);
-  const stored = [...closes, ...intraday];
   await fx.need([...stored.map((p) => p.currency), ...txns.map((t) => t.currency)]);
   const inBase: StoredPoint[] = [];
   for (const p of stored) {

@@ -16,9 +16,14 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const { sql, now, holdingsCache, quotes } = ctx;
   const app = new Hono<ApiEnv>();
 
-  /** The priced holdings view `GET /api/holdings` shows (cached). */
-  const holdings = async (userId: string): Promise<HoldingsView> =>
-    JSON.parse((await holdingsCache.get(userId, now(), quotes)).json);
+  /** The priced holdings view `GET /api/holdings` shows, parsed once per cached answer. */
+  const parsed = new WeakMap<object, HoldingsView>();
+  const holdings = async (userId: string): Promise<HoldingsView> => {
+    const entry = await holdingsCache.get(userId, now(), quotes);
+    let view = parsed.get(entry);
+    if (!view) parsed.set(entry, view = JSON.parse(entry.json) as HoldingsView);
+    return view;
+  };
 
   const scopeOf = async (c: Context<ApiEnv>, accountId: string | undefined): Promise<Scope> => {
     if (!accountId) return { kind: "portfolio" };
