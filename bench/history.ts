@@ -71,6 +71,7 @@ import {
   weekdaysBetween,
 } from "@meridian/portfolio/history";
 import { createApp } from "../services/api/app.ts";
+import { TransactionsCache } from "../services/api/transactions_cache.ts";
 import { connectionsPort } from "../services/api/connections.ts";
 import { accountScope, readHistory } from "../services/api/history.ts";
 import { hashToken, newToken } from "../services/api/sessions.ts";
@@ -778,8 +779,16 @@ async function requestSteps(quiet: Sql, logged: Sql, user: ReadUser, log: string
       const d0 = performance.now();
       const drawn = drawSeries(stored, window);
       const draw = performance.now() - d0;
-      const [answer, rh] = await timed(() =>
-        readHistory(logged, { userId: user.userId, base: "USD", window, scope, unrealizedPl: null })
+      const [answer, rh] = await timed(async () =>
+        // A new ledger each time: the cold path, transactions read and summarised again.
+        readHistory(logged, {
+          userId: user.userId,
+          base: "USD",
+          window,
+          scope,
+          unrealizedPl: null,
+          ledger: await new TransactionsCache(logged).get(user.userId, "cold"),
+        })
       );
       const j0 = performance.now();
       const body = JSON.stringify(answer);

@@ -25,6 +25,7 @@ import {
   summarise,
   type Transaction,
 } from "@meridian/portfolio/cash_flows";
+import type { Ledger } from "./transactions_cache.ts";
 
 /** Whose history: the whole portfolio, or one of the user's accounts. */
 export type Scope = { kind: "portfolio" } | { kind: "account"; account_id: string; name: string };
@@ -60,22 +61,6 @@ function converter(sql: Sql, base: string, from: string, to: string) {
   };
 }
 
-async function scopeTransactions(
-  sql: Sql,
-  userId: string,
-  scope: Scope,
-  to: string,
-): Promise<Transaction[]> {
-  const accountId = scope.kind === "account" ? scope.account_id : null;
-  return await sql<Transaction[]>`
-    select type, symbol, quantity::text as quantity, price::text as price, amount::text as amount,
-           fee::text as fee, currency, trade_date::text as trade_date, account_id
-      from transactions
-     where user_id = ${userId} and trade_date <= ${to}
-       and (${accountId}::uuid is null or account_id = ${accountId})
-     order by trade_date, id`;
-}
-
 async function gapsOf(
   sql: Sql,
   userId: string,
@@ -107,6 +92,27 @@ export interface HistoryRequest {
   scope: Scope;
   /** Unrealised P/L of the scope now, from the priced holdings. */
   unrealizedPl: string | null;
+  /** The user's transactions, and what was derived from them already. */
+  ledger: Ledger;
+}
+
+/** The scope's transactions up to `to`, oldest first. */
+function scopeTransactions(ledger: Ledger, scope: Scope, to: string): readonly Transaction[] {
+  const accountId = scope.kind === "account" ? scope.account_id : null;
+  return ledger.memo(
+    `transactions|${accountId}|${to}`,
+    () =>
+      ledger.transactions.filter((t) =>
+        t.trade_date <= to && (accountId === null || t.account_id === accountId)
+      ),
+  );
+}
+
+/** The ECB rates for `base` from the first transaction on, loaded once per ledger. */
+function ledgerConverter(sql: Sql, ledger: Ledger, base: string, from: string, to: string) {
+  const first = ledger.transactions[0]?.trade_date;
+  const start = first && first < from ? first : from;
+  return ledger.memo(`fx|${base}|${start}|${to}`, () => converter(sql, base, start, to));
 }
 
 /** `GET /api/portfolio/history`'s answer. */
@@ -119,7 +125,7 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
   const intradayFrom = window.resolution === "1d"
     ? new Date(Math.max(window.from.getTime(), window.to.getTime() - 2 * 86_400_000))
     : window.from;
-  const [stored, txns, gaps] = await Promise.all([
+  const [stored, gaps] = await Promise.all([
     readPoints(sql, scopeId, [
       { kinds: daily, from: window.from, to: window.to },
       {
@@ -129,11 +135,13 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
         bucketMs: BUCKET_MS[window.resolution],
       },
     ]),
-    scopeTransactions(sql, req.userId, scope, toDay),
     gapsOf(sql, req.userId, scope, fromDay, toDay),
   ]);
-  const fx = converter(sql, base, txns[0]?.trade_date ?? fromDay, toDay);
-  await fx.need([...stored.map((p) => p.currency), ...txns.map((t) => t.currency)]);
+  const txns = scopeTransactions(req.ledger, scope, toDay);
+  const fx = ledgerConverter(sql, req.ledger, base, fromDay, toDay);
+  await fx.need([
+    ...new Set([...stored.map((p) => p.currency), ...txns.map((t) => t.currency)]),
+  ]);
   const inBase: StoredPoint[] = [];
   for (const p of stored) {
     if (p.currency === base) {
@@ -145,14 +153,20 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
   }
   const points = drawSeries(inBase, window);
 
-  const inRange = txns.filter((t) => t.trade_date >= fromDay && t.trade_date <= toDay);
-  const { flows } = externalFlows(inRange, fx.convert);
+  const key = `${scope.kind === "account" ? scope.account_id : ""}|${base}|${fromDay}|${toDay}`;
+  const { flows } = req.ledger.memo(
+    `flows|${key}`,
+    () => externalFlows(txns.filter((t) => t.trade_date >= fromDay), fx.convert),
+  );
   const first = points[0], last = points.at(-1);
   const twr = timeWeightedReturn(points.map((p) => ({ time: p.time, value: p.value })), flows);
   const mwr = first && last && last !== first
     ? moneyWeightedReturn(first.value, last.value, first.time, last.time, flows)
     : { period: null, annualized: null };
-  const summary = summarise(txns, fromDay, toDay, fx.convert);
+  const summary = req.ledger.memo(
+    `summary|${key}`,
+    () => summarise(txns, fromDay, toDay, fx.convert),
+  );
   return {
     currency: base,
     range: window.range,
@@ -185,12 +199,12 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
 /** `GET /api/income`'s answer: dividends and interest by month between `from` and `to`. */
 export async function readIncome(
   sql: Sql,
-  req: { userId: string; base: string; scope: Scope; from: string; to: string },
+  req: { base: string; scope: Scope; from: string; to: string; ledger: Ledger },
 ) {
-  const txns = (await scopeTransactions(sql, req.userId, req.scope, req.to))
+  const txns = scopeTransactions(req.ledger, req.scope, req.to)
     .filter((t) => t.trade_date >= req.from);
-  const fx = converter(sql, req.base, req.from, req.to);
-  await fx.need(txns.map((t) => t.currency));
+  const fx = ledgerConverter(sql, req.ledger, req.base, req.from, req.to);
+  await fx.need(new Set(txns.map((t) => t.currency)));
   const income = incomeByMonth(txns, fx.convert);
   return {
     currency: req.base,

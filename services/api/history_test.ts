@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Exact } from "@meridian/portfolio/exact";
 import { marketClose, recordPoints, replaceReconstructed } from "@meridian/portfolio/history";
+import { eventually } from "@meridian/runtime/testing";
 import { call, login, sanitize, withHarness } from "./testing/harness.ts";
 import { seedUser } from "./testing/seed.ts";
 
@@ -120,7 +121,14 @@ Deno.test("history, income and allocation", sanitize, async () => {
                   values (${a.userId}, ${a.accounts[0]}, ${a.connections[0]}, 'snaptrade', ${id},
                     ${type}, ${type === "dividend" ? "AAPL" : null}, ${amount}, 'USD', ${day})`;
     }
-    const income = (await get("/api/income?from=2026-10-01&to=2026-11-30")).body;
+    // As a sync does when it writes transactions: the next reads see them (within the holdings
+    // cache's one-second recheck).
+    await h.sql`update users set holdings_version = holdings_version + 1 where id = ${a.userId}`;
+    let income = (await get("/api/income?from=2026-10-01&to=2026-11-30")).body;
+    await eventually(async () => {
+      income = (await get("/api/income?from=2026-10-01&to=2026-11-30")).body;
+      return income.months.length === 2;
+    }, { timeoutMs: 5_000, what: "the new transactions in the income" });
     assert.deepEqual(income.months, [
       { month: "2026-10", dividends: "12.5", interest: "0", total: "12.5" },
       { month: "2026-11", dividends: "0.33", interest: "3.17", total: "3.5" },

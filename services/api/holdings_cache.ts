@@ -28,6 +28,11 @@ import type { QuoteBook } from "./live_quotes.ts";
 
 /** One user's serialised view. */
 export interface HoldingsEntry {
+  /**
+   * Changes whenever the user's synced rows (holdings and transactions, written together),
+   * connections, base currency or FX rates do: what views derived from them are keyed by.
+   */
+  fingerprint: string;
   etag: string;
   json: string;
   /** The JSON gzipped once, so no request pays for compressing ~150 KB again. */
@@ -173,6 +178,7 @@ export class HoldingsCache {
       market,
     );
     entry.priced = {
+      fingerprint: entry.fingerprint,
       etag: `"h${
         createHash("sha256").update(userId).update("\u0000").update(json).digest("base64url")
           .slice(0, 22)

@@ -9,6 +9,7 @@ import { addDays, nyDay, resolveRange } from "@meridian/portfolio/history";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, invalid, NOT_FOUND, query } from "../http.ts";
 import { accountScope, readHistory, readIncome, type Scope } from "../history.ts";
+import { TransactionsCache } from "../transactions_cache.ts";
 import * as S from "../schemas.ts";
 
 /** `/api/portfolio/history`, `/api/income`, `/api/allocation`. */
@@ -16,13 +17,17 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const { sql, now, holdingsCache, quotes } = ctx;
   const app = new Hono<ApiEnv>();
 
-  /** The priced holdings view `GET /api/holdings` shows, parsed once per cached answer. */
+  const ledgers = new TransactionsCache(sql);
+  /**
+   * The priced holdings view `GET /api/holdings` shows (parsed once per cached answer), and the
+   * user's transactions as of the same rows.
+   */
   const parsed = new WeakMap<object, HoldingsView>();
-  const holdings = async (userId: string): Promise<HoldingsView> => {
+  const holdings = async (userId: string) => {
     const entry = await holdingsCache.get(userId, now(), quotes);
     let view = parsed.get(entry);
     if (!view) parsed.set(entry, view = JSON.parse(entry.json) as HoldingsView);
-    return view;
+    return { view, ledger: () => ledgers.get(userId, entry.fingerprint) };
   };
 
   const scopeOf = async (c: Context<ApiEnv>, accountId: string | undefined): Promise<Scope> => {
@@ -38,7 +43,7 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
     if ("error" in window) throw invalid([{ path: ["range"], message: window.error }]);
     const userId = c.get("user").id;
     const scope = await scopeOf(c, q.account_id);
-    const view = await holdings(userId);
+    const { view, ledger } = await holdings(userId);
     return c.json(
       await readHistory(sql, {
         userId,
@@ -46,6 +51,7 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
         window,
         scope,
         unrealizedPl: unrealizedPl(view, q.account_id),
+        ledger: await ledger(),
       }),
     );
   });
@@ -60,15 +66,17 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
     }
     const userId = c.get("user").id;
     const scope = await scopeOf(c, q.account_id);
-    const view = await holdings(userId);
-    return c.json(await readIncome(sql, { userId, base: view.base.currency, scope, from, to }));
+    const { view, ledger } = await holdings(userId);
+    return c.json(
+      await readIncome(sql, { base: view.base.currency, scope, from, to, ledger: await ledger() }),
+    );
   });
 
   app.get("/api/allocation", async (c) => {
     const q = query(c, S.AllocationQuery);
     const userId = c.get("user").id;
     await scopeOf(c, q.account_id);
-    const view = await holdings(userId);
+    const { view } = await holdings(userId);
     return c.json({ ...allocation(view, q.by, q.account_id), as_of: view.generated_at });
   });
 
