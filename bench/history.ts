@@ -786,7 +786,6 @@ async function requestSteps(quiet: Sql, logged: Sql, user: ReadUser, log: string
           base: "USD",
           window,
           scope,
-          unrealizedPl: null,
           ledger: await new TransactionsCache(logged).get(user.userId, "cold"),
         })
       );

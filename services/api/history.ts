@@ -90,8 +90,6 @@ export interface HistoryRequest {
   base: string;
   window: HistoryWindow;
   scope: Scope;
-  /** Unrealised P/L of the scope now, from the priced holdings. */
-  unrealizedPl: string | null;
   /** The user's transactions, and what was derived from them already. */
   ledger: Ledger;
 }
@@ -115,7 +113,10 @@ function ledgerConverter(sql: Sql, ledger: Ledger, base: string, from: string, t
   return ledger.memo(`fx|${base}|${start}|${to}`, () => converter(sql, base, start, to));
 }
 
-/** `GET /api/portfolio/history`'s answer. */
+/** `GET /api/portfolio/history`'s answer, but for the unrealised P/L (it moves with prices). */
+export type HistoryAnswer = Awaited<ReturnType<typeof readHistory>>;
+
+/** `GET /api/portfolio/history`'s answer, but for the unrealised P/L (it moves with prices). */
 export async function readHistory(sql: Sql, req: HistoryRequest) {
   const { window, scope, base } = req;
   const scopeId = scope.kind === "account" ? scope.account_id : req.userId;
@@ -190,7 +191,6 @@ export async function readHistory(sql: Sql, req: HistoryRequest) {
       income: summary.income,
       fees: summary.fees,
       realized_pl: summary.realized_pl,
-      unrealized_pl: req.unrealizedPl,
     },
     formulas: FORMULAS,
   };

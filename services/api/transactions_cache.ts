@@ -7,6 +7,7 @@
  */
 import type { Transaction } from "@meridian/portfolio/cash_flows";
 import type { Sql } from "@meridian/runtime";
+import { LruMap } from "./lru.ts";
 
 /** One user's transactions (oldest first) and values derived from them. */
 export interface Ledger {
@@ -38,25 +39,23 @@ async function load(sql: Sql, userId: string): Promise<Ledger> {
 
 /** The ledgers of recently seen users. */
 export class TransactionsCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LruMap<string, Entry>;
 
-  constructor(private readonly sql: Sql, private readonly maxUsers = 2_000) {}
+  constructor(private readonly sql: Sql, maxUsers = 2_000) {
+    this.#entries = new LruMap(maxUsers);
+  }
 
   /** The user's ledger as of `fingerprint` (from the holdings cache's answer). */
   get(userId: string, fingerprint: string): Promise<Ledger> {
     let entry = this.#entries.get(userId);
-    this.#entries.delete(userId);
     if (!entry || entry.fingerprint !== fingerprint) {
       const ledger = load(this.sql, userId);
-      entry = { fingerprint, ledger };
+      const fresh: Entry = entry = { fingerprint, ledger };
+      this.#entries.set(userId, fresh);
       // A failed read is not kept: the next request reads again.
       ledger.catch(() => {
-        if (this.#entries.get(userId) === entry) this.#entries.delete(userId);
+        if (this.#entries.get(userId) === fresh) this.#entries.delete(userId);
       });
-    }
-    this.#entries.set(userId, entry);
-    if (this.#entries.size > this.maxUsers) {
-      this.#entries.delete(this.#entries.keys().next().value!);
     }
     return entry.ledger;
   }

@@ -8,9 +8,25 @@ import { allocation, type HoldingsView, unrealizedPl } from "@meridian/portfolio
 import { addDays, nyDay, resolveRange } from "@meridian/portfolio/history";
 import type { ApiEnv, RouteContext } from "../context.ts";
 import { ApiError, invalid, NOT_FOUND, query } from "../http.ts";
-import { accountScope, readHistory, readIncome, type Scope } from "../history.ts";
+import {
+  accountScope,
+  type HistoryAnswer,
+  readHistory,
+  readIncome,
+  type Scope,
+} from "../history.ts";
+import { LruMap } from "../lru.ts";
 import { TransactionsCache } from "../transactions_cache.ts";
 import * as S from "../schemas.ts";
+
+/**
+ * How long a history answer is served again to the same user, range and scope while their
+ * holdings fingerprint stands. Points are recorded every `SNAPSHOT_INTRADAY_S` (5 minutes) and
+ * the browser draws the live value itself, so a few seconds cost nothing a person can see.
+ */
+const ANSWER_TTL_MS = 10_000;
+/** Answers kept (each up to ~60 KB: a month drawn hourly). */
+const MAX_ANSWERS = 500;
 
 /** `/api/portfolio/history`, `/api/income`, `/api/allocation`. */
 export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
@@ -18,6 +34,10 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   const ledgers = new TransactionsCache(sql);
+  const answers = new LruMap<
+    string,
+    { fingerprint: string; until: number; answer: HistoryAnswer }
+  >(MAX_ANSWERS);
   /**
    * The priced holdings view `GET /api/holdings` shows (parsed once per cached answer), and the
    * user's transactions as of the same rows.
@@ -27,7 +47,11 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const entry = await holdingsCache.get(userId, now(), quotes);
     let view = parsed.get(entry);
     if (!view) parsed.set(entry, view = JSON.parse(entry.json) as HoldingsView);
-    return { view, ledger: () => ledgers.get(userId, entry.fingerprint) };
+    return {
+      view,
+      fingerprint: entry.fingerprint,
+      ledger: () => ledgers.get(userId, entry.fingerprint),
+    };
   };
 
   const scopeOf = async (c: Context<ApiEnv>, accountId: string | undefined): Promise<Scope> => {
@@ -43,17 +67,24 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
     if ("error" in window) throw invalid([{ path: ["range"], message: window.error }]);
     const userId = c.get("user").id;
     const scope = await scopeOf(c, q.account_id);
-    const { view, ledger } = await holdings(userId);
-    return c.json(
-      await readHistory(sql, {
+    const { view, fingerprint, ledger } = await holdings(userId);
+    const key = `${userId}|${window.range}|${q.account_id ?? ""}`;
+    const kept = answers.get(key);
+    let answer = kept?.answer;
+    if (!kept || kept.fingerprint !== fingerprint || kept.until <= Date.now()) {
+      answer = await readHistory(sql, {
         userId,
         base: view.base.currency,
         window,
         scope,
-        unrealizedPl: unrealizedPl(view, q.account_id),
         ledger: await ledger(),
-      }),
-    );
+      });
+      answers.set(key, { fingerprint, until: Date.now() + ANSWER_TTL_MS, answer });
+    }
+    return c.json({
+      ...answer!,
+      returns: { ...answer!.returns, unrealized_pl: unrealizedPl(view, q.account_id) },
+    });
   });
 
   app.get("/api/income", async (c) => {
