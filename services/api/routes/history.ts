@@ -15,18 +15,17 @@ import {
   readIncome,
   type Scope,
 } from "../history.ts";
-import { LruMap } from "../lru.ts";
+import { AnswerCache } from "../answer_cache.ts";
 import { TransactionsCache } from "../transactions_cache.ts";
 import * as S from "../schemas.ts";
 
 /**
- * How long a history answer is served again to the same user, range and scope while their
- * holdings fingerprint stands. Points are recorded every `SNAPSHOT_INTRADAY_S` (5 minutes) and
- * the browser draws the live value itself, so a few seconds cost nothing a person can see.
+ * History answers per user, range and scope while their holdings fingerprint stands: fresh for
+ * 10 s, then served while recomputed for up to a minute. Points are recorded every
+ * `SNAPSHOT_INTRADAY_S` (5 minutes) and the browser draws the live value itself, so that costs
+ * nothing a person can see. At most 500 kept (each up to ~60 KB: a month drawn hourly).
  */
-const ANSWER_TTL_MS = 10_000;
-/** Answers kept (each up to ~60 KB: a month drawn hourly). */
-const MAX_ANSWERS = 500;
+const ANSWERS = { freshMs: 10_000, staleMs: 60_000, maxKeys: 500 };
 
 /** `/api/portfolio/history`, `/api/income`, `/api/allocation`. */
 export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
@@ -34,10 +33,7 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   const ledgers = new TransactionsCache(sql);
-  const answers = new LruMap<
-    string,
-    { fingerprint: string; until: number; answer: HistoryAnswer }
-  >(MAX_ANSWERS);
+  const answers = new AnswerCache<HistoryAnswer>(ANSWERS);
   /**
    * The priced holdings view `GET /api/holdings` shows (parsed once per cached answer), and the
    * user's transactions as of the same rows.
@@ -69,21 +65,21 @@ export function historyRoutes(ctx: RouteContext): Hono<ApiEnv> {
     const scope = await scopeOf(c, q.account_id);
     const { view, fingerprint, ledger } = await holdings(userId);
     const key = `${userId}|${window.range}|${q.account_id ?? ""}`;
-    const kept = answers.get(key);
-    let answer = kept?.answer;
-    if (!kept || kept.fingerprint !== fingerprint || kept.until <= Date.now()) {
-      answer = await readHistory(sql, {
-        userId,
-        base: view.base.currency,
-        window,
-        scope,
-        ledger: await ledger(),
-      });
-      answers.set(key, { fingerprint, until: Date.now() + ANSWER_TTL_MS, answer });
-    }
+    const answer = await answers.get(
+      key,
+      fingerprint,
+      async () =>
+        readHistory(sql, {
+          userId,
+          base: view.base.currency,
+          window,
+          scope,
+          ledger: await ledger(),
+        }),
+    );
     return c.json({
-      ...answer!,
-      returns: { ...answer!.returns, unrealized_pl: unrealizedPl(view, q.account_id) },
+      ...answer,
+      returns: { ...answer.returns, unrealized_pl: unrealizedPl(view, q.account_id) },
     });
   });
 
