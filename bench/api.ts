@@ -13,19 +13,11 @@
  * @module
  */
 import { Hono } from "hono";
-import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import {
-  connectDb,
-  connectNats,
-  createLogger,
-  Keyring,
-  parseConfig,
-  provisionAll,
-} from "@meridian/runtime";
+import { provisionAll } from "@meridian/runtime";
 import { freePort, startNats, testDatabase, waitForPort } from "@meridian/runtime/testing";
 import { encode, PortfolioValue, subjects } from "@meridian/proto";
-import { createApp } from "../services/api/app.ts";
+import { benchApiApp } from "./lib/api_app.ts";
 import { type LoadResult, runJson, runLoad, writeResult } from "./lib/load.ts";
 import {
   createStreamUsers,
@@ -34,7 +26,6 @@ import {
   runSseClients,
   SseClientProcess,
 } from "./lib/sse.ts";
-import { connectionsPort } from "../services/api/connections.ts";
 import { seedUser } from "../services/api/testing/seed.ts";
 import { hashToken, newToken } from "../services/api/sessions.ts";
 
@@ -60,23 +51,7 @@ function load(url: string, cookie: string, mode: string, n: number, rate: number
 
 // ---- the api under test (own process) ----
 async function serve(port: number, dbUrl: string, natsUrl: string) {
-  const log = createLogger("api-bench", "error");
-  const sql = connectDb(dbUrl, { max: 10, name: "api-bench" });
-  const nats = await connectNats({ url: natsUrl, name: "api-bench", log });
-  // Wired as main.ts wires it; the benchmark calls no connection route.
-  const config = parseConfig({
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SECRETS_KEYRING: Keyring.generateSpec("bench"),
-  });
-  const app = createApp({
-    sql,
-    js: jetstream(nats.nc),
-    nc: nats.nc,
-    log,
-    config,
-    connections: await connectionsPort({ sql, nc: nats.nc, config, log }),
-    webDist: "/nonexistent",
-  });
+  const app = await benchApiApp("api-bench", port, dbUrl, natsUrl);
   const root = new Hono();
   // The comparison: a bare Hono route in the same process, on the same server.
   root.get("/bare", (c) => c.json({ ok: true }));

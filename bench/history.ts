@@ -32,18 +32,8 @@
 import { Session } from "node:inspector/promises";
 import type { TransactionSql } from "postgres";
 import { Hono } from "hono";
-import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import {
-  connectDb,
-  connectNats,
-  createLogger,
-  hashPassword,
-  Keyring,
-  parseConfig,
-  provisionAll,
-  type Sql,
-} from "@meridian/runtime";
+import { connectDb, hashPassword, provisionAll, type Sql } from "@meridian/runtime";
 import {
   freePort,
   startNats,
@@ -70,9 +60,8 @@ import {
   type ValuePoint,
   weekdaysBetween,
 } from "@meridian/portfolio/history";
-import { createApp } from "../services/api/app.ts";
+import { benchApiApp } from "./lib/api_app.ts";
 import { TransactionsCache } from "../services/api/transactions_cache.ts";
-import { connectionsPort } from "../services/api/connections.ts";
 import { accountScope, readHistory } from "../services/api/history.ts";
 import { hashToken, newToken } from "../services/api/sessions.ts";
 import {
@@ -1106,23 +1095,7 @@ async function reads(
 // ---- the api under test (own process) ----
 
 async function serve(port: number, dbUrl: string, natsUrl: string) {
-  const log = createLogger("history-bench", "error");
-  const sql = connectDb(dbUrl, { max: 10, name: "history-bench" });
-  const nats = await connectNats({ url: natsUrl, name: "history-bench", log });
-  // Wired as main.ts wires it; the benchmark calls no connection route.
-  const config = parseConfig({
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SECRETS_KEYRING: Keyring.generateSpec("bench"),
-  });
-  const app = createApp({
-    sql,
-    js: jetstream(nats.nc),
-    nc: nats.nc,
-    log,
-    config,
-    connections: await connectionsPort({ sql, nc: nats.nc, config, log }),
-    webDist: "/nonexistent",
-  });
+  const app = await benchApiApp("history-bench", port, dbUrl, natsUrl);
   // The bench's profile switch beside the app: V8's sampling profiler on this process.
   const root = new Hono();
   let profiler: CpuProfiler | undefined;
