@@ -11,7 +11,6 @@ import { connectAlpaca } from "../sync/connections/mod.ts";
 import { requestSync } from "../sync/testing/connect.ts";
 import { serviceProcessEnv, startSyncEnv } from "../sync/testing/env.ts";
 
-
 Deno.test({
   name:
     "a newly bought symbol ticks within 5 s of its sync; sold by its last holder, it is dropped",
