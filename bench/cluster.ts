@@ -25,44 +25,14 @@ import {
   startNatsCluster,
   waitForPort,
 } from "@meridian/runtime/testing";
-import { snaptradeBody, snaptradeSignature } from "../services/relay/test_signing.ts";
-import { type LoadResult, machine, pct, runJson, runLoad, writeResult } from "./lib/load.ts";
+import { BENCH_CONSUMER_KEY as KEY, webhookLoad as load } from "./lib/webhook_load.ts";
+import { type LoadResult, machine, pct, runJson, writeResult } from "./lib/load.ts";
 
-const KEY = "bench-consumer-key";
 const self = new URL(import.meta.url).pathname;
 const N = Number(Deno.env.get("BENCH_CLUSTER_N") ?? 10_000);
 const OPEN_RATE = 500;
 const OPEN_N = OPEN_RATE * 10;
 const PUBLISHES = Number(Deno.env.get("BENCH_CLUSTER_PUBLISHES") ?? 20_000);
-
-async function load(url: string, mode: "closed" | "open", n: number, rate: number, conc: number) {
-  const enc = new TextEncoder();
-  const path = new URL(url).pathname;
-  const requests = await Promise.all(Array.from({ length: n }, async () => {
-    const body = snaptradeBody();
-    return {
-      body: enc.encode(body),
-      headers: `Content-Type: application/json\r\nSignature: ${await snaptradeSignature(
-        body,
-        KEY,
-      )}\r\n`,
-    };
-  }));
-  const warm = enc.encode("{}");
-  return await runLoad({
-    url,
-    mode,
-    n,
-    rate,
-    conc,
-    // Unsigned (401) requests open the connections and warm the JIT on both ends.
-    warmup: Math.max(conc, 16),
-    send: (client, i) =>
-      i < 0
-        ? client.request("POST", path, "Content-Type: application/json\r\n", warm)
-        : client.request("POST", path, requests[i].headers, requests[i].body),
-  });
-}
 
 /** The relay's figures against one NATS deployment. */
 interface RelayFigures {

@@ -14,39 +14,11 @@ import { Hono } from "hono";
 import { provisionAll } from "@meridian/runtime";
 import { freePort, startNats, waitForPort } from "@meridian/runtime/testing";
 import { connect } from "@nats-io/transport-node";
-import { snaptradeBody, snaptradeSignature } from "../services/relay/test_signing.ts";
-import { type LoadResult, machine, runJson, runLoad, writeResult } from "./lib/load.ts";
+import { BENCH_CONSUMER_KEY as KEY, webhookLoad as load } from "./lib/webhook_load.ts";
+import { type LoadResult, machine, runJson, writeResult } from "./lib/load.ts";
 
-const KEY = "bench-consumer-key";
 const deno = Deno.execPath();
 const self = new URL(import.meta.url).pathname;
-
-async function load(url: string, mode: "closed" | "open", n: number, rate: number, conc: number) {
-  const enc = new TextEncoder();
-  const path = new URL(url).pathname;
-  const requests = await Promise.all(Array.from({ length: n }, async () => {
-    const body = snaptradeBody();
-    const sig = await snaptradeSignature(body, KEY);
-    return {
-      body: enc.encode(body),
-      headers: `Content-Type: application/json\r\nSignature: ${sig}\r\n`,
-    };
-  }));
-  const warm = enc.encode("{}");
-  return await runLoad({
-    url,
-    mode,
-    n,
-    rate,
-    conc,
-    // Unsigned (401) requests open the connections and warm the JIT on both ends.
-    warmup: Math.max(conc, 16),
-    send: (client, i) =>
-      i < 0
-        ? client.request("POST", path, "Content-Type: application/json\r\n", warm)
-        : client.request("POST", path, requests[i].headers, requests[i].body),
-  });
-}
 
 if (Deno.args[0] === "--load") {
   const [, url, mode, n, rate, conc] = Deno.args;
