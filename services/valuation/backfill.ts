@@ -7,6 +7,7 @@
  * resync fills gaps and never duplicates. One rebuild at a time per instance.
  * @module
  */
+import { multiplier } from "@meridian/portfolio";
 import { loadFxHistory } from "@meridian/portfolio/fx_history";
 import {
   type AccountSeries,
@@ -96,15 +97,20 @@ export async function rebuildConnection(deps: BackfillDeps, due: Due): Promise<n
      order by id`;
   if (!user || !days.length) return 0;
   const base = user.base_currency;
-  const positions = await sql<(HeldPosition & { account_id: string })[]>`
+  type Row = Omit<HeldPosition, "multiplier"> & {
+    account_id: string;
+    option_details: Record<string, unknown> | null;
+  };
+  const positions = (await sql<Row[]>`
     select p.account_id, p.symbol, i.symbol as market_symbol, p.security_type,
-           p.quantity::text as quantity, p.price::text as price, p.currency,
-           case when p.security_type <> 'option' then '1'
-                when p.option_details->>'multiplier' ~ '^\\d+(\\.\\d+)?$'
-                  then p.option_details->>'multiplier'
-                else '100' end as multiplier
+           p.quantity::text as quantity, p.price::text as price, p.currency, p.option_details
       from positions p left join instruments i on i.id = p.instrument_id
-     where p.connection_id = ${due.connection_id}`;
+     where p.connection_id = ${due.connection_id}`)
+    .map(({ option_details, ...p }) => ({
+      ...p,
+      // The contract multiplier as valuation and the holdings view read it.
+      multiplier: multiplier({ security_type: p.security_type, option_details }).toFixed(),
+    }));
   const cash = await sql<{ account_id: string; currency: string; amount: string }[]>`
     select b.account_id, b.currency, b.cash::text as amount
       from balances b join accounts a on a.id = b.account_id
